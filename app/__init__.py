@@ -1,0 +1,1 @@
+"""Consulta: API backend for participatory consultation on strategic plans."""

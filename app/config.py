@@ -1,0 +1,86 @@
+"""Settings, read from the environment (and `.env`), one cached instance per process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me-0123456789"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+    # Empty means: start (or attach to) the embedded PostgreSQL under `data_dir`.
+    database_url: str = ""
+    data_dir: Path = PROJECT_ROOT / ".data"
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+
+    secret_key: str = DEV_SECRET_KEY
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    access_token_minutes: int = Field(default=15, ge=1, le=60)
+    refresh_token_days: int = Field(default=30, ge=1, le=365)
+    email_token_hours: int = Field(default=48, ge=1)
+    password_reset_minutes: int = Field(default=60, ge=5)
+
+    # Failed sign-ins allowed per window, per account and per client address.
+    login_window_seconds: int = 900
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_address: int = 50
+
+    # Idempotency-Key records: kept this long; an unfinished claim is taken over after
+    # the lease (the first request died before storing its response).
+    idempotency_hours: int = Field(default=24, ge=24)
+    idempotency_lease_seconds: int = Field(default=60, ge=5)
+
+    mail_backend: Literal["file", "smtp"] = "file"
+    mail_dir: Path | None = None  # default: <data_dir>/mail
+    mail_from: str = "Consulta <no-reply@consulta.local>"
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True
+    # Where links in emails point (the front end that completes verification and reset).
+    public_url: str = "http://127.0.0.1:8000"
+
+    cors_origins: list[str] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Plan documents (POST /v1/plans/import) may be larger than other bodies.
+    max_import_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    log_level: str = "INFO"
+    log_json: bool = True
+    workers: int = Field(default=1, ge=1)
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.environment == "production":
+            if self.secret_key == DEV_SECRET_KEY or len(self.secret_key) < 32:
+                raise ValueError(
+                    "SECRET_KEY must be set to a random value of at least 32 characters "
+                    "outside development (e.g. `python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(48))'`)"
+                )
+            if not self.database_url:
+                raise ValueError("DATABASE_URL must be set in production")
+        return self
+
+    @property
+    def resolved_mail_dir(self) -> Path:
+        return self.mail_dir or self.data_dir / "mail"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

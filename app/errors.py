@@ -1,0 +1,230 @@
+"""One error shape for everything: RFC 9457 `application/problem+json`.
+
+Services raise `AppError` subclasses; the handlers here turn those, validation errors,
+unknown routes, wrong methods and crashes into the same JSON body with a stable `code`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://consulta.dev/problems/"
+
+
+class AppError(Exception):
+    status: int = 400
+    code: str = "bad_request"
+    title: str = "Bad request"
+    # Most errors undo the request's writes; a few are outcomes whose writes must persist
+    # (e.g. revoking a token family when a rotated refresh token is replayed).
+    keep_changes: bool = False
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        code: str | None = None,
+        errors: Sequence[Mapping[str, Any]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.detail = detail or self.title
+        if code:
+            self.code = code
+        self.errors = list(errors) if errors is not None else None
+        self.headers = dict(headers or {})
+        self.extra = dict(extra or {})
+        super().__init__(self.detail)
+
+
+class BadRequest(AppError):
+    pass
+
+
+class Unauthorized(AppError):
+    status = 401
+    code = "unauthorized"
+    title = "Authentication required"
+
+    def __init__(
+        self, detail: str | None = None, *, code: str | None = None, error: str = "invalid_token"
+    ) -> None:
+        super().__init__(
+            detail,
+            code=code,
+            headers={"WWW-Authenticate": f'Bearer realm="consulta", error="{error}"'},
+        )
+
+
+class Forbidden(AppError):
+    status = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class NotFound(AppError):
+    status = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class Conflict(AppError):
+    status = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class PreconditionFailed(AppError):
+    status = 412
+    code = "precondition_failed"
+    title = "Precondition failed"
+
+
+class PayloadTooLarge(AppError):
+    status = 413
+    code = "payload_too_large"
+    title = "Request body too large"
+
+
+class Unprocessable(AppError):
+    status = 422
+    code = "validation_error"
+    title = "Invalid request"
+
+
+class PreconditionRequired(AppError):
+    status = 428
+    code = "precondition_required"
+    title = "Precondition required"
+
+
+class RateLimited(AppError):
+    status = 429
+    code = "rate_limited"
+    title = "Too many requests"
+
+    def __init__(
+        self, detail: str | None = None, *, retry_after: int, code: str | None = None
+    ) -> None:
+        super().__init__(detail, code=code, headers={"Retry-After": str(max(1, retry_after))})
+        self.retry_after = retry_after
+
+
+def problem_response(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    instance: str | None = None,
+    errors: Sequence[Mapping[str, Any]] | None = None,
+    headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if instance:
+        body["instance"] = instance
+    if errors is not None:
+        body["errors"] = list(errors)
+    if extra:
+        body.update(extra)
+    return JSONResponse(
+        body, status_code=status, headers=dict(headers or {}), media_type=PROBLEM_JSON
+    )
+
+
+def _loc(loc: Sequence[Any]) -> list[str | int]:
+    return [part if isinstance(part, int) else str(part) for part in loc]
+
+
+async def _app_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return problem_response(
+        exc.status,
+        exc.code,
+        exc.title,
+        exc.detail,
+        instance=request.url.path,
+        errors=exc.errors,
+        headers=exc.headers,
+        extra=exc.extra,
+    )
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {
+            "loc": _loc(e.get("loc", ())),
+            "msg": str(e.get("msg", "")),
+            "code": str(e.get("type", "")),
+        }
+        for e in exc.errors()
+    ]
+    n = len(errors)
+    return problem_response(
+        422,
+        "validation_error",
+        "Invalid request",
+        f"The request has {n} invalid field{'s' if n != 1 else ''}.",
+        instance=request.url.path,
+        errors=errors,
+    )
+
+
+_HTTP_CODES = {
+    400: ("bad_request", "Bad request"),
+    401: ("unauthorized", "Authentication required"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+    406: ("not_acceptable", "Not acceptable"),
+    413: ("payload_too_large", "Request body too large"),
+    415: ("unsupported_media_type", "Unsupported media type"),
+}
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else title
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = "No resource at this address."
+    return problem_response(
+        exc.status_code, code, title, detail, instance=request.url.path, headers=exc.headers
+    )
+
+
+async def _crash(request: Request, exc: Exception) -> JSONResponse:
+    # Logged with the traceback; the client only learns that it was our fault.
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(
+        500,
+        "internal_error",
+        "Internal server error",
+        "Something went wrong on our side. The request id identifies it in our logs.",
+        instance=request.url.path,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _crash)

@@ -1,0 +1,82 @@
+"""The app factory: middleware, error handlers, routers."""
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from app.config import get_settings
+from app.errors import install_error_handlers
+from app.idempotency import IdempotencyMiddleware
+from app.logs import configure_logging
+from app.middleware import RequestContextMiddleware
+from app.routers import auth, health, meetings, monitoring, organizations, plans, tables
+from app.routers import comments as comments_router
+from app.routers import polls as polls_router
+from app.routers import proposals as proposals_router
+
+DESCRIPTION = """
+Consulta is the API backend of a participatory consultation platform for metropolitan
+cities: strategic plans, participation tables, meetings, proposals, supports, polls,
+comments and moderation.
+
+* Authenticate with `POST /v1/auth/token` (OAuth2 password grant) and send
+  `Authorization: Bearer <access_token>`.
+* Every error is `application/problem+json` with a stable `code`.
+* Lists are keyset-paginated: `?limit=` (≤ 100) and `?cursor=`; responses are
+  `{"items": [...], "next_cursor": ...}`.
+"""
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    configure_logging(settings.log_level, json_logs=settings.log_json)
+    app = FastAPI(
+        title="Consulta API",
+        version="0.1.0",
+        description=DESCRIPTION,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(auth.router)
+    app.include_router(organizations.router)
+    app.include_router(tables.router)
+    app.include_router(meetings.router)
+    app.include_router(plans.router)
+    app.include_router(monitoring.router)
+    app.include_router(proposals_router.router)
+    app.include_router(comments_router.router)
+    app.include_router(polls_router.router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "Idempotency-Key",
+                "If-Match",
+                "Accept-Language",
+                "X-Request-ID",
+            ],
+            expose_headers=[
+                "ETag",
+                "Retry-After",
+                "X-Request-ID",
+                "RateLimit",
+                "RateLimit-Policy",
+                "Location",
+            ],
+            max_age=600,
+        )
+    # Replays retried POSTs; inside the body limit, outside CORS and the routes.
+    app.add_middleware(IdempotencyMiddleware)
+    # Outermost: every response, errors included, gets the request id.
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        path_limits={"/v1/plans/import": settings.max_import_bytes},
+    )
+    return app

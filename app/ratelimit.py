@@ -1,0 +1,88 @@
+"""Fixed-window rate limits with the counters in PostgreSQL, shared by every worker.
+
+Counters are written on their own short transaction, not the request's: a failed sign-in
+must count even though its request ends in an error and rolls back.
+"""
+
+import math
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+
+from app.db import get_engine
+from app.models.ratelimits import RateLimitCounter
+
+
+@dataclass(frozen=True)
+class Limit:
+    key: str
+    limit: int
+    window_seconds: int
+
+    def window(self, now: datetime) -> tuple[datetime, datetime]:
+        epoch = int(now.timestamp())
+        start = epoch - epoch % self.window_seconds
+        return (
+            datetime.fromtimestamp(start, UTC),
+            datetime.fromtimestamp(start + self.window_seconds, UTC),
+        )
+
+
+@dataclass(frozen=True)
+class Usage:
+    count: int
+    limit: int
+    resets_at: datetime
+
+    @property
+    def exceeded(self) -> bool:
+        return self.count >= self.limit
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.count)
+
+    def retry_after(self, now: datetime | None = None) -> int:
+        now = now or datetime.now(UTC)
+        return max(1, math.ceil((self.resets_at - now).total_seconds()))
+
+
+_table = RateLimitCounter.__table__  # type: ignore[attr-defined]
+
+
+async def peek(limit: Limit) -> Usage:
+    now = datetime.now(UTC)
+    start, end = limit.window(now)
+    async with get_engine().connect() as conn:
+        count = await conn.scalar(
+            select(_table.c.count).where(_table.c.key == limit.key, _table.c.window_start == start)
+        )
+    return Usage(count=count or 0, limit=limit.limit, resets_at=end)
+
+
+async def hit(limit: Limit) -> Usage:
+    """Count one event against `limit`, atomically, and return the usage after it."""
+    now = datetime.now(UTC)
+    start, end = limit.window(now)
+    stmt = (
+        insert(_table)
+        .values(key=limit.key, window_start=start, count=1, expires_at=end)
+        .on_conflict_do_update(
+            index_elements=[_table.c.key, _table.c.window_start],
+            set_={"count": _table.c.count + 1},
+        )
+        .returning(_table.c.count)
+    )
+    async with get_engine().begin() as conn:
+        count = int((await conn.execute(stmt)).scalar_one())
+        if random.random() < 0.01:  # noqa: S311 - housekeeping, not security
+            await conn.execute(delete(_table).where(_table.c.expires_at < now - timedelta(hours=1)))
+    return Usage(count=count, limit=limit.limit, resets_at=end)
+
+
+async def reset(limit: Limit) -> None:
+    async with get_engine().begin() as conn:
+        await conn.execute(delete(_table).where(_table.c.key == limit.key))

@@ -1,0 +1,145 @@
+"""Accounts: /v1/auth/* and /v1/me."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Response, status
+
+from app.db import SessionDep
+from app.deps import ClientAddress, CurrentUser
+from app.errors import AppError
+from app.models.accounts import (
+    LogoutRequest,
+    Me,
+    PasswordResetConfirm,
+    PasswordResetRequest,
+    ResendVerificationRequest,
+    TokenResponse,
+    UserRegister,
+    UserUpdate,
+    VerifyEmailRequest,
+)
+from app.services import accounts
+
+router = APIRouter(prefix="/v1", tags=["accounts"])
+
+
+class UnsupportedGrant(AppError):
+    code = "unsupported_grant_type"
+    title = "Unsupported grant type"
+
+
+class InvalidTokenRequest(AppError):
+    code = "invalid_request"
+    title = "Invalid token request"
+
+
+@router.post(
+    "/auth/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Me,
+    summary="Create an account (public); sends a verification email",
+)
+async def register(session: SessionDep, body: UserRegister) -> Me:
+    user = await accounts.register(session, body)
+    return await accounts.get_me(session, user)
+
+
+@router.post(
+    "/auth/verify-email",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Confirm an email address with the token from the email (public)",
+)
+async def verify_email(session: SessionDep, body: VerifyEmailRequest) -> Response:
+    await accounts.verify_email(session, body.token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/auth/verify-email/resend",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Send the verification email again (public; always 202)",
+)
+async def resend_verification(session: SessionDep, body: ResendVerificationRequest) -> Response:
+    await accounts.resend_verification(session, str(body.email))
+    return Response(status_code=status.HTTP_202_ACCEPTED)
+
+
+@router.post(
+    "/auth/token",
+    response_model=TokenResponse,
+    summary="OAuth2 token endpoint (public): password and refresh_token grants",
+    description="Form-encoded. `grant_type=password` with `username` (the email) and "
+    "`password`, or `grant_type=refresh_token` with `refresh_token`. Refresh tokens rotate "
+    "on every use; presenting a rotated one revokes its whole family. Failed sign-ins are "
+    "throttled per account and per address (429 with Retry-After).",
+)
+async def token(
+    session: SessionDep,
+    address: ClientAddress,
+    grant_type: Annotated[str, Form(max_length=64)],
+    username: Annotated[str | None, Form(max_length=1024)] = None,
+    password: Annotated[str | None, Form(max_length=1024)] = None,
+    refresh_token: Annotated[str | None, Form(max_length=256)] = None,
+    scope: Annotated[str | None, Form(max_length=1024)] = None,
+) -> TokenResponse:
+    if grant_type == "password":
+        if not username or password is None:
+            raise InvalidTokenRequest(
+                "The password grant needs username and password.",
+                extra={"error": "invalid_request"},
+            )
+        return await accounts.login_with_password(session, username.strip(), password, address)
+    if grant_type == "refresh_token":
+        if not refresh_token:
+            raise InvalidTokenRequest(
+                "The refresh_token grant needs refresh_token.", extra={"error": "invalid_request"}
+            )
+        return await accounts.refresh_tokens(session, refresh_token)
+    raise UnsupportedGrant(
+        f"grant_type must be password or refresh_token, not {grant_type!r}.",
+        extra={"error": "unsupported_grant_type"},
+    )
+
+
+@router.post(
+    "/auth/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Revoke a refresh token and its whole family (public: holding it suffices)",
+)
+async def logout(session: SessionDep, body: LogoutRequest) -> Response:
+    await accounts.logout(session, body.refresh_token)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/auth/password-reset",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Email a password reset token (public; always 202)",
+)
+async def password_reset(session: SessionDep, body: PasswordResetRequest) -> Response:
+    await accounts.request_password_reset(session, str(body.email))
+    return Response(status_code=status.HTTP_202_ACCEPTED)
+
+
+@router.post(
+    "/auth/password-reset/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Set a new password with a reset token (public); signs out everywhere",
+)
+async def password_reset_confirm(session: SessionDep, body: PasswordResetConfirm) -> Response:
+    await accounts.confirm_password_reset(session, body.token, body.password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/me", response_model=Me, summary="The caller's own profile (signed in)")
+async def get_me(session: SessionDep, user: CurrentUser) -> Me:
+    return await accounts.get_me(session, user)
+
+
+@router.patch(
+    "/me",
+    response_model=Me,
+    summary="Edit the caller's profile (signed in); a new password needs the current",
+)
+async def patch_me(session: SessionDep, user: CurrentUser, body: UserUpdate) -> Me:
+    return await accounts.update_me(session, user, body)

@@ -1,0 +1,133 @@
+"""Every cryptographic call lives here: password hashing, JWTs, opaque tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Literal
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from jose import JWTError, jwt
+
+from app.config import get_settings
+
+# OWASP's minimum for argon2id: 19 MiB memory, 2 iterations, 1 lane.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+# Verified against when the email is unknown, so both paths cost the same.
+_DUMMY_HASH = _hasher.hash("dummy-password-for-constant-time-checks")
+
+PASSWORD_MIN = 8
+PASSWORD_MAX = 128
+
+TokenType = Literal["access"]
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password: str, password_hash: str | None) -> bool:
+    """Constant-cost check: with no hash (unknown account) the dummy hash is verified."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def password_needs_rehash(password_hash: str) -> bool:
+    return _hasher.check_needs_rehash(password_hash)
+
+
+@lru_cache
+def common_passwords() -> frozenset[str]:
+    text = resources.files("app").joinpath("data/common_passwords.txt").read_text("utf-8")
+    return frozenset(
+        line.strip().lower()
+        for line in text.splitlines()
+        if line.strip() and not line.startswith("#")
+    )
+
+
+def password_problem(password: str, *, email: str | None = None) -> str | None:
+    """Why a new password is refused, or None. NIST 800-63B: length and a blocklist, no
+    composition rules."""
+    if len(password) < PASSWORD_MIN:
+        return f"The password must have at least {PASSWORD_MIN} characters."
+    if len(password) > PASSWORD_MAX:
+        return f"The password must have at most {PASSWORD_MAX} characters."
+    lowered = password.lower()
+    if lowered in common_passwords():
+        return "This password is among the most commonly used ones; choose another."
+    if email and lowered == email.lower():
+        return "The password must not be your email address."
+    return None
+
+
+# --- access tokens (JWT) -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: uuid.UUID
+    issued_at: datetime
+    expires_at: datetime
+
+
+def create_access_token(user_id: uuid.UUID, *, now: datetime | None = None) -> tuple[str, int]:
+    settings = get_settings()
+    now = now or datetime.now(UTC)
+    lifetime = timedelta(minutes=settings.access_token_minutes)
+    claims: dict[str, Any] = {
+        "sub": str(user_id),
+        "type": "access",
+        "iat": int(now.timestamp()),
+        "exp": int((now + lifetime).timestamp()),
+        "jti": secrets.token_hex(8),
+    }
+    token = jwt.encode(claims, settings.secret_key, algorithm=settings.jwt_algorithm)
+    return token, int(lifetime.total_seconds())
+
+
+class InvalidToken(Exception):
+    pass
+
+
+def decode_access_token(token: str) -> AccessClaims:
+    settings = get_settings()
+    try:
+        claims = jwt.decode(
+            token,
+            settings.secret_key,
+            algorithms=[settings.jwt_algorithm],
+            options={"require_exp": True, "require_iat": True, "require_sub": True},
+        )
+    except JWTError as exc:
+        raise InvalidToken(str(exc)) from exc
+    if claims.get("type") != "access":
+        raise InvalidToken("not an access token")
+    try:
+        user_id = uuid.UUID(str(claims["sub"]))
+        issued = datetime.fromtimestamp(int(claims["iat"]), UTC)
+        expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise InvalidToken("malformed claims") from exc
+    return AccessClaims(user_id=user_id, issued_at=issued, expires_at=expires)
+
+
+# --- opaque tokens (refresh, email verification, password reset) --------------------
+
+
+def new_opaque_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_opaque_token(token: str) -> str:
+    """Opaque tokens are stored hashed: a database leak does not leak usable tokens.
+    They carry 256 bits of entropy, so a fast hash is enough."""
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,477 @@
+"""Accounts: registration, email verification, sign-in, refresh rotation, password reset,
+and the caller's own profile."""
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app import ratelimit
+from app.config import get_settings
+from app.db import after_commit
+from app.errors import AppError, Conflict, RateLimited, Unprocessable
+from app.events import record_event
+from app.mail import send_mail
+from app.models.accounts import (
+    Me,
+    MyRole,
+    OneTimeToken,
+    RefreshToken,
+    TokenResponse,
+    User,
+    UserRegister,
+    UserUpdate,
+)
+from app.models.organizations import Municipality, Organization, OrganizationRole
+from app.security import (
+    create_access_token,
+    hash_opaque_token,
+    hash_password,
+    new_opaque_token,
+    password_needs_rehash,
+    password_problem,
+    verify_password,
+)
+
+VERIFY_EMAIL = "verify_email"
+PASSWORD_RESET = "password_reset"
+
+
+class InvalidGrant(AppError):
+    """OAuth2 `invalid_grant`, shaped as problem+json with the OAuth2 fields added so that
+    standard OAuth2 clients understand it too."""
+
+    status = 400
+    code = "invalid_grant"
+    title = "Invalid grant"
+
+    def __init__(self, detail: str, *, keep_changes: bool = False) -> None:
+        super().__init__(detail, extra={"error": "invalid_grant", "error_description": detail})
+        self.keep_changes = keep_changes
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _password_error(password: str, email: str | None, field: str = "password") -> Unprocessable:
+    problem = password_problem(password, email=email)
+    assert problem is not None
+    return Unprocessable(
+        problem,
+        code="weak_password",
+        errors=[{"loc": ["body", field], "msg": problem, "code": "weak_password"}],
+    )
+
+
+def _check_password(password: str, email: str | None, field: str = "password") -> None:
+    if password_problem(password, email=email):
+        raise _password_error(password, email, field)
+
+
+async def _check_municipality(session: AsyncSession, municipality_id: uuid.UUID | None) -> None:
+    if municipality_id is None:
+        return
+    if await session.get(Municipality, municipality_id) is None:
+        raise Unprocessable(
+            "Unknown municipality.",
+            code="unknown_municipality",
+            errors=[
+                {
+                    "loc": ["body", "municipality_id"],
+                    "msg": "no municipality with this id",
+                    "code": "unknown_municipality",
+                }
+            ],
+        )
+
+
+def _check_birth_date(birth_date: object) -> None:
+    today = datetime.now(UTC).date()
+    if birth_date is not None and (birth_date > today or birth_date.year < today.year - 120):  # type: ignore[operator, attr-defined]
+        raise Unprocessable(
+            "The birth date is not plausible.",
+            code="invalid_birth_date",
+            errors=[
+                {
+                    "loc": ["body", "birth_date"],
+                    "msg": "not plausible",
+                    "code": "invalid_birth_date",
+                }
+            ],
+        )
+
+
+async def _issue_one_time_token(
+    session: AsyncSession, user: User, purpose: str, lifetime: timedelta
+) -> str:
+    token = new_opaque_token()
+    session.add(
+        OneTimeToken(
+            user_id=user.id,
+            purpose=purpose,
+            token_hash=hash_opaque_token(token),
+            expires_at=_now() + lifetime,
+        )
+    )
+    return token
+
+
+def _mail_after_commit(session: AsyncSession, to: str, subject: str, body: str) -> None:
+    async def _send() -> None:
+        await send_mail(to, subject, body)
+
+    after_commit(session, _send)
+
+
+async def _send_verification(session: AsyncSession, user: User) -> None:
+    settings = get_settings()
+    assert user.email is not None
+    token = await _issue_one_time_token(
+        session, user, VERIFY_EMAIL, timedelta(hours=settings.email_token_hours)
+    )
+    body = (
+        f"Ciao {user.display_name},\n\n"
+        "conferma il tuo indirizzo email per partecipare su Consulta.\n"
+        "Please confirm your email address to take part on Consulta.\n\n"
+        f"Link: {settings.public_url}/verify-email?token={token}\n\n"
+        f"Verification token: {token}\n"
+        '(POST /v1/auth/verify-email with {"token": "..."})\n\n'
+        f"The token expires in {settings.email_token_hours} hours.\n"
+    )
+    _mail_after_commit(
+        session, user.email, "Conferma il tuo indirizzo email / Confirm your email", body
+    )
+
+
+async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
+    return (
+        await session.exec(
+            select(User).where(
+                func.lower(User.email) == email.lower(), col(User.deleted_at).is_(None)
+            )
+        )
+    ).one_or_none()
+
+
+async def register(session: AsyncSession, data: UserRegister) -> User:
+    email = str(data.email)
+    _check_password(data.password, email)
+    _check_birth_date(data.birth_date)
+    await _check_municipality(session, data.municipality_id)
+    if await find_user_by_email(session, email) is not None:
+        raise Conflict("An account with this email already exists.", code="email_taken")
+    user = User(
+        email=email,
+        password_hash=hash_password(data.password),
+        display_name=data.display_name.strip(),
+        locale=data.locale,
+        birth_date=data.birth_date,
+        municipality_id=data.municipality_id,
+    )
+    session.add(user)
+    await session.flush()
+    record_event(
+        session, "user.registered", subject_type="user", subject_id=user.id, actor_id=user.id
+    )
+    await _send_verification(session, user)
+    return user
+
+
+async def _consume_one_time_token(session: AsyncSession, token: str, purpose: str) -> User:
+    row = (
+        await session.exec(
+            select(OneTimeToken)
+            .where(
+                col(OneTimeToken.token_hash) == hash_opaque_token(token),
+                col(OneTimeToken.purpose) == purpose,
+            )
+            .with_for_update()
+        )
+    ).one_or_none()
+    if row is None or row.used_at is not None or row.expires_at <= _now():
+        raise Unprocessable(
+            "This token is invalid, expired or already used.",
+            code="invalid_token",
+            errors=[
+                {"loc": ["body", "token"], "msg": "invalid or expired", "code": "invalid_token"}
+            ],
+        )
+    user = await session.get(User, row.user_id)
+    if user is None or user.deleted_at is not None:
+        raise Unprocessable("This token is invalid, expired or already used.", code="invalid_token")
+    row.used_at = _now()
+    return user
+
+
+async def verify_email(session: AsyncSession, token: str) -> User:
+    user = await _consume_one_time_token(session, token, VERIFY_EMAIL)
+    if user.email_verified_at is None:
+        user.email_verified_at = _now()
+        record_event(
+            session,
+            "user.email_verified",
+            subject_type="user",
+            subject_id=user.id,
+            actor_id=user.id,
+        )
+    return user
+
+
+async def resend_verification(session: AsyncSession, email: str) -> None:
+    """Always succeeds from the caller's point of view (no enumeration)."""
+    user = await find_user_by_email(session, email)
+    if user is not None and user.email_verified_at is None:
+        await _send_verification(session, user)
+
+
+# --- sign-in and tokens --------------------------------------------------------------
+
+
+def _login_limits(email: str, address: str) -> tuple[ratelimit.Limit, ratelimit.Limit]:
+    settings = get_settings()
+    window = settings.login_window_seconds
+    return (
+        ratelimit.Limit(
+            f"login:account:{email.lower()}", settings.login_max_failures_per_account, window
+        ),
+        ratelimit.Limit(
+            f"login:address:{address}", settings.login_max_failures_per_address, window
+        ),
+    )
+
+
+async def _throttle(limits: Sequence[ratelimit.Limit]) -> None:
+    for limit in limits:
+        usage = await ratelimit.peek(limit)
+        if usage.exceeded:
+            raise RateLimited(
+                "Too many failed sign-in attempts; try again later.",
+                retry_after=usage.retry_after(),
+                code="too_many_attempts",
+            )
+
+
+async def _issue_tokens(
+    session: AsyncSession, user: User, family_id: uuid.UUID | None = None
+) -> TokenResponse:
+    settings = get_settings()
+    refresh = new_opaque_token()
+    session.add(
+        RefreshToken(
+            user_id=user.id,
+            family_id=family_id or uuid.uuid4(),
+            token_hash=hash_opaque_token(refresh),
+            expires_at=_now() + timedelta(days=settings.refresh_token_days),
+        )
+    )
+    access, expires_in = create_access_token(user.id)
+    return TokenResponse(access_token=access, expires_in=expires_in, refresh_token=refresh)
+
+
+BAD_CREDENTIALS = "The email or password is incorrect."
+
+
+async def login_with_password(
+    session: AsyncSession, email: str, password: str, address: str
+) -> TokenResponse:
+    limits = _login_limits(email, address)
+    await _throttle(limits)
+    user = await find_user_by_email(session, email) if len(email) <= 320 else None
+    # verify_password checks a dummy hash when the user is unknown: same answer, same time.
+    if not verify_password(password, user.password_hash if user else None) or user is None:
+        for limit in limits:
+            await ratelimit.hit(limit)
+        raise InvalidGrant(BAD_CREDENTIALS)
+    await ratelimit.reset(limits[0])
+    if user.password_hash and password_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    record_event(
+        session, "user.signed_in", subject_type="user", subject_id=user.id, actor_id=user.id
+    )
+    return await _issue_tokens(session, user)
+
+
+async def _revoke_family(session: AsyncSession, family_id: uuid.UUID) -> None:
+    await session.exec(
+        update(RefreshToken)
+        .where(col(RefreshToken.family_id) == family_id, col(RefreshToken.revoked_at).is_(None))
+        .values(revoked_at=_now())
+    )
+
+
+async def revoke_all_refresh_tokens(session: AsyncSession, user_id: uuid.UUID) -> None:
+    await session.exec(
+        update(RefreshToken)
+        .where(col(RefreshToken.user_id) == user_id, col(RefreshToken.revoked_at).is_(None))
+        .values(revoked_at=_now())
+    )
+
+
+async def refresh_tokens(session: AsyncSession, refresh_token: str) -> TokenResponse:
+    row = (
+        await session.exec(
+            select(RefreshToken)
+            .where(col(RefreshToken.token_hash) == hash_opaque_token(refresh_token))
+            .with_for_update()
+        )
+    ).one_or_none()
+    if row is None:
+        raise InvalidGrant("The refresh token is invalid.")
+    if row.revoked_at is not None:
+        raise InvalidGrant("The refresh token has been revoked.")
+    if row.rotated_at is not None:
+        # A rotated token came back: it was stolen or replayed. Kill the whole chain.
+        await _revoke_family(session, row.family_id)
+        record_event(
+            session,
+            "user.refresh_token_reused",
+            subject_type="user",
+            subject_id=row.user_id,
+            actor_id=None,
+            payload={"family_id": str(row.family_id)},
+        )
+        raise InvalidGrant(
+            "The refresh token was already used; this session is revoked.", keep_changes=True
+        )
+    if row.expires_at <= _now():
+        raise InvalidGrant("The refresh token has expired.")
+    user = await session.get(User, row.user_id)
+    if user is None or user.deleted_at is not None:
+        raise InvalidGrant("The refresh token is invalid.")
+    row.rotated_at = _now()
+    return await _issue_tokens(session, user, family_id=row.family_id)
+
+
+async def logout(session: AsyncSession, refresh_token: str) -> None:
+    row = (
+        await session.exec(
+            select(RefreshToken).where(
+                col(RefreshToken.token_hash) == hash_opaque_token(refresh_token)
+            )
+        )
+    ).one_or_none()
+    if row is not None:
+        await _revoke_family(session, row.family_id)
+        record_event(
+            session,
+            "user.signed_out",
+            subject_type="user",
+            subject_id=row.user_id,
+            actor_id=row.user_id,
+        )
+
+
+# --- password reset ------------------------------------------------------------------
+
+
+async def request_password_reset(session: AsyncSession, email: str) -> None:
+    """Always 202 to the caller, whether or not the account exists."""
+    settings = get_settings()
+    user = await find_user_by_email(session, email)
+    if user is None or user.email is None:
+        return
+    token = await _issue_one_time_token(
+        session, user, PASSWORD_RESET, timedelta(minutes=settings.password_reset_minutes)
+    )
+    body = (
+        f"Ciao {user.display_name},\n\n"
+        "abbiamo ricevuto una richiesta di reimpostare la tua password.\n"
+        "We received a request to reset your password.\n\n"
+        f"Link: {settings.public_url}/reset-password?token={token}\n\n"
+        f"Reset token: {token}\n"
+        '(POST /v1/auth/password-reset/confirm with {"token": "...", "password": "..."})\n\n'
+        f"The token expires in {settings.password_reset_minutes} minutes. "
+        "If you did not ask for this, ignore this message.\n"
+    )
+    _mail_after_commit(session, user.email, "Reimposta la password / Reset your password", body)
+
+
+async def confirm_password_reset(session: AsyncSession, token: str, password: str) -> None:
+    user = await _consume_one_time_token(session, token, PASSWORD_RESET)
+    _check_password(password, user.email)
+    user.password_hash = hash_password(password)
+    # Whoever reset the password controls the mailbox: the address is verified.
+    user.email_verified_at = user.email_verified_at or _now()
+    user.tokens_invalid_before = _now()
+    await revoke_all_refresh_tokens(session, user.id)
+    record_event(
+        session, "user.password_reset", subject_type="user", subject_id=user.id, actor_id=user.id
+    )
+
+
+# --- own profile ---------------------------------------------------------------------
+
+
+async def get_me(session: AsyncSession, user: User) -> Me:
+    roles = (
+        await session.exec(
+            select(OrganizationRole.organization_id, Organization.slug, OrganizationRole.role)
+            .join(Organization, col(Organization.id) == OrganizationRole.organization_id)
+            .where(col(OrganizationRole.user_id) == user.id)
+            .order_by(Organization.slug)
+        )
+    ).all()
+    return Me(
+        id=user.id,
+        email=user.email,
+        email_verified=user.email_verified_at is not None,
+        display_name=user.display_name,
+        locale=user.locale,
+        birth_date=user.birth_date,
+        municipality_id=user.municipality_id,
+        is_platform_admin=user.is_platform_admin,
+        roles=[MyRole(organization_id=r[0], organization_slug=r[1], role=r[2]) for r in roles],
+        created_at=user.created_at,
+        updated_at=user.updated_at,
+    )
+
+
+async def update_me(session: AsyncSession, user: User, data: UserUpdate) -> Me:
+    changes = data.model_dump(exclude_unset=True)
+    if "password" in changes:
+        new_password = changes.pop("password")
+        current = changes.pop("current_password", None)
+        if new_password is not None:
+            if current is None or not verify_password(current, user.password_hash):
+                raise Unprocessable(
+                    "The current password is incorrect.",
+                    code="wrong_current_password",
+                    errors=[
+                        {
+                            "loc": ["body", "current_password"],
+                            "msg": "incorrect",
+                            "code": "wrong_current_password",
+                        }
+                    ],
+                )
+            _check_password(new_password, user.email)
+            user.password_hash = hash_password(new_password)
+            await revoke_all_refresh_tokens(session, user.id)
+            changes["password"] = True
+    changes.pop("current_password", None)
+    if "display_name" in changes and changes["display_name"] is None:
+        raise Unprocessable("display_name cannot be null.", code="invalid_field")
+    if "locale" in changes and changes["locale"] is None:
+        raise Unprocessable("locale cannot be null.", code="invalid_field")
+    if "birth_date" in changes:
+        _check_birth_date(changes["birth_date"])
+    if "municipality_id" in changes:
+        await _check_municipality(session, changes["municipality_id"])
+    for field in ("display_name", "locale", "birth_date", "municipality_id"):
+        if field in changes:
+            setattr(user, field, changes[field])
+    user.updated_at = _now()
+    record_event(
+        session,
+        "user.updated",
+        subject_type="user",
+        subject_id=user.id,
+        actor_id=user.id,
+        payload={"fields": sorted(changes)},
+    )
+    await session.flush()
+    return await get_me(session, user)

@@ -1,0 +1,398 @@
+"""Organizations, municipalities and organization roles.
+
+Authorization lives in the queries: `_admin_organization` only finds an organization the
+actor administers, so another organization's admin gets a 404, not a 403.
+"""
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, exists, func, true
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select, SelectOfScalar
+
+from app.errors import Conflict, NotFound, Unprocessable
+from app.events import record_event
+from app.models.accounts import User
+from app.models.organizations import (
+    Municipality,
+    MunicipalityCreate,
+    Organization,
+    OrganizationCreate,
+    OrganizationPublic,
+    OrganizationRole,
+    OrganizationUpdate,
+    RoleAssign,
+    RolePublic,
+    RoleRevoke,
+)
+from app.pagination import PageParams, SortKey, paginate
+
+ORG_NOT_FOUND = "No organization with this slug."
+
+
+def is_org_admin_clause(user: User, organization_id: Any) -> ColumnElement[bool]:
+    """SQL condition: `user` administers the organization whose id is `organization_id`
+    (a column or a value). Platform admins administer every organization."""
+    if user.is_platform_admin:
+        return true()
+    return exists().where(
+        col(OrganizationRole.organization_id) == organization_id,
+        col(OrganizationRole.user_id) == user.id,
+        col(OrganizationRole.role) == "admin",
+    )
+
+
+def admin_organizations(user: User) -> SelectOfScalar[Organization]:
+    """The organizations `user` may administer, as a query to narrow further."""
+    stmt = select(Organization)
+    if not user.is_platform_admin:
+        stmt = stmt.where(is_org_admin_clause(user, Organization.id))
+    return stmt
+
+
+async def get_admin_organization(session: AsyncSession, user: User, slug: str) -> Organization:
+    org = (
+        await session.exec(admin_organizations(user).where(col(Organization.slug) == slug))
+    ).one_or_none()
+    if org is None:
+        raise NotFound(ORG_NOT_FOUND)
+    return org
+
+
+async def get_organization(session: AsyncSession, slug: str) -> Organization:
+    org = (
+        await session.exec(select(Organization).where(col(Organization.slug) == slug))
+    ).one_or_none()
+    if org is None:
+        raise NotFound(ORG_NOT_FOUND)
+    return org
+
+
+async def _municipality_counts(
+    session: AsyncSession, org_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    if not org_ids:
+        return {}
+    rows = await session.exec(
+        select(Municipality.organization_id, func.count())
+        .where(col(Municipality.organization_id).in_(org_ids))
+        .group_by(col(Municipality.organization_id))
+    )
+    return {org_id: count for org_id, count in rows.all()}
+
+
+def to_public(org: Organization, municipalities_count: int) -> OrganizationPublic:
+    return OrganizationPublic(
+        id=org.id,
+        slug=org.slug,
+        name=org.name,
+        default_locale=org.default_locale,
+        municipalities_count=municipalities_count,
+        created_at=org.created_at,
+        updated_at=org.updated_at,
+    )
+
+
+async def organization_public(session: AsyncSession, org: Organization) -> OrganizationPublic:
+    counts = await _municipality_counts(session, [org.id])
+    return to_public(org, counts.get(org.id, 0))
+
+
+async def list_organizations(
+    session: AsyncSession, params: PageParams
+) -> tuple[list[OrganizationPublic], str | None]:
+    keys = [SortKey(Organization.slug), SortKey(Organization.id, kind=uuid.UUID)]
+    orgs, cursor = await paginate(
+        session, select(Organization), keys, params, key_of=lambda o: (o.slug, o.id)
+    )
+    counts = await _municipality_counts(session, [o.id for o in orgs])
+    return [to_public(o, counts.get(o.id, 0)) for o in orgs], cursor
+
+
+async def add_municipalities(
+    session: AsyncSession, org: Organization, names: Sequence[str]
+) -> list[Municipality]:
+    """Add the named municipalities that the organization does not have yet."""
+    existing = set(
+        (
+            await session.exec(
+                select(Municipality.name).where(col(Municipality.organization_id) == org.id)
+            )
+        ).all()
+    )
+    added = []
+    for name in dict.fromkeys(n.strip() for n in names if n.strip()):
+        if name not in existing:
+            municipality = Municipality(organization_id=org.id, name=name)
+            session.add(municipality)
+            added.append(municipality)
+    return added
+
+
+async def create_organization(
+    session: AsyncSession, actor: User, data: OrganizationCreate
+) -> OrganizationPublic:
+    if (
+        await session.exec(select(Organization.id).where(col(Organization.slug) == data.slug))
+    ).first() is not None:
+        raise Conflict("An organization with this slug already exists.", code="slug_taken")
+    org = Organization(slug=data.slug, name=data.name.strip(), default_locale=data.default_locale)
+    session.add(org)
+    await session.flush()
+    await add_municipalities(session, org, data.municipalities)
+    record_event(
+        session,
+        "organization.created",
+        subject_type="organization",
+        subject_id=org.id,
+        actor_id=actor.id,
+        organization_id=org.id,
+        payload={"slug": org.slug},
+    )
+    await session.flush()
+    return await organization_public(session, org)
+
+
+async def update_organization(
+    session: AsyncSession, actor: User, slug: str, data: OrganizationUpdate
+) -> OrganizationPublic:
+    org = await get_admin_organization(session, actor, slug)
+    changes = data.model_dump(exclude_unset=True)
+    for field, value in changes.items():
+        if value is None:
+            raise Unprocessable(
+                f"{field} cannot be null.",
+                code="invalid_field",
+                errors=[{"loc": ["body", field], "msg": "cannot be null", "code": "null"}],
+            )
+        setattr(org, field, value.strip() if isinstance(value, str) else value)
+    if changes:
+        record_event(
+            session,
+            "organization.updated",
+            subject_type="organization",
+            subject_id=org.id,
+            actor_id=actor.id,
+            organization_id=org.id,
+            payload={"fields": sorted(changes)},
+        )
+        await session.flush()
+        await session.refresh(org)
+    return await organization_public(session, org)
+
+
+async def list_municipalities(
+    session: AsyncSession, slug: str, params: PageParams
+) -> tuple[list[Municipality], str | None]:
+    org = await get_organization(session, slug)
+    keys = [SortKey(Municipality.name), SortKey(Municipality.id, kind=uuid.UUID)]
+    return await paginate(
+        session,
+        select(Municipality).where(col(Municipality.organization_id) == org.id),
+        keys,
+        params,
+        key_of=lambda m: (m.name, m.id),
+    )
+
+
+async def create_municipality(
+    session: AsyncSession, actor: User, slug: str, data: MunicipalityCreate
+) -> Municipality:
+    org = await get_admin_organization(session, actor, slug)
+    name = data.name.strip()
+    if (
+        await session.exec(
+            select(Municipality.id).where(
+                col(Municipality.organization_id) == org.id, col(Municipality.name) == name
+            )
+        )
+    ).first() is not None:
+        raise Conflict(
+            "This organization already has a municipality with this name.",
+            code="municipality_exists",
+        )
+    municipality = Municipality(organization_id=org.id, name=name, istat_code=data.istat_code)
+    session.add(municipality)
+    await session.flush()
+    record_event(
+        session,
+        "municipality.created",
+        subject_type="municipality",
+        subject_id=municipality.id,
+        actor_id=actor.id,
+        organization_id=org.id,
+        payload={"name": name},
+    )
+    return municipality
+
+
+# --- roles ---------------------------------------------------------------------------
+
+
+def _roles_query(org_id: uuid.UUID) -> Select[OrganizationRole, str]:
+    return (
+        select(OrganizationRole, User.display_name)
+        .join(User, col(User.id) == OrganizationRole.user_id)
+        .where(col(OrganizationRole.organization_id) == org_id)
+    )
+
+
+def _role_public(role: OrganizationRole, display_name: str) -> RolePublic:
+    return RolePublic(
+        id=role.id,
+        organization_id=role.organization_id,
+        user_id=role.user_id,
+        display_name=display_name,
+        role=role.role,
+        created_at=role.created_at,
+    )
+
+
+async def list_roles(
+    session: AsyncSession, actor: User, slug: str, params: PageParams
+) -> tuple[list[RolePublic], str | None]:
+    org = await get_admin_organization(session, actor, slug)
+    keys = [
+        SortKey(OrganizationRole.created_at, kind=datetime),
+        SortKey(OrganizationRole.id, kind=uuid.UUID),
+    ]
+    rows, cursor = await paginate(
+        session,
+        _roles_query(org.id),
+        keys,
+        params,
+        key_of=lambda r: (r[0].created_at, r[0].id),
+    )
+    return [_role_public(role, name) for role, name in rows], cursor
+
+
+async def assign_role(
+    session: AsyncSession, actor: User, slug: str, data: RoleAssign
+) -> RolePublic:
+    org = await get_admin_organization(session, actor, slug)
+    if data.user_id is not None:
+        user = await session.get(User, data.user_id)
+    else:
+        user = (
+            await session.exec(
+                select(User).where(func.lower(User.email) == str(data.email).lower())
+            )
+        ).one_or_none()
+    if user is None or user.deleted_at is not None:
+        raise Unprocessable(
+            "No account matches this person.",
+            code="unknown_user",
+            errors=[
+                {
+                    "loc": ["body", "user_id" if data.user_id else "email"],
+                    "msg": "no such account",
+                    "code": "unknown_user",
+                }
+            ],
+        )
+    if data.role == "facilitator":
+        from app.services.facilitators import appoint_facilitator  # (it imports this module)
+
+        assert data.table_id is not None
+        return await appoint_facilitator(session, actor, org, user, data.table_id)
+    if (
+        await session.exec(
+            select(OrganizationRole.id).where(
+                col(OrganizationRole.organization_id) == org.id,
+                col(OrganizationRole.user_id) == user.id,
+                col(OrganizationRole.role) == data.role,
+            )
+        )
+    ).first() is not None:
+        raise Conflict("This person already has this role.", code="role_exists")
+    role = OrganizationRole(organization_id=org.id, user_id=user.id, role=data.role)
+    session.add(role)
+    await session.flush()
+    record_event(
+        session,
+        "organization.role_assigned",
+        subject_type="user",
+        subject_id=user.id,
+        actor_id=actor.id,
+        organization_id=org.id,
+        payload={"role": data.role},
+    )
+    return _role_public(role, user.display_name)
+
+
+async def revoke_role(session: AsyncSession, actor: User, slug: str, data: RoleRevoke) -> None:
+    org = await get_admin_organization(session, actor, slug)
+    if data.role == "facilitator":
+        from app.services.facilitators import dismiss_facilitator  # (it imports this module)
+
+        assert data.table_id is not None
+        return await dismiss_facilitator(session, actor, org, data.user_id, data.table_id)
+    role = (
+        await session.exec(
+            select(OrganizationRole)
+            .where(
+                col(OrganizationRole.organization_id) == org.id,
+                col(OrganizationRole.user_id) == data.user_id,
+                col(OrganizationRole.role) == data.role,
+            )
+            .with_for_update()
+        )
+    ).one_or_none()
+    if role is None:
+        raise NotFound("This person does not have this role here.")
+    await _delete_role(session, actor, org, role)
+
+
+async def revoke_role_by_id(
+    session: AsyncSession, actor: User, slug: str, role_id: uuid.UUID
+) -> None:
+    org = await get_admin_organization(session, actor, slug)
+    role = (
+        await session.exec(
+            select(OrganizationRole)
+            .where(
+                col(OrganizationRole.organization_id) == org.id,
+                col(OrganizationRole.id) == role_id,
+            )
+            .with_for_update()
+        )
+    ).one_or_none()
+    if role is None:
+        raise NotFound("No such role assignment.")
+    await _delete_role(session, actor, org, role)
+
+
+async def _delete_role(
+    session: AsyncSession, actor: User, org: Organization, role: OrganizationRole
+) -> None:
+    if role.role == "admin" and not actor.is_platform_admin:
+        # Lock the organization's admin rows so two admins cannot remove each other at once.
+        admins = (
+            await session.exec(
+                select(OrganizationRole.id)
+                .where(
+                    col(OrganizationRole.organization_id) == org.id,
+                    col(OrganizationRole.role) == "admin",
+                )
+                .with_for_update()
+            )
+        ).all()
+        if len(admins) <= 1:
+            raise Conflict(
+                "An organization keeps at least one admin; appoint another first.",
+                code="last_admin",
+            )
+    await session.delete(role)
+    record_event(
+        session,
+        "organization.role_revoked",
+        subject_type="user",
+        subject_id=role.user_id,
+        actor_id=actor.id,
+        organization_id=org.id,
+        payload={"role": role.role},
+    )

@@ -1,0 +1,465 @@
+"""Accounts: register, verify, sign in, refresh rotation, logout, password reset, /v1/me."""
+
+import asyncio
+import email
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from jose import jwt
+from sqlmodel import col, func, select
+
+from app.config import get_settings
+from app.models.accounts import RefreshToken, User
+from app.models.events import Event
+from app.security import create_access_token
+from tests.helpers import PASSWORD, assert_problem, auth_headers, login, make_user
+
+
+def _token_from_mail(mail_dir: Path, to: str) -> str:
+    files = sorted(p for p in mail_dir.glob("*.eml") if to.lower() in p.name.lower())
+    assert files, f"no email for {to} in {mail_dir}"
+    message = email.message_from_bytes(files[-1].read_bytes())
+    body = message.get_payload(decode=True).decode()  # type: ignore[union-attr]
+    match = re.search(r"token: (\S+)", body)
+    assert match, body
+    return match.group(1)
+
+
+async def test_register_verify_sign_in_and_read_profile(client, mail_dir, session):
+    response = await client.post(
+        "/v1/auth/register",
+        json={
+            "email": "Maria.Rossi@Example.org",
+            "password": "una frase lunga e sicura",
+            "display_name": "Maria Rossi",
+            "birth_date": "2004-05-01",
+        },
+    )
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert created["email_verified"] is False
+    assert "password_hash" not in created
+
+    # Unverified people can sign in (but cannot write content: later issues).
+    tokens = await login(client, "maria.rossi@example.org", "una frase lunga e sicura")
+    me = await client.get("/v1/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert me.json()["email_verified"] is False
+
+    token = _token_from_mail(mail_dir, "Maria.Rossi@Example.org")
+    assert (await client.post("/v1/auth/verify-email", json={"token": token})).status_code == 204
+    # Single use.
+    assert_problem(
+        await client.post("/v1/auth/verify-email", json={"token": token}), 422, "invalid_token"
+    )
+
+    tokens = await login(client, "maria.rossi@example.org", "una frase lunga e sicura")
+    assert tokens["token_type"] == "bearer"
+    assert tokens["expires_in"] == 15 * 60
+    me = await client.get("/v1/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert me.status_code == 200
+    body = me.json()
+    assert body["id"] == created["id"]
+    assert body["email"] == "Maria.Rossi@example.org"  # domain normalized
+    assert body["email_verified"] is True
+    assert body["birth_date"] == "2004-05-01"
+
+    types = (
+        await session.exec(select(Event.type).where(col(Event.subject_id) == created["id"]))
+    ).all()
+    assert {"user.registered", "user.email_verified", "user.signed_in"} <= set(types)
+
+
+async def test_register_refuses_bad_input_and_changes_nothing(client, session):
+    before = (await session.exec(select(func.count()).select_from(User))).one()
+    cases = [
+        (
+            {"email": "a@example.org", "password": "password123", "display_name": "A"},
+            "weak_password",
+        ),
+        ({"email": "a@example.org", "password": "short", "display_name": "A"}, "weak_password"),
+        ({"email": "a@example.org", "password": "x" * 129, "display_name": "A"}, "weak_password"),
+        (
+            {"email": "not-an-email", "password": "una frase lunga", "display_name": "A"},
+            "validation_error",
+        ),
+        ({"email": "a@example.org", "password": "una frase lunga"}, "validation_error"),
+        (
+            {
+                "email": "a@example.org",
+                "password": "una frase lunga",
+                "display_name": "A",
+                "is_platform_admin": True,
+            },
+            "validation_error",
+        ),
+        (
+            {
+                "email": "a@example.org",
+                "password": "una frase lunga",
+                "display_name": "A",
+                "municipality_id": "8d1c3f0e-0000-4000-8000-000000000000",
+            },
+            "unknown_municipality",
+        ),
+        (
+            {
+                "email": "a@example.org",
+                "password": "una frase lunga",
+                "display_name": "A",
+                "birth_date": "2999-01-01",
+            },
+            "invalid_birth_date",
+        ),
+    ]
+    for body, code in cases:
+        problem = assert_problem(await client.post("/v1/auth/register", json=body), 422, code)
+        assert problem["errors"], problem
+    after = (await session.exec(select(func.count()).select_from(User))).one()
+    assert after == before
+
+
+async def test_register_same_email_any_case_conflicts(client, session):
+    await make_user(session, email="dup@example.org")
+    response = await client.post(
+        "/v1/auth/register",
+        json={"email": "DUP@example.org", "password": "una frase lunga", "display_name": "Dup"},
+    )
+    assert_problem(response, 409, "email_taken")
+
+
+async def test_unknown_email_and_wrong_password_answer_identically(client, session):
+    user = await make_user(session)
+    unknown = await client.post(
+        "/v1/auth/token",
+        data={"grant_type": "password", "username": "nobody@example.org", "password": "whatever1"},
+    )
+    wrong = await client.post(
+        "/v1/auth/token",
+        data={"grant_type": "password", "username": user.email, "password": "whatever1"},
+    )
+    assert unknown.status_code == wrong.status_code == 400
+    assert unknown.json() == wrong.json()
+    assert unknown.json()["code"] == "invalid_grant"
+    assert unknown.json()["error"] == "invalid_grant"  # OAuth2 clients read this field
+
+
+async def test_unknown_email_costs_a_password_hash_too(client, session):
+    user = await make_user(session)
+
+    async def timed(username: str) -> float:
+        start = time.perf_counter()
+        await client.post(
+            "/v1/auth/token",
+            data={"grant_type": "password", "username": username, "password": "whatever1"},
+        )
+        return time.perf_counter() - start
+
+    known = min([await timed(user.email or "") for _ in range(3)])
+    unknown = min([await timed("ghost@example.org") for _ in range(3)])
+    # Both verify an argon2id hash (~tens of ms); a skipped hash would be ~10x faster.
+    assert unknown > known * 0.5, (known, unknown)
+
+
+async def test_failed_logins_are_throttled_per_account(client, session):
+    user = await make_user(session)
+    limit = get_settings().login_max_failures_per_account
+    for _ in range(limit):
+        response = await client.post(
+            "/v1/auth/token",
+            data={"grant_type": "password", "username": user.email, "password": "wrong-password"},
+        )
+        assert response.status_code == 400
+    blocked = await client.post(
+        "/v1/auth/token",
+        data={"grant_type": "password", "username": user.email, "password": PASSWORD},
+    )
+    problem = assert_problem(blocked, 429, "too_many_attempts")
+    assert int(blocked.headers["Retry-After"]) > 0
+    assert problem["detail"]
+    # Unknown accounts are throttled the same way (no enumeration through 429s).
+    for _ in range(limit):
+        await client.post(
+            "/v1/auth/token",
+            data={
+                "grant_type": "password",
+                "username": "ghost@example.org",
+                "password": "nope-nope",
+            },
+        )
+    assert_problem(
+        await client.post(
+            "/v1/auth/token",
+            data={
+                "grant_type": "password",
+                "username": "ghost@example.org",
+                "password": "nope-nope",
+            },
+        ),
+        429,
+    )
+
+
+async def test_failed_logins_are_throttled_per_address(app, session, monkeypatch):
+    from tests.conftest import _make_client
+
+    monkeypatch.setattr(get_settings(), "login_max_failures_per_address", 3)
+    async with _make_client(app, "203.0.113.9") as attacker, _make_client(app) as other:
+        for i in range(3):
+            await attacker.post(
+                "/v1/auth/token",
+                data={
+                    "grant_type": "password",
+                    "username": f"victim{i}@example.org",
+                    "password": "guess-guess",
+                },
+            )
+        assert_problem(
+            await attacker.post(
+                "/v1/auth/token",
+                data={
+                    "grant_type": "password",
+                    "username": "fresh@example.org",
+                    "password": "x" * 9,
+                },
+            ),
+            429,
+        )
+        user = await make_user(session)
+        # Another address is not affected.
+        assert (
+            await other.post(
+                "/v1/auth/token",
+                data={
+                    "grant_type": "password",
+                    "username": user.email,
+                    "password": PASSWORD,
+                },
+            )
+        ).status_code == 200
+
+
+async def test_forged_access_tokens_are_refused(client, session):
+    user = await make_user(session)
+    settings = get_settings()
+    now = datetime.now(UTC)
+    good, _ = create_access_token(user.id)
+    claims = {
+        "sub": str(user.id),
+        "type": "access",
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(minutes=5)).timestamp()),
+    }
+
+    def b64(data: bytes) -> str:
+        import base64
+
+        return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+    import json
+
+    header_none = b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
+    payload = b64(json.dumps(claims).encode())
+    head, _, signature = good.split(".")
+    tampered_claims = dict(claims, sub="00000000-0000-4000-8000-000000000000")
+    forged = {
+        "alg none": f"{header_none}.{payload}.",
+        "other key": jwt.encode(claims, "another-secret-key-another-secret-key", algorithm="HS256"),
+        "expired": jwt.encode(
+            dict(
+                claims,
+                iat=int((now - timedelta(hours=2)).timestamp()),
+                exp=int((now - timedelta(hours=1)).timestamp()),
+            ),
+            settings.secret_key,
+            algorithm="HS256",
+        ),
+        "tampered payload": f"{head}.{b64(json.dumps(tampered_claims).encode())}.{signature}",
+        "no type": jwt.encode(
+            {k: v for k, v in claims.items() if k != "type"}, settings.secret_key, algorithm="HS256"
+        ),
+        "no exp": jwt.encode(
+            {k: v for k, v in claims.items() if k != "exp"}, settings.secret_key, algorithm="HS256"
+        ),
+        "garbage": "not.a.jwt",
+    }
+    tokens = await login(client, user.email)
+    forged["refresh token as access"] = tokens["refresh_token"]
+    forged["refresh type claim"] = jwt.encode(
+        dict(claims, type="refresh"), settings.secret_key, algorithm="HS256"
+    )
+    for name, token in forged.items():
+        response = await client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
+        problem = assert_problem(response, 401)
+        assert response.headers["WWW-Authenticate"].startswith("Bearer"), name
+        assert problem["code"] == "unauthorized", name
+    assert (
+        await client.get("/v1/me", headers={"Authorization": f"Bearer {good}"})
+    ).status_code == 200
+
+
+async def test_missing_token_is_401_with_challenge(client):
+    response = await client.get("/v1/me")
+    assert_problem(response, 401, "unauthorized")
+    assert "Bearer" in response.headers["WWW-Authenticate"]
+
+
+async def test_refresh_rotates_and_reuse_revokes_the_family(client, session):
+    user = await make_user(session)
+    first = await login(client, user.email)
+    rotated = await client.post(
+        "/v1/auth/token",
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+    )
+    assert rotated.status_code == 200
+    second = rotated.json()
+    assert second["refresh_token"] != first["refresh_token"]
+
+    # The old token comes back: refused, and the whole family dies with it.
+    reuse = await client.post(
+        "/v1/auth/token",
+        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+    )
+    assert_problem(reuse, 400, "invalid_grant")
+    after = await client.post(
+        "/v1/auth/token",
+        data={"grant_type": "refresh_token", "refresh_token": second["refresh_token"]},
+    )
+    assert_problem(after, 400, "invalid_grant")
+    live = (
+        await session.exec(
+            select(func.count())
+            .select_from(RefreshToken)
+            .where(col(RefreshToken.user_id) == user.id, col(RefreshToken.revoked_at).is_(None))
+        )
+    ).one()
+    assert live == 0
+    # Other sign-ins (other families) are untouched.
+    assert (await login(client, user.email))["refresh_token"]
+
+
+async def test_concurrent_refresh_with_one_token_succeeds_once(committing_client):
+    client = committing_client
+    response = await client.post(
+        "/v1/auth/register",
+        json={"email": "race@example.org", "password": "una frase lunga", "display_name": "Race"},
+    )
+    assert response.status_code == 201
+    tokens = await login(client, "race@example.org", "una frase lunga")
+    results = await asyncio.gather(
+        *[
+            client.post(
+                "/v1/auth/token",
+                data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+            )
+            for _ in range(5)
+        ]
+    )
+    assert sorted(r.status_code for r in results) == [200, 400, 400, 400, 400]
+
+
+async def test_logout_revokes_the_refresh_family(client, session):
+    user = await make_user(session)
+    tokens = await login(client, user.email)
+    assert (
+        await client.post("/v1/auth/logout", json={"refresh_token": tokens["refresh_token"]})
+    ).status_code == 204
+    assert_problem(
+        await client.post(
+            "/v1/auth/token",
+            data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        ),
+        400,
+        "invalid_grant",
+    )
+
+
+async def test_token_endpoint_rejects_unknown_grants(client):
+    assert_problem(
+        await client.post("/v1/auth/token", data={"grant_type": "implicit"}),
+        400,
+        "unsupported_grant_type",
+    )
+    assert_problem(
+        await client.post("/v1/auth/token", data={"grant_type": "password"}), 400, "invalid_request"
+    )
+    assert_problem(await client.post("/v1/auth/token", data={}), 422, "validation_error")
+
+
+async def test_password_reset_flow(client, session, mail_dir):
+    user = await make_user(session, email="reset-me@example.org")
+    old = await login(client, user.email)
+    for address in ("reset-me@example.org", "nobody-here@example.org"):
+        response = await client.post("/v1/auth/password-reset", json={"email": address})
+        assert response.status_code == 202
+    assert not list(mail_dir.glob("*nobody-here@example.org*"))
+    token = _token_from_mail(mail_dir, "reset-me@example.org")
+
+    weak = await client.post(
+        "/v1/auth/password-reset/confirm", json={"token": token, "password": "12345678"}
+    )
+    assert_problem(weak, 422, "weak_password")
+    done = await client.post(
+        "/v1/auth/password-reset/confirm", json={"token": token, "password": "un'altra frase lunga"}
+    )
+    assert done.status_code == 204
+    assert_problem(
+        await client.post(
+            "/v1/auth/password-reset/confirm",
+            json={"token": token, "password": "ancora un'altra frase"},
+        ),
+        422,
+        "invalid_token",
+    )
+
+    assert_problem(
+        await client.post(
+            "/v1/auth/token",
+            data={"grant_type": "password", "username": user.email, "password": PASSWORD},
+        ),
+        400,
+    )
+    assert (await login(client, user.email, "un'altra frase lunga"))["access_token"]
+    # Sessions from before the reset are dead: refresh and access tokens.
+    assert_problem(
+        await client.post(
+            "/v1/auth/token",
+            data={"grant_type": "refresh_token", "refresh_token": old["refresh_token"]},
+        ),
+        400,
+    )
+    user.tokens_invalid_before = datetime.now(UTC) + timedelta(seconds=2)
+    session.add(user)
+    await session.flush()
+    assert_problem(
+        await client.get("/v1/me", headers={"Authorization": f"Bearer {old['access_token']}"}), 401
+    )
+
+
+async def test_patch_me(client, session):
+    user = await make_user(session)
+    headers = await auth_headers(client, user)
+    response = await client.patch(
+        "/v1/me", headers=headers, json={"display_name": "Nuovo Nome", "locale": "en"}
+    )
+    assert response.status_code == 200
+    assert response.json()["display_name"] == "Nuovo Nome"
+    assert response.json()["locale"] == "en"
+    assert_problem(
+        await client.patch("/v1/me", headers=headers, json={"password": "una nuova frase lunga"}),
+        422,
+        "wrong_current_password",
+    )
+    assert_problem(
+        await client.patch("/v1/me", headers=headers, json={"is_platform_admin": True}),
+        422,
+        "validation_error",
+    )
+    ok = await client.patch(
+        "/v1/me",
+        headers=headers,
+        json={"password": "una nuova frase lunga", "current_password": PASSWORD},
+    )
+    assert ok.status_code == 200
+    assert (await login(client, user.email, "una nuova frase lunga"))["access_token"]
