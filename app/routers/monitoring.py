@@ -1,0 +1,114 @@
+"""Plan monitoring: indicators, measurements and the progress report."""
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response, status
+
+from app.db import SessionDep
+from app.deps import CurrentUser, OptionalUser
+from app.models.accounts import LOCALE_PATTERN
+from app.models.monitoring import IndicatorCreate, MeasurementCreate, ProgressReport
+from app.models.plans import IndicatorPublic, MeasurementPublic
+from app.pagination import Page, PageParamsDep
+from app.services import monitoring, progress
+
+router = APIRouter(tags=["monitoring"])
+
+
+@router.get(
+    "/v1/plan-nodes/{node_id}/indicators",
+    response_model=Page[IndicatorPublic],
+    summary="A node's indicators with latest measurement and progress (public; drafts: "
+    "organization admin)",
+)
+async def list_indicators(
+    session: SessionDep, user: OptionalUser, node_id: uuid.UUID, page: PageParamsDep
+) -> Page[IndicatorPublic]:
+    items, cursor = await monitoring.list_indicators(session, user, node_id, page)
+    return Page(items=items, next_cursor=cursor)
+
+
+@router.post(
+    "/v1/plan-nodes/{node_id}/indicators",
+    response_model=IndicatorPublic,
+    status_code=status.HTTP_201_CREATED,
+    summary="Attach an indicator to a node (organization admin)",
+)
+async def create_indicator(
+    session: SessionDep, user: CurrentUser, node_id: uuid.UUID, body: IndicatorCreate
+) -> IndicatorPublic:
+    return await monitoring.create_indicator(session, user, node_id, body)
+
+
+@router.get(
+    "/v1/indicators/{indicator_id}",
+    response_model=IndicatorPublic,
+    summary="One indicator with latest measurement and progress (public; drafts: "
+    "organization admin)",
+)
+async def get_indicator(
+    session: SessionDep, user: OptionalUser, indicator_id: uuid.UUID
+) -> IndicatorPublic:
+    return await monitoring.get_indicator(session, user, indicator_id)
+
+
+@router.get(
+    "/v1/indicators/{indicator_id}/measurements",
+    response_model=Page[MeasurementPublic],
+    summary="An indicator's measurements, newest first (public; drafts: organization admin)",
+)
+async def list_measurements(
+    session: SessionDep, user: OptionalUser, indicator_id: uuid.UUID, page: PageParamsDep
+) -> Page[MeasurementPublic]:
+    items, cursor = await monitoring.list_measurements(session, user, indicator_id, page)
+    return Page(items=[MeasurementPublic.model_validate(m) for m in items], next_cursor=cursor)
+
+
+@router.post(
+    "/v1/indicators/{indicator_id}/measurements",
+    response_model=MeasurementPublic,
+    status_code=status.HTTP_201_CREATED,
+    summary="Record a measured value with its date and source (organization admin)",
+)
+async def record_measurement(
+    session: SessionDep, user: CurrentUser, indicator_id: uuid.UUID, body: MeasurementCreate
+) -> MeasurementPublic:
+    return MeasurementPublic.model_validate(
+        await monitoring.record_measurement(session, user, indicator_id, body)
+    )
+
+
+@router.get(
+    "/v1/plans/{plan_id}/progress",
+    response_model=ProgressReport,
+    responses={
+        200: {
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+            "description": "The report; with `?format=csv`, one row per node.",
+        }
+    },
+    summary="The monitoring report: progress per node, rolled up; JSON or CSV (public; "
+    "drafts: organization admin)",
+    description="Indicator progress is how far the latest measurement has gone from "
+    "baseline to target (0-100 %, also for decreasing indicators); a node's progress is the "
+    "weighted mean of its measured indicators (weight 1 unless set) and of its children "
+    "that have a progress (weight 1 each); null when nothing below it is measured. "
+    "`?format=csv` answers UTF-8 CSV with a BOM, a header row and one row per node, titles "
+    "in `?locale=` when available, else the organization's default locale.",
+)
+async def progress_report(
+    session: SessionDep,
+    user: OptionalUser,
+    plan_id: uuid.UUID,
+    format: Literal["json", "csv"] = "json",
+    locale: Annotated[str | None, Query(pattern=LOCALE_PATTERN)] = None,
+) -> ProgressReport | Response:
+    if format == "csv":
+        filename, text = await progress.progress_report_csv(session, user, plan_id, locale)
+        return Response(
+            content=text.encode("utf-8"),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+    return await progress.progress_report(session, user, plan_id)
