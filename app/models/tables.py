@@ -1,0 +1,267 @@
+"""Participation tables, the plan nodes they work on, and their memberships."""
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, StringConstraints, model_validator
+from pydantic import Field as PField
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlmodel import Field, SQLModel
+
+from app.models.accounts import LOCALE_PATTERN
+from app.models.base import (
+    TextMap,
+    created_at_field,
+    fk_field,
+    id_field,
+    jsonb_field,
+    timestamp_field,
+    updated_at_field,
+)
+from app.models.organizations import SLUG_PATTERN
+
+TableVisibility = Literal["public", "private"]
+MembershipPolicy = Literal["open", "request", "invitation"]
+TableStatus = Literal["open", "closed", "archived"]
+MembershipRole = Literal["member", "facilitator"]
+# pending: asked to join a `request` table; invited: a facilitator invited them and they
+# have not accepted yet; rejected: a facilitator refused the request.
+MembershipStatus = Literal["pending", "invited", "active", "rejected"]
+
+# Translatable text: {"it": "...", "en": "..."}; services require the default locale.
+_Locale = Annotated[str, StringConstraints(pattern=LOCALE_PATTERN)]
+ShortText = dict[
+    _Locale, Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+]
+LongText = dict[
+    _Locale,
+    Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)],
+]
+
+
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class ParticipationTable(SQLModel, table=True):
+    __tablename__ = "participation_tables"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "slug"),
+        CheckConstraint(one_of("visibility", ("public", "private")), name="visibility"),
+        CheckConstraint(
+            one_of("membership_policy", ("open", "request", "invitation")), name="membership_policy"
+        ),
+        CheckConstraint(one_of("status", ("open", "closed", "archived")), name="status"),
+        CheckConstraint(
+            "(min_age IS NULL OR min_age >= 0) AND (max_age IS NULL OR max_age >= 0) "
+            "AND (min_age IS NULL OR max_age IS NULL OR min_age <= max_age)",
+            name="age_range",
+        ),
+        CheckConstraint("max_members IS NULL OR max_members > 0", name="max_members"),
+    )
+
+    id: uuid.UUID = id_field()
+    organization_id: uuid.UUID = fk_field("organizations.id")
+    slug: str = Field(sa_column=Column(String(63), nullable=False))
+    name: TextMap = jsonb_field()
+    description: TextMap = jsonb_field()
+    plan_id: uuid.UUID | None = fk_field("plans.id", nullable=True, ondelete="SET NULL")
+    visibility: str = Field(default="public", sa_column=Column(String(16), nullable=False))
+    membership_policy: str = Field(default="open", sa_column=Column(String(16), nullable=False))
+    # Eligibility rules, checked when someone becomes an active member.
+    min_age: int | None = Field(default=None, sa_column=Column(SmallInteger, nullable=True))
+    max_age: int | None = Field(default=None, sa_column=Column(SmallInteger, nullable=True))
+    # Municipalities of residence allowed to join (empty: anyone).
+    eligible_municipality_ids: list[uuid.UUID] = Field(
+        default_factory=list,
+        sa_column=Column(
+            ARRAY(UUID(as_uuid=True)), nullable=False, server_default=text("'{}'::uuid[]")
+        ),
+    )
+    max_members: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
+    status: str = Field(default="open", sa_column=Column(String(16), nullable=False))
+    # Bumped on every change: the ETag of PATCH /v1/tables/{id}.
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
+    created_by_id: uuid.UUID | None = fk_field(
+        "users.id", nullable=True, ondelete="SET NULL", index=False
+    )
+    created_at: datetime = created_at_field()
+    updated_at: datetime = updated_at_field()
+
+
+def link_key(target: str) -> Any:
+    """One half of a link table's composite primary key."""
+    return Field(
+        sa_column=Column(
+            UUID(as_uuid=True),
+            ForeignKey(target, ondelete="CASCADE"),
+            primary_key=True,
+        )
+    )
+
+
+class TablePlanNode(SQLModel, table=True):
+    """A plan node the table works on (a set: no order)."""
+
+    __tablename__ = "participation_table_nodes"
+    __table_args__ = (Index("participation_table_nodes_node_id_idx", "node_id"),)
+
+    table_id: uuid.UUID = link_key("participation_tables.id")
+    node_id: uuid.UUID = link_key("plan_nodes.id")
+
+
+class TableMembership(SQLModel, table=True):
+    __tablename__ = "table_memberships"
+    __table_args__ = (
+        UniqueConstraint("table_id", "user_id"),
+        CheckConstraint(one_of("role", ("member", "facilitator")), name="role"),
+        CheckConstraint(
+            one_of("status", ("pending", "invited", "active", "rejected")), name="status"
+        ),
+    )
+
+    id: uuid.UUID = id_field()
+    # Indexed by the (table_id, user_id) unique constraint.
+    table_id: uuid.UUID = fk_field("participation_tables.id", index=False)
+    user_id: uuid.UUID = fk_field("users.id")
+    role: str = Field(default="member", sa_column=Column(String(16), nullable=False))
+    status: str = Field(sa_column=Column(String(16), nullable=False))
+    invited_by_id: uuid.UUID | None = fk_field(
+        "users.id", nullable=True, ondelete="SET NULL", index=False
+    )
+    # When the person last became an active member.
+    activated_at: datetime | None = timestamp_field()
+    created_at: datetime = created_at_field()
+    updated_at: datetime = updated_at_field()
+
+
+# --- schemas -------------------------------------------------------------------------
+
+
+class Eligibility(BaseModel):
+    """Who may become a member: age bounds (inclusive, in whole years) and municipalities
+    of residence. Empty rules admit everyone."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_age: int | None = PField(default=None, ge=0, le=120)
+    max_age: int | None = PField(default=None, ge=0, le=120)
+    municipality_ids: list[uuid.UUID] = PField(default_factory=list, max_length=500)
+
+    @model_validator(mode="after")
+    def _range(self) -> "Eligibility":
+        if self.min_age is not None and self.max_age is not None and self.min_age > self.max_age:
+            raise ValueError("min_age must not exceed max_age")
+        return self
+
+
+class TableCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    slug: str = PField(pattern=SLUG_PATTERN)
+    name: ShortText
+    description: LongText = PField(default_factory=dict)
+    plan_id: uuid.UUID | None = None
+    node_ids: list[uuid.UUID] = PField(default_factory=list, max_length=200)
+    visibility: TableVisibility = "public"
+    membership_policy: MembershipPolicy = "open"
+    eligibility: Eligibility | None = None
+    max_members: int | None = PField(default=None, ge=1, le=1_000_000)
+    status: TableStatus = "open"
+
+
+class TableUpdate(BaseModel):
+    """Only the fields sent change; `null` clears `plan_id`, `eligibility`, `max_members`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    slug: str | None = PField(default=None, pattern=SLUG_PATTERN)
+    name: ShortText | None = None
+    description: LongText | None = None
+    plan_id: uuid.UUID | None = None
+    node_ids: list[uuid.UUID] | None = PField(default=None, max_length=200)
+    visibility: TableVisibility | None = None
+    membership_policy: MembershipPolicy | None = None
+    eligibility: Eligibility | None = None
+    max_members: int | None = PField(default=None, ge=1, le=1_000_000)
+    status: TableStatus | None = None
+
+
+class MyMembership(BaseModel):
+    role: MembershipRole
+    status: MembershipStatus
+
+
+class TablePublic(BaseModel):
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    slug: str
+    name: TextMap
+    description: TextMap
+    plan_id: uuid.UUID | None
+    node_ids: list[uuid.UUID]
+    visibility: TableVisibility
+    membership_policy: MembershipPolicy
+    eligibility: Eligibility
+    max_members: int | None
+    status: TableStatus
+    members_count: int
+    meetings_count: int
+    my_membership: MyMembership | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class MembershipInvite(BaseModel):
+    """Sent by a facilitator to invite someone (by account id or email); without a body,
+    `POST /memberships` joins (or asks to join) as the caller."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: uuid.UUID | None = None
+    email: EmailStr | None = None
+
+    @model_validator(mode="after")
+    def _one_person(self) -> "MembershipInvite":
+        if (self.user_id is None) == (self.email is None):
+            raise ValueError("give exactly one of user_id or email")
+        return self
+
+
+class MembershipUpdate(BaseModel):
+    """Approve or reject a request (`status`), or set a member's `role`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: MembershipRole | None = None
+    status: Literal["active", "rejected"] | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> "MembershipUpdate":
+        if self.role is None and self.status is None:
+            raise ValueError("give role or status")
+        return self
+
+
+class MembershipPublic(BaseModel):
+    id: uuid.UUID
+    table_id: uuid.UUID
+    user_id: uuid.UUID
+    display_name: str
+    role: MembershipRole
+    status: MembershipStatus
+    activated_at: datetime | None
+    created_at: datetime
+    updated_at: datetime

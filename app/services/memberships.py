@@ -1,0 +1,352 @@
+"""Table memberships: joining, requests, invitations, approval, roles, leaving.
+
+Every write locks the table row first (`SELECT … FOR NO KEY UPDATE`), so the member cap and
+"one membership per person and table" hold under any interleaving, and lock order is
+always table → membership.
+"""
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.events import record_event
+from app.models.accounts import User
+from app.models.meetings import MEETING_TIMEZONE
+from app.models.tables import (
+    MembershipInvite,
+    MembershipPublic,
+    MembershipUpdate,
+    ParticipationTable,
+    TableMembership,
+)
+from app.pagination import PageParams, SortKey, paginate
+from app.services.table_views import active_member_counts
+from app.services.tables import facilitates, get_facilitated_table, get_visible_table
+
+NOT_A_MEMBER = "This person has no membership of this table."
+
+
+def age_on(birth_date: date, today: date) -> int:
+    return (
+        today.year
+        - birth_date.year
+        - ((today.month, today.day) < (birth_date.month, birth_date.day))
+    )
+
+
+def eligibility_errors(
+    table: ParticipationTable, user: User, today: date | None = None
+) -> list[dict[str, Any]]:
+    """The table's eligibility rules that `user` fails, as problem `errors` entries."""
+    today = today or datetime.now(MEETING_TIMEZONE).date()
+    errors: list[dict[str, Any]] = []
+
+    def fail(field: str, code: str, msg: str) -> None:
+        errors.append({"loc": ["user", field], "msg": msg, "code": code})
+
+    if table.min_age is not None or table.max_age is not None:
+        if user.birth_date is None:
+            fail(
+                "birth_date",
+                "birth_date_required",
+                "this table has an age requirement: add your birth date to your profile",
+            )
+        else:
+            age = age_on(user.birth_date, today)
+            if table.min_age is not None and age < table.min_age:
+                fail("birth_date", "too_young", f"members must be at least {table.min_age}")
+            if table.max_age is not None and age > table.max_age:
+                fail("birth_date", "too_old", f"members must be at most {table.max_age}")
+    if table.eligible_municipality_ids:
+        if user.municipality_id is None:
+            fail(
+                "municipality_id",
+                "municipality_required",
+                "this table is for residents of some municipalities: add yours to your profile",
+            )
+        elif user.municipality_id not in table.eligible_municipality_ids:
+            fail(
+                "municipality_id",
+                "municipality_not_eligible",
+                "your municipality of residence is not among this table's",
+            )
+    return errors
+
+
+def check_eligibility(table: ParticipationTable, user: User) -> None:
+    errors = eligibility_errors(table, user)
+    if errors:
+        raise Unprocessable(
+            "Not eligible for this table: " + "; ".join(e["msg"] for e in errors) + ".",
+            code=errors[0]["code"],
+            errors=errors,
+        )
+
+
+async def _check_seat(session: AsyncSession, table: ParticipationTable) -> None:
+    """409 when the table is at its member cap (the table row must be locked)."""
+    if table.max_members is None:
+        return
+    members = (await active_member_counts(session, [table.id])).get(table.id, 0)
+    if members >= table.max_members:
+        raise Conflict("This table has reached its maximum number of members.", code="table_full")
+
+
+async def activate(
+    session: AsyncSession, table: ParticipationTable, membership: TableMembership
+) -> None:
+    await _check_seat(session, table)
+    membership.status = "active"
+    membership.activated_at = datetime.now(UTC)
+
+
+async def find_membership(
+    session: AsyncSession, table_id: uuid.UUID, user_id: uuid.UUID
+) -> TableMembership | None:
+    return (
+        await session.exec(
+            select(TableMembership).where(
+                col(TableMembership.table_id) == table_id, col(TableMembership.user_id) == user_id
+            )
+        )
+    ).one_or_none()
+
+
+def membership_event(
+    session: AsyncSession,
+    type: str,
+    actor: User,
+    table: ParticipationTable,
+    membership: TableMembership,
+    **payload: Any,
+) -> None:
+    record_event(
+        session,
+        type,
+        subject_type="membership",
+        subject_id=membership.id,
+        actor_id=actor.id,
+        organization_id=table.organization_id,
+        payload={"table_id": str(table.id), "user_id": str(membership.user_id), **payload},
+    )
+
+
+async def _public(session: AsyncSession, membership: TableMembership) -> MembershipPublic:
+    await session.flush()
+    await session.refresh(membership)
+    user = await session.get(User, membership.user_id)
+    assert user is not None
+    return _to_public(membership, user.display_name)
+
+
+def _to_public(m: TableMembership, display_name: str) -> MembershipPublic:
+    return MembershipPublic(
+        id=m.id,
+        table_id=m.table_id,
+        user_id=m.user_id,
+        display_name=display_name,
+        role=m.role,
+        status=m.status,
+        activated_at=m.activated_at,
+        created_at=m.created_at,
+        updated_at=m.updated_at,
+    )
+
+
+# --- the caller joins -----------------------------------------------------------------
+
+
+async def join_table(
+    session: AsyncSession, actor: User, table_id: uuid.UUID
+) -> tuple[MembershipPublic, bool]:
+    """Join an open table, ask to join a `request` table, or accept an invitation.
+
+    Idempotent: an existing active or pending membership is returned as it is.
+    Returns the membership and whether it changed."""
+    table = await get_visible_table(session, actor, table_id, include_invited=True, for_update=True)
+    if table.status == "archived":
+        raise Conflict("This table is archived.", code="table_archived")
+    membership = await find_membership(session, table.id, actor.id)
+    if membership is not None and membership.status in ("active", "pending"):
+        return _to_public(membership, actor.display_name), False
+    if membership is not None and membership.status == "rejected":
+        raise Conflict("Your request to join this table was declined.", code="membership_rejected")
+    if membership is not None:  # invited: accepting
+        check_eligibility(table, actor)
+        await activate(session, table, membership)
+        membership_event(session, "membership.joined", actor, table, membership, via="invitation")
+        return await _public(session, membership), True
+
+    if table.status != "open":
+        raise Conflict("This table is not accepting new members.", code="table_closed")
+    if table.membership_policy == "invitation":
+        raise Forbidden(
+            "This table is by invitation only; ask one of its facilitators.",
+            code="invitation_required",
+        )
+    check_eligibility(table, actor)
+    membership = TableMembership(table_id=table.id, user_id=actor.id, status="pending")
+    if table.membership_policy == "open":
+        await activate(session, table, membership)
+    session.add(membership)
+    await session.flush()
+    if membership.status == "active":
+        membership_event(session, "membership.joined", actor, table, membership, via="open")
+    else:
+        membership_event(session, "membership.requested", actor, table, membership)
+    return await _public(session, membership), True
+
+
+# --- facilitators ---------------------------------------------------------------------
+
+
+async def _find_user(session: AsyncSession, data: MembershipInvite) -> User:
+    if data.user_id is not None:
+        user = await session.get(User, data.user_id)
+    else:
+        user = (
+            await session.exec(
+                select(User).where(func.lower(User.email) == str(data.email).lower())
+            )
+        ).one_or_none()
+    if user is None or user.deleted_at is not None:
+        field = "user_id" if data.user_id is not None else "email"
+        raise Unprocessable(
+            "No account matches this person.",
+            code="unknown_user",
+            errors=[{"loc": ["body", field], "msg": "no such account", "code": "unknown_user"}],
+        )
+    return user
+
+
+async def invite_member(
+    session: AsyncSession, actor: User, table_id: uuid.UUID, data: MembershipInvite
+) -> tuple[MembershipPublic, bool]:
+    """A facilitator invites someone; they become a member when they accept
+    (`POST /memberships` as themselves). Idempotent for people already in."""
+    table = await get_facilitated_table(session, actor, table_id, for_update=True)
+    if table.status == "archived":
+        raise Conflict("This table is archived.", code="table_archived")
+    user = await _find_user(session, data)
+    membership = await find_membership(session, table.id, user.id)
+    if membership is not None and membership.status != "rejected":
+        return _to_public(membership, user.display_name), False
+    if membership is None:
+        membership = TableMembership(table_id=table.id, user_id=user.id, status="invited")
+        session.add(membership)
+    membership.status = "invited"
+    membership.invited_by_id = actor.id
+    await session.flush()
+    membership_event(session, "membership.invited", actor, table, membership)
+    return await _public(session, membership), True
+
+
+async def list_memberships(
+    session: AsyncSession,
+    actor: User | None,
+    table_id: uuid.UUID,
+    params: PageParams,
+    status: str | None = None,
+) -> tuple[list[MembershipPublic], str | None]:
+    """Active members for whoever may see the table; facilitators see every status
+    (filter with `status`)."""
+    table = await get_visible_table(session, actor, table_id)
+    stmt = (
+        select(TableMembership, User.display_name)
+        .join(User, col(User.id) == TableMembership.user_id)
+        .where(col(TableMembership.table_id) == table.id)
+    )
+    if not await facilitates(session, actor, table.id):
+        stmt = stmt.where(col(TableMembership.status) == "active")
+    if status is not None:
+        stmt = stmt.where(col(TableMembership.status) == status)
+    keys = [
+        SortKey(TableMembership.created_at, kind=datetime),
+        SortKey(TableMembership.id, kind=uuid.UUID),
+    ]
+    rows, cursor = await paginate(
+        session, stmt, keys, params, key_of=lambda r: (r[0].created_at, r[0].id)
+    )
+    return [_to_public(m, name) for m, name in rows], cursor
+
+
+async def update_membership(
+    session: AsyncSession,
+    actor: User,
+    table_id: uuid.UUID,
+    user_id: uuid.UUID,
+    data: MembershipUpdate,
+) -> MembershipPublic:
+    """A facilitator approves or rejects a request, or sets a member's role."""
+    table = await get_facilitated_table(session, actor, table_id, for_update=True)
+    membership = await find_membership(session, table.id, user_id)
+    if membership is None:
+        raise NotFound(NOT_A_MEMBER)
+    if data.status is not None and data.status != membership.status:
+        if data.status == "active":
+            if membership.status == "invited":
+                raise Conflict(
+                    "An invitation is accepted by the person invited.", code="invitation_pending"
+                )
+            person = await session.get(User, membership.user_id)
+            assert person is not None
+            check_eligibility(table, person)
+            await activate(session, table, membership)
+            membership_event(session, "membership.approved", actor, table, membership)
+        else:
+            if membership.status == "active":
+                raise Conflict(
+                    "Remove an active member with DELETE instead.", code="already_member"
+                )
+            membership.status = "rejected"
+            membership_event(session, "membership.rejected", actor, table, membership)
+    if data.role is not None and data.role != membership.role:
+        if membership.status != "active":
+            raise Conflict("Only active members can be given a role.", code="not_active")
+        membership.role = data.role
+        membership_event(
+            session, "membership.role_changed", actor, table, membership, role=data.role
+        )
+    return await _public(session, membership)
+
+
+async def remove_membership(
+    session: AsyncSession, actor: User, table_id: uuid.UUID, user_id: uuid.UUID
+) -> None:
+    """Leave (your own membership, request or invitation) or, as a facilitator, remove
+    someone."""
+    leaving = user_id == actor.id
+    if leaving:
+        table = await get_visible_table(
+            session, actor, table_id, include_invited=True, for_update=True
+        )
+    else:
+        table = await get_facilitated_table(session, actor, table_id, for_update=True)
+    membership = await find_membership(session, table.id, user_id)
+    if membership is None or (leaving and membership.status == "rejected"):
+        raise NotFound(NOT_A_MEMBER)
+    membership_event(
+        session,
+        "membership.left" if leaving else "membership.removed",
+        actor,
+        table,
+        membership,
+        role=membership.role,
+        status=membership.status,
+    )
+    await session.delete(membership)
+
+
+async def create_membership(
+    session: AsyncSession, actor: User, table_id: uuid.UUID, data: MembershipInvite | None
+) -> tuple[MembershipPublic, bool]:
+    """`POST /memberships`: without a body the caller joins; with one, a facilitator
+    invites the person named."""
+    if data is None:
+        return await join_table(session, actor, table_id)
+    return await invite_member(session, actor, table_id, data)

@@ -1,0 +1,317 @@
+"""Meeting registrations (seats and the waiting list), check-ins and minutes.
+
+Capacity and "one registration per person" hold under any concurrency because every
+write locks the meeting row first (`get_visible_meeting(..., for_update=True)`), then
+counts seats and decides; a partial unique index on (meeting_id, user_id) for
+non-cancelled rows is the backstop. Arrival order is `seq`, an identity assigned at
+insert while the lock is held, so the waiting list moves up in the order people came.
+"""
+
+import re
+import secrets
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.events import record_event
+from app.models.accounts import User
+from app.models.meetings import (
+    CheckIn,
+    Meeting,
+    MeetingMinutes,
+    MeetingRegistration,
+    MinutesPublic,
+    MinutesPut,
+    RegistrationPublic,
+    RegistrationView,
+)
+from app.models.organizations import Organization
+from app.models.tables import ParticipationTable, TableMembership
+from app.pagination import PageParams, SortKey, paginate
+from app.services.meeting_views import minutes_public, seat_counts, waitlist_position
+from app.services.meetings import fill_seats, get_facilitated_meeting, get_visible_meeting
+from app.services.tables import facilitates, require_default_locale
+
+# Check-in codes: 8 characters without look-alikes (no 0/O, 1/I/L, U): ~39 bits, read out
+# or typed at the door; unique per meeting.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 8
+# Meetings for the table's members only; thematic and public meetings are open to anyone
+# who can see the table.
+MEMBERS_ONLY_KINDS = ("plenary", "working_group")
+
+
+def new_check_in_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalize_code(code: str) -> str:
+    return re.sub(r"[\s-]", "", code).upper()
+
+
+def _to_public(r: MeetingRegistration, position: int | None) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "meeting_id": r.meeting_id,
+        "user_id": r.user_id,
+        "status": r.status,
+        "check_in_code": r.check_in_code,
+        "waitlist_position": position if r.status == "waitlisted" else None,
+        "promoted_at": r.promoted_at,
+        "cancelled_at": r.cancelled_at,
+        "checked_in_at": r.checked_in_at,
+        "created_at": r.created_at,
+    }
+
+
+async def _public(session: AsyncSession, registration: MeetingRegistration) -> RegistrationPublic:
+    position = (
+        await session.exec(
+            select(waitlist_position()).where(col(MeetingRegistration.id) == registration.id)
+        )
+    ).one()
+    return RegistrationPublic(**_to_public(registration, position))
+
+
+async def _active_registration(
+    session: AsyncSession, meeting_id: uuid.UUID, user_id: uuid.UUID
+) -> MeetingRegistration | None:
+    return (
+        await session.exec(
+            select(MeetingRegistration).where(
+                col(MeetingRegistration.meeting_id) == meeting_id,
+                col(MeetingRegistration.user_id) == user_id,
+                col(MeetingRegistration.status) != "cancelled",
+            )
+        )
+    ).one_or_none()
+
+
+async def _unused_code(session: AsyncSession, meeting_id: uuid.UUID) -> str:
+    """A fresh code; the meeting row is locked, so no one else can take it meanwhile."""
+    while True:
+        code = new_check_in_code()
+        taken = (
+            await session.exec(
+                select(MeetingRegistration.id).where(
+                    col(MeetingRegistration.meeting_id) == meeting_id,
+                    col(MeetingRegistration.check_in_code) == code,
+                )
+            )
+        ).first()
+        if taken is None:
+            return code
+
+
+def _event(
+    session: AsyncSession,
+    type: str,
+    actor: User,
+    meeting: Meeting,
+    r: MeetingRegistration,
+    **payload: Any,
+) -> None:
+    record_event(
+        session,
+        type,
+        subject_type="registration",
+        subject_id=r.id,
+        actor_id=actor.id,
+        organization_id=meeting.organization_id,
+        payload={"meeting_id": str(meeting.id), "user_id": str(r.user_id), **payload},
+    )
+
+
+async def _check_open(session: AsyncSession, actor: User, meeting: Meeting) -> None:
+    now = datetime.now(UTC)
+    if meeting.status != "scheduled":
+        raise Conflict(f"This meeting is {meeting.status}.", code="meeting_not_scheduled")
+    if meeting.registration_opens_at is not None and now < meeting.registration_opens_at:
+        raise Conflict(
+            "Registration for this meeting has not opened yet.", code="registration_not_open"
+        )
+    if now >= (meeting.registration_closes_at or meeting.ends_at):
+        raise Conflict("Registration for this meeting is closed.", code="registration_closed")
+    if meeting.kind not in MEMBERS_ONLY_KINDS:
+        return
+    member = (
+        await session.exec(
+            select(TableMembership.id).where(
+                col(TableMembership.table_id) == meeting.table_id,
+                col(TableMembership.user_id) == actor.id,
+                col(TableMembership.status) == "active",
+            )
+        )
+    ).first()
+    if member is None and not await facilitates(session, actor, meeting.table_id):
+        raise Forbidden(
+            f"This {meeting.kind.replace('_', ' ')} meeting is for the table's "
+            "members; join the table first.",
+            code="members_only",
+        )
+
+
+async def register(
+    session: AsyncSession, actor: User, meeting_id: uuid.UUID
+) -> tuple[RegistrationPublic, bool]:
+    """Register the caller: a seat if one is free, else the waiting list. Idempotent: an
+    existing registration is returned as it is. Returns it and whether it is new."""
+    meeting = await get_visible_meeting(session, actor, meeting_id, for_update=True)
+    existing = await _active_registration(session, meeting.id, actor.id)
+    if existing is not None:
+        return await _public(session, existing), False
+    await _check_open(session, actor, meeting)
+    table = await session.get(ParticipationTable, meeting.table_id)
+    if table is not None and table.status == "archived":
+        raise Conflict("This table is archived.", code="table_archived")
+    taken, _ = (await seat_counts(session, [meeting.id])).get(meeting.id, (0, 0))
+    seated = meeting.capacity == 0 or taken < meeting.capacity
+    registration = MeetingRegistration(
+        meeting_id=meeting.id,
+        user_id=actor.id,
+        status="registered" if seated else "waitlisted",
+        check_in_code=await _unused_code(session, meeting.id),
+    )
+    session.add(registration)
+    await session.flush()
+    _event(
+        session, "registration.created", actor, meeting, registration, status=registration.status
+    )
+    return await _public(session, registration), True
+
+
+async def cancel_registration(session: AsyncSession, actor: User, meeting_id: uuid.UUID) -> None:
+    """Give up a seat (the first person waiting takes it) or a place on the waiting list."""
+    meeting = await get_visible_meeting(session, actor, meeting_id, for_update=True)
+    registration = await _active_registration(session, meeting.id, actor.id)
+    if registration is None:
+        raise NotFound("You are not registered for this meeting.")
+    if registration.status == "attended":
+        raise Conflict("You attended this meeting already.", code="already_attended")
+    seated = registration.status == "registered"
+    registration.status = "cancelled"
+    registration.cancelled_at = datetime.now(UTC)
+    await session.flush()
+    _event(session, "registration.cancelled", actor, meeting, registration, had_seat=seated)
+    if seated:
+        await fill_seats(session, actor, meeting)
+
+
+async def list_registrations(
+    session: AsyncSession,
+    actor: User,
+    meeting_id: uuid.UUID,
+    params: PageParams,
+    status: str | None = None,
+) -> tuple[list[RegistrationView], str | None]:
+    """Facilitators' view, in arrival order."""
+    meeting = await get_facilitated_meeting(session, actor, meeting_id)
+    stmt = (
+        select(MeetingRegistration, User.display_name, waitlist_position())
+        .join(User, col(User.id) == MeetingRegistration.user_id)
+        .where(col(MeetingRegistration.meeting_id) == meeting.id)
+    )
+    if status is not None:
+        stmt = stmt.where(col(MeetingRegistration.status) == status)
+    rows, cursor = await paginate(
+        session,
+        stmt,
+        [SortKey(MeetingRegistration.seq, kind=int)],
+        params,
+        key_of=lambda row: (row[0].seq,),
+    )
+    return [
+        RegistrationView(**_to_public(r, position), display_name=name) for r, name, position in rows
+    ], cursor
+
+
+async def check_in(
+    session: AsyncSession, actor: User, meeting_id: uuid.UUID, data: CheckIn
+) -> RegistrationView:
+    """Mark attendance by check-in code (idempotent for people already checked in)."""
+    meeting = await get_facilitated_meeting(session, actor, meeting_id, for_update=True)
+    if meeting.status == "cancelled":
+        raise Conflict("This meeting is cancelled.", code="meeting_cancelled")
+    registration = (
+        await session.exec(
+            select(MeetingRegistration).where(
+                col(MeetingRegistration.meeting_id) == meeting.id,
+                col(MeetingRegistration.check_in_code) == normalize_code(data.code),
+            )
+        )
+    ).one_or_none()
+    if registration is None:
+        raise Unprocessable(
+            "No registration for this meeting has this code.",
+            code="unknown_check_in_code",
+            errors=[
+                {"loc": ["body", "code"], "msg": "unknown code", "code": "unknown_check_in_code"}
+            ],
+        )
+    if registration.status == "waitlisted":
+        raise Conflict("This person is on the waiting list, without a seat.", code="waitlisted")
+    if registration.status == "cancelled":
+        raise Conflict("This registration was cancelled.", code="registration_cancelled")
+    if registration.status == "registered":
+        registration.status = "attended"
+        registration.checked_in_at = datetime.now(UTC)
+        await session.flush()
+        _event(session, "registration.checked_in", actor, meeting, registration)
+    user = await session.get(User, registration.user_id)
+    assert user is not None
+    return RegistrationView(**_to_public(registration, None), display_name=user.display_name)
+
+
+# --- minutes --------------------------------------------------------------------------
+
+
+async def publish_minutes(
+    session: AsyncSession, actor: User, meeting_id: uuid.UUID, data: MinutesPut
+) -> MinutesPublic:
+    """Write (or rewrite) the closing report; the meeting is then held."""
+    meeting = await get_facilitated_meeting(session, actor, meeting_id, for_update=True)
+    if meeting.status == "cancelled":
+        raise Conflict("This meeting is cancelled.", code="meeting_cancelled")
+    org = await session.get(Organization, meeting.organization_id)
+    assert org is not None
+    require_default_locale(org, [(["body", "text"], data.text, True)])
+    attendees = data.attendees_count
+    if attendees is None:
+        attendees = (
+            await session.exec(
+                select(func.count()).where(
+                    col(MeetingRegistration.meeting_id) == meeting.id,
+                    col(MeetingRegistration.status) == "attended",
+                )
+            )
+        ).one()
+    minutes = await session.get(MeetingMinutes, meeting.id)
+    first = minutes is None
+    if minutes is None:
+        minutes = MeetingMinutes(
+            meeting_id=meeting.id, attendees_count=attendees, published_at=datetime.now(UTC)
+        )
+        session.add(minutes)
+    minutes.text = data.text
+    minutes.attendees_count = attendees
+    minutes.attending_organizations = data.attending_organizations
+    minutes.published_by_id = actor.id
+    meeting.status = "held"
+    meeting.version += 1
+    await session.flush()
+    record_event(
+        session,
+        "meeting.minutes_published" if first else "meeting.minutes_updated",
+        subject_type="meeting",
+        subject_id=meeting.id,
+        actor_id=actor.id,
+        organization_id=meeting.organization_id,
+        payload={"table_id": str(meeting.table_id), "attendees_count": attendees},
+    )
+    await session.refresh(minutes)
+    return minutes_public(minutes)
