@@ -1,0 +1,107 @@
+"""Idempotency-Key on POST: replay, mismatch, concurrent duplicates."""
+
+import asyncio
+
+from sqlmodel import col, func, select
+
+from app.models.organizations import Organization
+from tests.helpers import PASSWORD, assert_problem, auth_headers, login, make_user
+
+
+async def test_retry_replays_the_first_response(client, session):
+    admin = await make_user(session, platform_admin=True)
+    headers = {**await auth_headers(client, admin), "Idempotency-Key": "create-genova-1"}
+    body = {"slug": "cm-genova", "name": "Città Metropolitana di Genova"}
+    first = await client.post("/v1/organizations", headers=headers, json=body)
+    assert first.status_code == 201
+    again = await client.post("/v1/organizations", headers=headers, json=body)
+    assert again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    count = (
+        await session.exec(
+            select(func.count())
+            .select_from(Organization)
+            .where(col(Organization.slug) == "cm-genova")
+        )
+    ).one()
+    assert count == 1
+
+
+async def test_same_key_different_body_is_422(client, session):
+    admin = await make_user(session, platform_admin=True)
+    headers = {**await auth_headers(client, admin), "Idempotency-Key": "k-2"}
+    assert (
+        await client.post(
+            "/v1/organizations", headers=headers, json={"slug": "org-one", "name": "One"}
+        )
+    ).status_code == 201
+    problem = assert_problem(
+        await client.post(
+            "/v1/organizations", headers=headers, json={"slug": "org-two", "name": "Two"}
+        ),
+        422,
+        "idempotency_key_reused",
+    )
+    assert problem["detail"]
+    assert (
+        await session.exec(select(Organization).where(col(Organization.slug) == "org-two"))
+    ).first() is None
+
+
+async def test_keys_are_per_caller(client, session):
+    first = await make_user(session, platform_admin=True)
+    second = await make_user(session, platform_admin=True)
+    for user, slug in ((first, "org-a1"), (second, "org-b1")):
+        response = await client.post(
+            "/v1/organizations",
+            json={"slug": slug, "name": slug},
+            headers={**await auth_headers(client, user), "Idempotency-Key": "shared-key"},
+        )
+        assert response.status_code == 201
+        assert "idempotent-replayed" not in response.headers
+
+
+async def test_errors_are_replayed_too_but_not_crashes(client, session):
+    user = await make_user(session)
+    headers = {**await auth_headers(client, user), "Idempotency-Key": "k-403"}
+    body = {"slug": "not-allowed", "name": "X"}
+    assert_problem(await client.post("/v1/organizations", headers=headers, json=body), 403)
+    replay = await client.post("/v1/organizations", headers=headers, json=body)
+    assert_problem(replay, 403)
+    assert replay.headers["idempotent-replayed"] == "true"
+
+
+async def test_invalid_key_is_422(client):
+    assert_problem(
+        await client.post("/v1/organizations", json={}, headers={"Idempotency-Key": "x" * 300}),
+        422,
+        "invalid_idempotency_key",
+    )
+
+
+async def test_concurrent_duplicates_create_once(committing_client):
+    client = committing_client
+    from app.db import get_sessionmaker
+
+    async with get_sessionmaker()() as s, s.begin():
+        admin = await make_user(s, platform_admin=True)
+        email = admin.email
+    tokens = await login(client, email, PASSWORD)
+    headers = {"Authorization": f"Bearer {tokens['access_token']}", "Idempotency-Key": "race-1"}
+    body = {"slug": "cm-race", "name": "Race", "municipalities": [f"C{i}" for i in range(200)]}
+    responses = await asyncio.gather(
+        *[client.post("/v1/organizations", headers=headers, json=body) for _ in range(8)]
+    )
+    statuses = sorted(r.status_code for r in responses)
+    assert set(statuses) <= {201, 409}, statuses
+    created = [r for r in responses if r.status_code == 201]
+    assert len({r.json()["id"] for r in created}) == 1
+    for r in responses:
+        if r.status_code == 409:
+            assert_problem(r, 409, "idempotency_request_in_progress")
+    listed = (await client.get("/v1/organizations?limit=100")).json()["items"]
+    assert [o["slug"] for o in listed].count("cm-race") == 1
+    # Once finished, a retry replays.
+    replay = await client.post("/v1/organizations", headers=headers, json=body)
+    assert replay.status_code == 201 and replay.headers["idempotent-replayed"] == "true"
