@@ -1,0 +1,340 @@
+"""Comments on proposals, meetings, plan nodes and polls.
+
+A comment is visible exactly when its target is: every path goes through
+`resolve_comment_target` (`comment_targets.py`), which reuses each domain's own
+visibility lookup, so a comment on a private table's proposal is a 404 for whoever
+cannot see that table. Writers are participants (`ParticipantUser`) who may take part
+where the target lives (`check_may_write`); only authors edit or delete, and another
+person's comment is a 404 to them.
+
+Threads: a root has depth 0 and `root_id` = its own id; a reply copies its parent's
+target and root and goes one level down, to depth 3 at most. A page of a list is a page of
+roots (keyset-paginated) with their whole sub-threads nested in `replies`, loaded in a
+fixed number of queries: roots, all their replies (`root_id IN …`), the caller's votes.
+
+`proposals.comments_count` counts the proposal's non-deleted comments; it moves with an
+atomic `UPDATE … SET comments_count = comments_count ± 1` in the transaction that adds or
+deletes the comment, so it stays exact under concurrency.
+"""
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.errors import Conflict, NotFound, Unprocessable
+from app.events import record_event
+from app.models.accounts import User
+from app.models.comments import (
+    MAX_DEPTH,
+    Comment,
+    CommentAuthor,
+    CommentCreate,
+    CommentOrder,
+    CommentPublic,
+    CommentTargetType,
+    CommentUpdate,
+    CommentVote,
+)
+from app.models.proposals import Proposal
+from app.pagination import PageParams, SortKey, paginate
+from app.services.comment_targets import check_may_write, closed, resolve_comment_target
+
+COMMENT_NOT_FOUND = "No comment with this id."
+
+
+# --- responses ------------------------------------------------------------------------
+
+
+def _shown(comment: Comment) -> bool:
+    """Whether the text and author are shown: not deleted, not taken down."""
+    return comment.deleted_at is None and comment.status == "visible"
+
+
+def to_public(comment: Comment, author_name: str | None, my_vote: int | None) -> CommentPublic:
+    shown = _shown(comment)
+    author = (
+        CommentAuthor(id=comment.author_id, display_name=author_name)
+        if shown and comment.author_id is not None and author_name is not None
+        else None
+    )
+    return CommentPublic(
+        id=comment.id,
+        target_type=comment.target_type,
+        target_id=comment.target_id,
+        parent_id=comment.parent_id,
+        depth=comment.depth,
+        alignment=comment.alignment,
+        body=comment.body if shown else None,
+        author=author,
+        upvotes=comment.upvotes,
+        downvotes=comment.downvotes,
+        my_vote=my_vote,
+        edited=comment.edited_at is not None,
+        edited_at=comment.edited_at,
+        deleted=comment.deleted_at is not None,
+        created_at=comment.created_at,
+        updated_at=comment.updated_at,
+        replies=[],
+    )
+
+
+def _with_author() -> Any:
+    """Comments with their author's display name (null once the account is deleted)."""
+    return select(Comment, User.display_name).outerjoin(
+        User, (col(User.id) == Comment.author_id) & col(User.deleted_at).is_(None)
+    )
+
+
+async def my_votes(
+    session: AsyncSession, actor: User | None, comment_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    if actor is None or not comment_ids:
+        return {}
+    rows = await session.exec(
+        select(CommentVote.comment_id, CommentVote.value).where(
+            col(CommentVote.user_id) == actor.id, col(CommentVote.comment_id).in_(comment_ids)
+        )
+    )
+    return dict(rows.all())
+
+
+async def comment_public(
+    session: AsyncSession, actor: User | None, comment: Comment
+) -> CommentPublic:
+    """One comment (without its replies), in two queries."""
+    name = None
+    if comment.author_id is not None:
+        author = await session.get(User, comment.author_id)
+        name = author.display_name if author is not None and author.deleted_at is None else None
+    votes = await my_votes(session, actor, [comment.id])
+    return to_public(comment, name, votes.get(comment.id))
+
+
+# --- list -----------------------------------------------------------------------------
+
+
+def _root_keys(order: CommentOrder) -> list[SortKey]:
+    if order == "recent":
+        return [
+            SortKey(Comment.created_at, descending=True, kind=datetime),
+            SortKey(Comment.id, descending=True, kind=uuid.UUID),
+        ]
+    oldest = [SortKey(Comment.created_at, kind=datetime), SortKey(Comment.id, kind=uuid.UUID)]
+    if order == "best":
+        score = col(Comment.upvotes) - col(Comment.downvotes)
+        return [SortKey(score, descending=True, kind=int), *oldest]
+    return oldest
+
+
+def _root_key_of(order: CommentOrder) -> Any:
+    if order == "best":
+        return lambda r: (r[0].upvotes - r[0].downvotes, r[0].created_at, r[0].id)
+    return lambda r: (r[0].created_at, r[0].id)
+
+
+async def list_comments(
+    session: AsyncSession,
+    actor: User | None,
+    target_type: CommentTargetType,
+    target_id: uuid.UUID,
+    order: CommentOrder,
+    params: PageParams,
+) -> tuple[list[CommentPublic], str | None]:
+    """A page of root comments, each with its whole sub-thread (replies oldest first)."""
+    await resolve_comment_target(session, actor, target_type, target_id)
+    roots, cursor = await paginate(
+        session,
+        _with_author().where(
+            col(Comment.target_type) == target_type,
+            col(Comment.target_id) == target_id,
+            col(Comment.depth) == 0,
+        ),
+        _root_keys(order),
+        params,
+        key_of=_root_key_of(order),
+    )
+    replies: list[tuple[Comment, str | None]] = []
+    if roots:
+        replies = list(
+            (
+                await session.exec(
+                    _with_author()
+                    .where(
+                        col(Comment.root_id).in_([c.id for c, _ in roots]),
+                        col(Comment.depth) > 0,
+                    )
+                    .order_by(col(Comment.created_at), col(Comment.id))
+                )
+            ).all()
+        )
+    everything = [*roots, *replies]
+    votes = await my_votes(session, actor, [c.id for c, _ in everything])
+    nodes = {c.id: to_public(c, name, votes.get(c.id)) for c, name in everything}
+    for reply, _ in replies:
+        parent = nodes.get(reply.parent_id) if reply.parent_id else None
+        if parent is not None:
+            parent.replies.append(nodes[reply.id])
+    return [nodes[c.id] for c, _ in roots], cursor
+
+
+# --- write ----------------------------------------------------------------------------
+
+
+def _invalid(field: str, msg: str, code: str) -> Unprocessable:
+    return Unprocessable(
+        msg, code=code, errors=[{"loc": ["body", field], "msg": msg, "code": code}]
+    )
+
+
+async def _adjust_comments_count(
+    session: AsyncSession, target_type: str, target_id: uuid.UUID, delta: int
+) -> None:
+    if target_type != "proposal":
+        return
+    await session.exec(
+        update(Proposal)
+        .where(col(Proposal.id) == target_id)
+        # A counter is not an edit of the proposal: its updated_at stays.
+        .values(
+            comments_count=col(Proposal.comments_count) + delta,
+            updated_at=col(Proposal.updated_at),
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def create_comment(
+    session: AsyncSession,
+    actor: User,
+    target_type: CommentTargetType,
+    target_id: uuid.UUID,
+    data: CommentCreate,
+) -> CommentPublic:
+    target = await resolve_comment_target(session, actor, target_type, target_id)
+    check_may_write(target, actor)
+    comment_id = uuid.uuid4()
+    parent_id: uuid.UUID | None = None
+    root_id, depth = comment_id, 0
+    if data.parent_id is not None:
+        parent = await session.get(Comment, data.parent_id)
+        if parent is None or (parent.target_type, parent.target_id) != (target_type, target_id):
+            raise _invalid(
+                "parent_id",
+                "The parent must be a comment on the same resource.",
+                "invalid_parent",
+            )
+        if parent.depth >= MAX_DEPTH:
+            raise _invalid(
+                "parent_id",
+                f"Replies go down to depth {MAX_DEPTH}; reply to an earlier comment.",
+                "max_depth",
+            )
+        if parent.deleted_at is not None:
+            raise Conflict("This comment was deleted; it takes no replies.", code="comment_deleted")
+        parent_id, root_id, depth = parent.id, parent.root_id, parent.depth + 1
+    comment = Comment(
+        id=comment_id,
+        target_type=target_type,
+        target_id=target_id,
+        organization_id=target.organization_id,
+        table_id=target.table_id,
+        author_id=actor.id,
+        parent_id=parent_id,
+        root_id=root_id,
+        depth=depth,
+        alignment=data.alignment,
+        body=data.body,
+    )
+    session.add(comment)
+    await session.flush()
+    await _adjust_comments_count(session, target_type, target_id, +1)
+    record_event(
+        session,
+        "comment.created",
+        subject_type="comment",
+        subject_id=comment.id,
+        actor_id=actor.id,
+        organization_id=comment.organization_id,
+        payload={
+            "target_type": target_type,
+            "target_id": str(target_id),
+            "parent_id": str(comment.parent_id) if comment.parent_id else None,
+            "depth": comment.depth,
+            "alignment": comment.alignment,
+        },
+    )
+    await session.flush()
+    return to_public(comment, actor.display_name, None)
+
+
+async def get_own_comment(session: AsyncSession, actor: User, comment_id: uuid.UUID) -> Comment:
+    """The actor's own comment, locked for the change; anyone else's is a 404."""
+    comment = (
+        await session.exec(
+            select(Comment)
+            .where(col(Comment.id) == comment_id, col(Comment.author_id) == actor.id)
+            .with_for_update(key_share=True)
+        )
+    ).one_or_none()
+    if comment is None:
+        raise NotFound(COMMENT_NOT_FOUND)
+    return comment
+
+
+async def update_comment(
+    session: AsyncSession, actor: User, comment_id: uuid.UUID, data: CommentUpdate
+) -> CommentPublic:
+    """The author edits the text or alignment; the comment is marked edited."""
+    comment = await get_own_comment(session, actor, comment_id)
+    if comment.deleted_at is not None:
+        raise Conflict("This comment was deleted; it cannot be edited.", code="comment_deleted")
+    target = await resolve_comment_target(session, actor, comment.target_type, comment.target_id)
+    if not target.open_for_comments:
+        raise closed()
+    changes = {
+        field: value
+        for field, value in data.model_dump(exclude_unset=True).items()
+        if value is not None and getattr(comment, field) != value
+    }
+    if changes:
+        for field, value in changes.items():
+            setattr(comment, field, value)
+        comment.edited_at = datetime.now(UTC)
+        record_event(
+            session,
+            "comment.updated",
+            subject_type="comment",
+            subject_id=comment.id,
+            actor_id=actor.id,
+            organization_id=comment.organization_id,
+            payload={"fields": sorted(changes)},
+        )
+        await session.flush()
+        await session.refresh(comment)
+    return await comment_public(session, actor, comment)
+
+
+async def delete_comment(session: AsyncSession, actor: User, comment_id: uuid.UUID) -> None:
+    """Soft delete by the author: the text goes, the comment keeps its place in the
+    thread (and its replies). Idempotent; allowed even where comments are closed."""
+    comment = await get_own_comment(session, actor, comment_id)
+    if comment.deleted_at is not None:
+        return
+    comment.deleted_at = datetime.now(UTC)
+    comment.body = None
+    await session.flush()
+    await _adjust_comments_count(session, comment.target_type, comment.target_id, -1)
+    record_event(
+        session,
+        "comment.deleted",
+        subject_type="comment",
+        subject_id=comment.id,
+        actor_id=actor.id,
+        organization_id=comment.organization_id,
+        payload={"target_type": comment.target_type, "target_id": str(comment.target_id)},
+    )
