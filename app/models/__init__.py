@@ -5,6 +5,7 @@ from app.models.comments import Comment, CommentVote
 from app.models.events import Event
 from app.models.idempotency import IdempotencyRecord
 from app.models.meetings import Meeting, MeetingMinutes, MeetingPlanNode, MeetingRegistration
+from app.models.moderation import AuditEntry, Moderation, Report, Suspension
 from app.models.organizations import Municipality, Organization, OrganizationRole
 from app.models.plans import Indicator, Measurement, Plan, PlanNode, PlanPhase
 from app.models.polls import Poll, PollOption, PollParticipation
@@ -19,6 +20,7 @@ from app.models.ratelimits import RateLimitCounter
 from app.models.tables import ParticipationTable, TableMembership, TablePlanNode
 
 __all__ = [
+    "AuditEntry",
     "Comment",
     "CommentVote",
     "Event",
@@ -29,6 +31,7 @@ __all__ = [
     "MeetingMinutes",
     "MeetingPlanNode",
     "MeetingRegistration",
+    "Moderation",
     "Municipality",
     "OneTimeToken",
     "Organization",
@@ -46,6 +49,8 @@ __all__ = [
     "ProposalSupport",
     "RateLimitCounter",
     "RefreshToken",
+    "Report",
+    "Suspension",
     "TableMembership",
     "TablePlanNode",
     "TableSettings",

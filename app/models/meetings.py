@@ -55,6 +55,7 @@ class Meeting(SQLModel, table=True):
         CheckConstraint(one_of("kind", MEETING_KINDS), name="kind"),
         CheckConstraint(one_of("format", MEETING_FORMATS), name="format"),
         CheckConstraint(one_of("status", MEETING_STATUSES), name="status"),
+        CheckConstraint("moderation_status IN ('visible', 'hidden')", name="moderation_status"),
         CheckConstraint("ends_at > starts_at", name="time_range"),
         CheckConstraint("capacity >= 0", name="capacity"),
         CheckConstraint(
@@ -87,6 +88,11 @@ class Meeting(SQLModel, table=True):
     registration_closes_at: datetime | None = timestamp_field()
     agenda: list[dict[str, Any]] = jsonb_field(default=[])
     status: str = Field(default="scheduled", sa_column=Column(String(16), nullable=False))
+    # `visible`, or `hidden` by reports or a moderator (then shown only to moderators).
+    moderation_status: str = Field(
+        default="visible",
+        sa_column=Column(String(16), nullable=False, server_default="visible"),
+    )
     # Bumped on every change: the ETag, and the iCalendar SEQUENCE.
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
     created_by_id: uuid.UUID | None = fk_field(

@@ -86,6 +86,9 @@ class Proposal(SQLModel, table=True):
         CheckConstraint("answer_state IS NULL OR status <> 'draft'", name="draft_unanswered"),
         CheckConstraint("supports_count >= 0 AND comments_count >= 0", name="counters"),
         CheckConstraint(f"char_length(title) BETWEEN 1 AND {TITLE_MAX}", name="title"),
+        CheckConstraint(
+            "moderation_status IN ('visible', 'hidden', 'pending')", name="moderation_status"
+        ),
         # Keyset orders of the table's list (a btree serves both directions).
         Index("proposals_table_id_supports_count_id_idx", "table_id", "supports_count", "id"),
         Index("proposals_table_id_comments_count_id_idx", "table_id", "comments_count", "id"),
@@ -114,6 +117,13 @@ class Proposal(SQLModel, table=True):
     answered_at: datetime | None = timestamp_field()
     answered_by_id: uuid.UUID | None = fk_field(
         "users.id", nullable=True, ondelete="SET NULL", index=False
+    )
+    # `visible`; `pending` until a facilitator approves it (pre-moderation); `hidden` by
+    # reports or a moderator. Only visible proposals are shown to people other than the
+    # author and the moderators (see app/services/proposal_access.py).
+    moderation_status: str = Field(
+        default="visible",
+        sa_column=Column(String(16), nullable=False, server_default="visible"),
     )
     supports_count: int = _counter()
     comments_count: int = _counter()
@@ -206,6 +216,9 @@ class TableSettings(SQLModel, table=True):
     comments_open: bool = Field(
         default=True, sa_column=Column(Boolean, nullable=False, server_default="true")
     )
+    # New proposals and comments wait for a facilitator's approval. Null: the default,
+    # which is on for tables whose eligibility admits people under 18.
+    premoderation: bool | None = Field(default=None, sa_column=Column(Boolean, nullable=True))
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
     updated_by_id: uuid.UUID | None = fk_field(
         "users.id", nullable=True, ondelete="SET NULL", index=False

@@ -1,0 +1,51 @@
+"""The audit log: one append-only row per moderation or administration action.
+
+`record_audit` writes the audit row and the matching event in the caller's transaction,
+so an action is audited exactly when it is committed. The database refuses any change
+to written rows (see migration 0007), so this module only ever inserts and reads.
+"""
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.events import record_event
+from app.models.moderation import AuditEntry
+
+
+def record_audit(
+    session: AsyncSession,
+    action: str,
+    *,
+    organization_id: uuid.UUID | None,
+    actor_id: uuid.UUID | None,
+    target_type: str,
+    target_id: uuid.UUID,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Audit `action` (e.g. `moderation.hide`) and put it on the event spine.
+
+    `data` holds ids and changed field names, never personal data: organization admins
+    read the log, and it outlives account deletion."""
+    entry = AuditEntry(
+        organization_id=organization_id,
+        actor_id=actor_id,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        reason=reason,
+        data=data or {},
+    )
+    session.add(entry)
+    record_event(
+        session,
+        action,
+        subject_type=target_type,
+        subject_id=target_id,
+        actor_id=actor_id,
+        organization_id=organization_id,
+        payload={"reason": reason, **(data or {})},
+    )
+    return entry

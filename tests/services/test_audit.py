@@ -1,0 +1,65 @@
+"""The audit log is append-only in the database itself, whatever the application does."""
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.models.events import Event
+from app.models.moderation import AuditEntry
+from app.services.audit import record_audit
+from tests.helpers import make_org, make_user
+
+
+async def _one_entry(session: AsyncSession) -> AuditEntry:
+    org = await make_org(session)
+    admin = await make_user(session)
+    entry = record_audit(
+        session,
+        "moderation.hide",
+        organization_id=org.id,
+        actor_id=admin.id,
+        target_type="proposal",
+        target_id=admin.id,
+        reason="spam",
+        data={"previous": "visible"},
+    )
+    await session.flush()
+    return entry
+
+
+async def test_record_audit_writes_the_row_and_the_event(session: AsyncSession) -> None:
+    entry = await _one_entry(session)
+    stored = (
+        await session.exec(select(AuditEntry).where(col(AuditEntry.id) == entry.id))
+    ).one()
+    assert stored.action == "moderation.hide"
+    assert stored.reason == "spam"
+    event = (
+        await session.exec(select(Event).where(col(Event.subject_id) == entry.target_id))
+    ).one()
+    assert event.type == "moderation.hide"
+    assert event.payload == {"reason": "spam", "previous": "visible"}
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_log SET reason = 'rewritten'",
+        "DELETE FROM audit_log",
+        "TRUNCATE audit_log",
+    ],
+)
+async def test_the_database_refuses_changes_to_audit_rows(
+    session: AsyncSession, statement: str
+) -> None:
+    entry = await _one_entry(session)
+    nested = await session.begin_nested()
+    with pytest.raises(DBAPIError, match="append-only"):
+        await session.exec(text(statement))
+    await nested.rollback()
+    reason = await session.scalar(
+        text("SELECT reason FROM audit_log WHERE id = :id"), {"id": entry.id}
+    )
+    assert reason == "spam"
