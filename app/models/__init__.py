@@ -10,6 +10,7 @@ from app.models.organizations import Municipality, Organization, OrganizationRol
 from app.models.plans import Indicator, Measurement, Plan, PlanNode, PlanPhase
 from app.models.polls import Poll, PollOption, PollParticipation
 from app.models.proposals import (
+    MinutesProposal,
     Proposal,
     ProposalCoauthor,
     ProposalNode,
@@ -31,6 +32,7 @@ __all__ = [
     "MeetingMinutes",
     "MeetingPlanNode",
     "MeetingRegistration",
+    "MinutesProposal",
     "Moderation",
     "Municipality",
     "OneTimeToken",

@@ -248,6 +248,12 @@ class MinutesPut(BaseModel):
     attending_organizations: list[
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     ] = PField(default_factory=list, max_length=200)
+    proposal_ids: list[uuid.UUID] = PField(
+        default_factory=list,
+        max_length=100,
+        description="Proposals of the meeting's table discussed or born at the meeting "
+        "(published ones; not drafts).",
+    )
 
 
 class MinutesPublic(BaseModel):
@@ -255,6 +261,10 @@ class MinutesPublic(BaseModel):
     text: TextMap
     attendees_count: int
     attending_organizations: list[str]
+    proposal_ids: list[uuid.UUID] = PField(
+        default_factory=list,
+        description="Linked proposals (hidden ones are left out).",
+    )
     published_at: datetime
     updated_at: datetime
 

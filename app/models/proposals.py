@@ -183,6 +183,16 @@ class ProposalSupport(SQLModel, table=True):
     created_at: datetime = created_at_field()
 
 
+class MinutesProposal(SQLModel, table=True):
+    """A proposal linked from a meeting's minutes (discussed or born at the meeting)."""
+
+    __tablename__ = "meeting_minutes_proposals"
+    __table_args__ = (Index("meeting_minutes_proposals_proposal_id_idx", "proposal_id"),)
+
+    meeting_id: uuid.UUID = link_key("meeting_minutes.meeting_id")
+    proposal_id: uuid.UUID = link_key("proposals.id")
+
+
 class TableSettings(SQLModel, table=True):
     """A table's participation settings; a table without a row has the defaults (the row
     is created by the first change)."""

@@ -26,6 +26,7 @@ from app.models.meetings import (
     MinutesPublic,
     MyRegistration,
 )
+from app.models.proposals import MinutesProposal, Proposal
 from app.models.tables import ParticipationTable
 from app.services.tables import facilitates_clause
 
@@ -73,15 +74,38 @@ def _rome(value: datetime | None) -> datetime | None:
     return value.astimezone(MEETING_TIMEZONE) if value is not None else None
 
 
-def minutes_public(minutes: MeetingMinutes) -> MinutesPublic:
+def minutes_public(
+    minutes: MeetingMinutes, proposal_ids: Sequence[uuid.UUID] = ()
+) -> MinutesPublic:
     return MinutesPublic(
         meeting_id=minutes.meeting_id,
         text=minutes.text,
         attendees_count=minutes.attendees_count,
         attending_organizations=minutes.attending_organizations,
+        proposal_ids=list(proposal_ids),
         published_at=minutes.published_at,
         updated_at=minutes.updated_at,
     )
+
+
+async def minutes_proposal_ids(
+    session: AsyncSession, meeting_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """The proposals linked from each meeting's minutes, in one query; proposals hidden
+    by moderation are left out (the minutes are public)."""
+    linked: dict[uuid.UUID, list[uuid.UUID]] = {}
+    rows = await session.exec(
+        select(MinutesProposal.meeting_id, MinutesProposal.proposal_id)
+        .join(Proposal, col(Proposal.id) == MinutesProposal.proposal_id)
+        .where(
+            col(MinutesProposal.meeting_id).in_(meeting_ids),
+            col(Proposal.moderation_status) == "visible",
+        )
+        .order_by(col(MinutesProposal.proposal_id))
+    )
+    for meeting_id, proposal_id in rows.all():
+        linked.setdefault(meeting_id, []).append(proposal_id)
+    return linked
 
 
 async def _my_registrations(
@@ -122,8 +146,9 @@ async def meetings_public(
         )
     ).all():
         nodes.setdefault(meeting_id, []).append(node_id)
+    linked = await minutes_proposal_ids(session, ids)
     minutes = {
-        m.meeting_id: minutes_public(m)
+        m.meeting_id: minutes_public(m, linked.get(m.meeting_id, ()))
         for m in (
             await session.exec(
                 select(MeetingMinutes).where(col(MeetingMinutes.meeting_id).in_(ids))

@@ -13,7 +13,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import delete, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,9 +31,15 @@ from app.models.meetings import (
     RegistrationView,
 )
 from app.models.organizations import Organization
+from app.models.proposals import MinutesProposal, Proposal
 from app.models.tables import ParticipationTable, TableMembership
 from app.pagination import PageParams, SortKey, paginate
-from app.services.meeting_views import minutes_public, seat_counts, waitlist_position
+from app.services.meeting_views import (
+    minutes_proposal_ids,
+    minutes_public,
+    seat_counts,
+    waitlist_position,
+)
 from app.services.meetings import fill_seats, get_facilitated_meeting, get_visible_meeting
 from app.services.tables import facilitates, require_default_locale
 
@@ -304,6 +310,7 @@ async def publish_minutes(
     meeting.status = "held"
     meeting.version += 1
     await session.flush()
+    await _link_minutes_proposals(session, meeting, data.proposal_ids)
     record_event(
         session,
         "meeting.minutes_published" if first else "meeting.minutes_updated",
@@ -311,7 +318,49 @@ async def publish_minutes(
         subject_id=meeting.id,
         actor_id=actor.id,
         organization_id=meeting.organization_id,
-        payload={"table_id": str(meeting.table_id), "attendees_count": attendees},
+        payload={
+            "table_id": str(meeting.table_id),
+            "attendees_count": attendees,
+            "proposal_ids": [str(i) for i in data.proposal_ids],
+        },
     )
     await session.refresh(minutes)
-    return minutes_public(minutes)
+    linked = await minutes_proposal_ids(session, [meeting.id])
+    return minutes_public(minutes, linked.get(meeting.id, ()))
+
+
+async def _link_minutes_proposals(
+    session: AsyncSession, meeting: Meeting, proposal_ids: list[uuid.UUID]
+) -> None:
+    """Replace the minutes' linked proposals: published (not draft) proposals of the
+    meeting's own table only; anything else is a 422 naming the bad entries."""
+    wanted = list(dict.fromkeys(proposal_ids))
+    found = set(
+        (
+            await session.exec(
+                select(Proposal.id).where(
+                    col(Proposal.id).in_(wanted),
+                    col(Proposal.table_id) == meeting.table_id,
+                    col(Proposal.status) != "draft",
+                )
+            )
+        ).all()
+    )
+    errors = [
+        {
+            "loc": ["body", "proposal_ids", index],
+            "msg": "Not a published proposal of this meeting's table.",
+            "code": "unknown_proposal",
+        }
+        for index, proposal_id in enumerate(proposal_ids)
+        if proposal_id not in found
+    ]
+    if errors:
+        raise Unprocessable(
+            "Some linked proposals are not published proposals of this table.",
+            code="unknown_proposal",
+            errors=errors,
+        )
+    await session.exec(delete(MinutesProposal).where(col(MinutesProposal.meeting_id) == meeting.id))
+    session.add_all(MinutesProposal(meeting_id=meeting.id, proposal_id=i) for i in wanted)
+    await session.flush()
