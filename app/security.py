@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -131,3 +133,39 @@ def hash_opaque_token(token: str) -> str:
     """Opaque tokens are stored hashed: a database leak does not leak usable tokens.
     They carry 256 bits of entropy, so a fast hash is enough."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+# --- calendar feed tokens -------------------------------------------------------------
+
+
+def _feed_mac(user_id: uuid.UUID, table_id: uuid.UUID, revoked_before: datetime | None) -> str:
+    # Bound to the person's token revocation instant: a password reset, sign-out
+    # everywhere, suspension or deletion also retires every feed URL they handed out.
+    revoked = revoked_before.isoformat() if revoked_before else ""
+    message = f"calendar-feed:{user_id}:{table_id}:{revoked}"
+    digest = hmac.new(get_settings().secret_key.encode(), message.encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(digest.digest()[:24]).decode().rstrip("=")
+
+
+def create_calendar_feed_token(
+    user_id: uuid.UUID, table_id: uuid.UUID, revoked_before: datetime | None
+) -> str:
+    """A token for one person's subscription to one table's calendar: calendar apps
+    cannot send an Authorization header, so the feed URL carries it."""
+    return f"{user_id.hex}.{_feed_mac(user_id, table_id, revoked_before)}"
+
+
+def calendar_feed_user_id(token: str) -> uuid.UUID | None:
+    """The person a feed token claims to be (to load them), not yet verified."""
+    user_part, _, mac = token.partition(".")
+    try:
+        return uuid.UUID(hex=user_part) if mac else None
+    except ValueError:
+        return None
+
+
+def verify_calendar_feed_token(
+    token: str, user_id: uuid.UUID, table_id: uuid.UUID, revoked_before: datetime | None
+) -> bool:
+    expected = create_calendar_feed_token(user_id, table_id, revoked_before)
+    return hmac.compare_digest(token.encode(), expected.encode())

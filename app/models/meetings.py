@@ -256,6 +256,10 @@ class MinutesPut(BaseModel):
     )
 
 
+class CalendarFeed(BaseModel):
+    url: str = PField(description="Subscribe to this URL in a calendar app; keep it private.")
+
+
 class MinutesPublic(BaseModel):
     meeting_id: uuid.UUID
     text: TextMap

@@ -3,11 +3,12 @@
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from app.db import SessionDep
 from app.deps import CurrentUser, OptionalUser, VerifiedUser
 from app.etag import IfMatch, set_etag
+from app.models.meetings import CalendarFeed
 from app.models.tables import (
     MembershipInvite,
     MembershipPublic,
@@ -99,9 +100,39 @@ async def update_table(
     responses=ICS_RESPONSE,
     summary="The table's meetings as an iCalendar feed (whoever may see the table)",
 )
-async def table_calendar(session: SessionDep, user: OptionalUser, table_id: uuid.UUID) -> Response:
-    body = await calendars.table_ics(session, user, table_id)
+async def table_calendar(
+    session: SessionDep,
+    user: OptionalUser,
+    table_id: uuid.UUID,
+    token: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="A personal feed token from `GET /v1/tables/{id}/calendar-feed`, "
+            "for calendar apps (which cannot send an Authorization header).",
+        ),
+    ] = None,
+) -> Response:
+    if token is not None:
+        body = await calendars.table_ics_with_token(session, table_id, token)
+    else:
+        body = await calendars.table_ics(session, user, table_id)
     return ics_response(body, f"table-{table_id}.ics")
+
+
+@router.get(
+    "/tables/{table_id}/calendar-feed",
+    response_model=CalendarFeed,
+    summary="Your personal subscription URL for the table's calendar: works for private "
+    "tables and includes your meetings' online links; retired when you reset your password "
+    "or sign out everywhere (signed in, whoever may see the table)",
+)
+async def table_calendar_feed(
+    request: Request, session: SessionDep, user: CurrentUser, table_id: uuid.UUID
+) -> CalendarFeed:
+    token = await calendars.table_feed_token(session, user, table_id)
+    url = request.url_for("table_calendar", table_id=table_id).include_query_params(token=token)
+    return CalendarFeed(url=str(url))
 
 
 @router.post(

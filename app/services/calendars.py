@@ -15,10 +15,16 @@ from icalendar import Calendar, Event, vDuration
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.errors import NotFound
 from app.models.accounts import User
 from app.models.base import TextMap
 from app.models.meetings import MEETING_TIMEZONE, Meeting, MeetingPublic
 from app.models.organizations import Municipality, Organization
+from app.security import (
+    calendar_feed_user_id,
+    create_calendar_feed_token,
+    verify_calendar_feed_token,
+)
 from app.services.meeting_views import meetings_public
 from app.services.meetings import get_visible_meeting
 from app.services.tables import get_visible_table
@@ -136,3 +142,26 @@ async def table_ics(session: AsyncSession, actor: User | None, table_id: uuid.UU
     return await _calendar(
         session, actor, org, _pick(table.name, org.default_locale), list(reversed(recent))
     )
+
+
+# --- personal feed URLs (private tables, and the online links of one's meetings) ------
+
+
+async def table_feed_token(session: AsyncSession, actor: User, table_id: uuid.UUID) -> str:
+    """The actor's token for subscribing to a table's calendar they may see."""
+    table = await get_visible_table(session, actor, table_id)
+    return create_calendar_feed_token(actor.id, table.id, actor.tokens_invalid_before)
+
+
+async def table_ics_with_token(session: AsyncSession, table_id: uuid.UUID, token: str) -> bytes:
+    """The feed as seen by the token's holder. A bad, retired or foreign token, or a
+    person who may no longer see the table, is a 404 — as for any table one may not see."""
+    user_id = calendar_feed_user_id(token)
+    user = await session.get(User, user_id) if user_id is not None else None
+    if (
+        user is None
+        or user.deleted_at is not None
+        or not verify_calendar_feed_token(token, user.id, table_id, user.tokens_invalid_before)
+    ):
+        raise NotFound("No participation table with this id.")
+    return await table_ics(session, user, table_id)

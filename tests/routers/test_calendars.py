@@ -134,3 +134,51 @@ async def test_private_calendars_and_online_links(client, session):
         await client.get(f"/v1/meetings/{online.id}.ics", headers=bearer(registered))
     )
     assert str(event["URL"]) == "https://meet.example.org/segreto"
+
+
+async def test_personal_feed_url_opens_a_private_table_calendar(client, session):
+    """Calendar apps send no Authorization header: a member's feed URL carries a token
+    that works for private tables and dies with a sign-out everywhere."""
+    from sqlmodel import col, update
+
+    from app.models.accounts import User
+
+    org = await make_org(session)
+    table = await make_table(session, org, visibility="private")
+    member = await make_user(session)
+    await add_member(session, table, member)
+    outsider = await make_user(session)
+    await make_meeting(session, table, title={"it": "Riunione riservata"})
+    await commit_setup(session)
+    ics = f"/v1/tables/{table.id}/calendar.ics"
+
+    assert_problem(await client.get(ics), 404)
+    assert_problem(await client.get(f"/v1/tables/{table.id}/calendar-feed"), 401)
+    assert_problem(
+        await client.get(f"/v1/tables/{table.id}/calendar-feed", headers=bearer(outsider)), 404
+    )
+    feed = await client.get(f"/v1/tables/{table.id}/calendar-feed", headers=bearer(member))
+    assert feed.status_code == 200, feed.text
+    url = feed.json()["url"]
+    assert url.startswith(f"http://testserver{ics}?token=")
+    _, (event,) = _events(await client.get(url.removeprefix("http://testserver")))
+    assert str(event["SUMMARY"]) == "Riunione riservata"
+
+    token = url.split("token=")[1]
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    assert_problem(await client.get(f"{ics}?token={forged}"), 404)
+    outsider_token = token.replace(member.id.hex, outsider.id.hex)
+    assert_problem(await client.get(f"{ics}?token={outsider_token}"), 404)
+    other_table = await make_table(session, org, visibility="private")
+    await add_member(session, other_table, member)
+    await commit_setup(session)
+    assert_problem(await client.get(f"/v1/tables/{other_table.id}/calendar.ics?token={token}"), 404)
+
+    # Signing out everywhere (as a password reset does) retires the URL.
+    await session.exec(
+        update(User)
+        .where(col(User.id) == member.id)
+        .values(tokens_invalid_before=datetime.now(UTC))
+    )
+    await commit_setup(session)
+    assert_problem(await client.get(url.removeprefix("http://testserver")), 404)
