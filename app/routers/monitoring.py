@@ -95,7 +95,8 @@ async def record_measurement(
     "weighted mean of its measured indicators (weight 1 unless set) and of its children "
     "that have a progress (weight 1 each); null when nothing below it is measured. "
     "`?format=csv` answers UTF-8 CSV with a BOM, a header row and one row per node, titles "
-    "in `?locale=` when available, else the organization's default locale.",
+    "in `?locale=` when available, else the organization's default locale. "
+    "`?delimiter=;` gives the Italian spreadsheet convention (semicolons, decimal comma).",
 )
 async def progress_report(
     session: SessionDep,
@@ -103,9 +104,12 @@ async def progress_report(
     plan_id: uuid.UUID,
     format: Literal["json", "csv"] = "json",
     locale: Annotated[str | None, Query(pattern=LOCALE_PATTERN)] = None,
+    delimiter: Literal[",", ";"] = ",",
 ) -> ProgressReport | Response:
     if format == "csv":
-        filename, text = await progress.progress_report_csv(session, user, plan_id, locale)
+        filename, text = await progress.progress_report_csv(
+            session, user, plan_id, locale, delimiter
+        )
         return Response(
             content=text.encode("utf-8"),
             media_type="text/csv; charset=utf-8",

@@ -228,17 +228,25 @@ def _pick(text: dict[str, str], locale: str, fallback: str) -> str:
 
 
 async def progress_report_csv(
-    session: AsyncSession, actor: User | None, plan_id: uuid.UUID, locale: str | None = None
+    session: AsyncSession,
+    actor: User | None,
+    plan_id: uuid.UUID,
+    locale: str | None = None,
+    delimiter: str = ",",
 ) -> tuple[str, str]:
     """The report as CSV (file name, text): UTF-8 with a BOM so that spreadsheets read
     the accents, a header row, then one row per node in plan order. Titles are in
-    `locale` when the node has it, else in the organization's default locale."""
+    `locale` when the node has it, else in the organization's default locale.
+
+    With `delimiter=";"` the file follows the Italian spreadsheet convention (semicolons
+    between fields, decimal comma), which Excel with Italian settings opens in columns."""
     report = await progress_report(session, actor, plan_id)
     org = await session.get(Organization, report.organization_id)
     default = org.default_locale if org else "it"
     codes = {n.id: n.code for n in report.nodes}
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv.writer(out, delimiter=delimiter)
+    decimal = "," if delimiter == ";" else "."
     writer.writerow(CSV_COLUMNS)
     for node in report.nodes:
         writer.writerow(
@@ -248,7 +256,7 @@ async def progress_report_csv(
                 node.depth,
                 _cell(codes.get(node.parent_id, "") if node.parent_id else ""),
                 _cell(_pick(node.title, locale or default, default)),
-                "" if node.progress is None else f"{node.progress:.1f}",
+                "" if node.progress is None else f"{node.progress:.1f}".replace(".", decimal),
                 node.indicators_count,
                 node.measured_indicators_count,
             ]

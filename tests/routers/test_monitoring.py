@@ -259,4 +259,11 @@ async def test_progress_report_as_json_and_csv(client, session):
     english = await client.get(f"/v1/plans/{plan_id}/progress?format=csv&locale=en")
     rows = list(csv.reader(io.StringIO(english.content.decode("utf-8-sig"))))
     assert [r[4] for r in rows[1:3]] == ["Sustainable mobility", 'Meno "CO₂"']
+    # The Italian spreadsheet convention: semicolons between fields, decimal comma.
+    italian = await client.get(f"/v1/plans/{plan_id}/progress?format=csv&delimiter=;")
+    text = italian.content.decode("utf-8-sig")
+    assert text.splitlines()[1] == "A;axis;0;;Mobilità, sostenibile;50,0;0;0"
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    assert rows[2] == ["A.1", "objective", "1", "A", 'Meno "CO₂"', "50,0", "1", "1"]
+    assert_problem(await client.get(f"/v1/plans/{plan_id}/progress?format=csv&delimiter=|"), 422)
     assert_problem(await client.get(f"/v1/plans/{plan_id}/progress?format=xlsx"), 422)
