@@ -5,7 +5,7 @@ for members), `CurrentUser` (signed in), `VerifiedUser` (signed in with a verifi
 `ParticipantUser` (may write content: propose, support, comment, vote), `PlatformAdmin`.
 """
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -13,7 +13,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from app.db import SessionDep
 from app.errors import Forbidden, Unauthorized
-from app.models.accounts import User
+from app.models.accounts import DIGITAL_CONSENT_AGE, User, age_on
 from app.security import InvalidToken, decode_access_token
 
 # An OAuth2 password-flow scheme, so that /docs' "Authorize" signs in with email and
@@ -57,24 +57,12 @@ async def get_verified_user(user: Annotated[User, Depends(get_current_user)]) ->
     return user
 
 
-# Italy's age of digital consent: younger people write only with a guardian's consent.
-DIGITAL_CONSENT_AGE = 14
-
-
-def _age_on(birth_date: date, today: date) -> int:
-    return (
-        today.year
-        - birth_date.year
-        - ((today.month, today.day) < (birth_date.month, birth_date.day))
-    )
-
-
 async def get_participant(user: Annotated[User, Depends(get_verified_user)]) -> User:
     """Signed in, email verified, and — under 14 — with a guardian's consent on record.
     (Suspensions arrive with the moderation issue.)"""
     if (
         user.birth_date is not None
-        and _age_on(user.birth_date, datetime.now(UTC).date()) < DIGITAL_CONSENT_AGE
+        and age_on(user.birth_date, datetime.now(UTC).date()) < DIGITAL_CONSENT_AGE
         and user.guardian_consent_at is None
     ):
         raise Forbidden(

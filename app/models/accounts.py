@@ -19,6 +19,17 @@ from app.models.base import (
 )
 
 LOCALE_PATTERN = r"^[a-z]{2,3}(-[A-Z]{2})?$"
+# Italy's age of digital consent: younger people write only with a guardian's consent.
+DIGITAL_CONSENT_AGE = 14
+
+
+def age_on(birth_date: date, today: date) -> int:
+    """Completed years on `today`."""
+    return (
+        today.year
+        - birth_date.year
+        - ((today.month, today.day) < (birth_date.month, birth_date.day))
+    )
 
 
 class User(SQLModel, table=True):

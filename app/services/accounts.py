@@ -157,6 +157,26 @@ async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
     ).one_or_none()
 
 
+async def find_named_person(
+    session: AsyncSession, user_id: uuid.UUID | None, email: str | None
+) -> User:
+    """The account a request names by id or by email (invitations, role assignments);
+    a 422 on the field used when there is no such (live) account."""
+    user = (
+        await session.get(User, user_id)
+        if user_id is not None
+        else await find_user_by_email(session, email or "")
+    )
+    if user is None or user.deleted_at is not None:
+        field = "user_id" if user_id is not None else "email"
+        raise Unprocessable(
+            "No account matches this person.",
+            code="unknown_user",
+            errors=[{"loc": ["body", field], "msg": "no such account", "code": "unknown_user"}],
+        )
+    return user
+
+
 async def register(session: AsyncSession, data: UserRegister) -> User:
     email = str(data.email)
     _check_password(data.password, email)

@@ -9,13 +9,12 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.events import record_event
-from app.models.accounts import User
+from app.models.accounts import User, age_on
 from app.models.meetings import MEETING_TIMEZONE
 from app.models.tables import (
     MembershipInvite,
@@ -25,18 +24,11 @@ from app.models.tables import (
     TableMembership,
 )
 from app.pagination import PageParams, SortKey, paginate
+from app.services.accounts import find_named_person
 from app.services.table_views import active_member_counts
 from app.services.tables import facilitates, get_facilitated_table, get_visible_table
 
 NOT_A_MEMBER = "This person has no membership of this table."
-
-
-def age_on(birth_date: date, today: date) -> int:
-    return (
-        today.year
-        - birth_date.year
-        - ((today.month, today.day) < (birth_date.month, birth_date.day))
-    )
 
 
 def eligibility_errors(
@@ -205,24 +197,6 @@ async def join_table(
 # --- facilitators ---------------------------------------------------------------------
 
 
-async def _find_user(session: AsyncSession, data: MembershipInvite) -> User:
-    if data.user_id is not None:
-        user = await session.get(User, data.user_id)
-    else:
-        user = (
-            await session.exec(
-                select(User).where(func.lower(User.email) == str(data.email).lower())
-            )
-        ).one_or_none()
-    if user is None or user.deleted_at is not None:
-        field = "user_id" if data.user_id is not None else "email"
-        raise Unprocessable(
-            "No account matches this person.",
-            code="unknown_user",
-            errors=[{"loc": ["body", field], "msg": "no such account", "code": "unknown_user"}],
-        )
-    return user
-
 
 async def invite_member(
     session: AsyncSession, actor: User, table_id: uuid.UUID, data: MembershipInvite
@@ -232,7 +206,7 @@ async def invite_member(
     table = await get_facilitated_table(session, actor, table_id, for_update=True)
     if table.status == "archived":
         raise Conflict("This table is archived.", code="table_archived")
-    user = await _find_user(session, data)
+    user = await find_named_person(session, data.user_id, data.email)
     membership = await find_membership(session, table.id, user.id)
     if membership is not None and membership.status != "rejected":
         return _to_public(membership, user.display_name), False

@@ -30,6 +30,7 @@ from app.models.organizations import (
     RoleRevoke,
 )
 from app.pagination import PageParams, SortKey, paginate
+from app.services.accounts import find_named_person
 
 ORG_NOT_FOUND = "No organization with this slug."
 
@@ -274,26 +275,7 @@ async def assign_role(
     session: AsyncSession, actor: User, slug: str, data: RoleAssign
 ) -> RolePublic:
     org = await get_admin_organization(session, actor, slug)
-    if data.user_id is not None:
-        user = await session.get(User, data.user_id)
-    else:
-        user = (
-            await session.exec(
-                select(User).where(func.lower(User.email) == str(data.email).lower())
-            )
-        ).one_or_none()
-    if user is None or user.deleted_at is not None:
-        raise Unprocessable(
-            "No account matches this person.",
-            code="unknown_user",
-            errors=[
-                {
-                    "loc": ["body", "user_id" if data.user_id else "email"],
-                    "msg": "no such account",
-                    "code": "unknown_user",
-                }
-            ],
-        )
+    user = await find_named_person(session, data.user_id, data.email)
     if data.role == "facilitator":
         from app.services.facilitators import appoint_facilitator  # (it imports this module)
 
