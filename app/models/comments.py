@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import Field as PField
 from sqlalchemy import (
     CheckConstraint,
     Column,
@@ -36,8 +37,9 @@ CommentTargetType = Literal["proposal", "meeting", "plan_node", "poll"]
 COMMENT_TARGET_TYPES: tuple[str, ...] = ("proposal", "meeting", "plan_node", "poll")
 Alignment = Literal["in_favor", "against", "neutral"]
 ALIGNMENTS: tuple[str, ...] = ("in_favor", "against", "neutral")
-# `visible` for now; moderation adds `hidden` (taken down) and `pending` (held for review).
+# `visible`; `hidden` (taken down by reports or a moderator); `pending` (held for approval).
 COMMENT_STATUSES: tuple[str, ...] = ("visible", "hidden", "pending")
+CommentStatus = Literal["visible", "hidden", "pending"]
 CommentOrder = Literal["oldest", "recent", "best"]
 MAX_DEPTH = 3
 BODY_MAX = 5_000
@@ -168,7 +170,12 @@ class CommentAuthor(BaseModel):
 
 class CommentPublic(BaseModel):
     """A comment. In lists, roots carry their sub-threads in `replies` (oldest first);
-    a deleted comment keeps its place with `body`, `author` null and `deleted` true."""
+    a deleted comment keeps its place with `body`, `author` null and `deleted` true.
+
+    A comment that is not visible (`moderation_status` hidden, or pending approval) is
+    shown in full only to its author and its moderators; to everyone else it is a
+    placeholder that keeps its place in the thread (`body` and `author` null), and a
+    pending one that no one has answered yet is not listed at all."""
 
     id: uuid.UUID
     target_type: CommentTargetType
@@ -184,6 +191,11 @@ class CommentPublic(BaseModel):
     edited: bool
     edited_at: datetime | None
     deleted: bool
+    moderation_status: CommentStatus = PField(
+        default="visible",
+        description="visible; hidden (by reports or a moderator); pending (awaiting a "
+        "moderator's approval: not shown to others yet).",
+    )
     created_at: datetime
     updated_at: datetime
     replies: list["CommentPublic"] = []

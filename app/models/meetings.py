@@ -293,6 +293,10 @@ class MeetingPublic(BaseModel):
     node_ids: list[uuid.UUID]
     agenda: list[AgendaItem]
     status: MeetingStatus
+    moderation_status: Literal["visible", "hidden"] = PField(
+        description="visible, or hidden by moderation (then shown only to the table's "
+        "facilitators and organization admins)."
+    )
     registrations_count: int
     waitlist_count: int
     my_registration: MyRegistration | None

@@ -8,7 +8,8 @@ A proposal has two independent pieces of state:
   `evaluating | accepted | rejected | implemented` (null until answered).
 
 `supports_count` always equals the number of `proposal_supports` rows of the proposal
-(see `app/services/supports.py`); `comments_count` is kept by the comments service.
+(see `app/services/supports.py`); `comments_count` is kept by the comments service and
+counts the proposal's comments that are visible (`status = 'visible'`) and not deleted.
 """
 
 import uuid
@@ -51,6 +52,8 @@ StatusFilter = Literal[
     "draft", "published", "withdrawn", "evaluating", "accepted", "rejected", "implemented"
 ]
 SupportsMode = Literal["enabled", "blocked", "hidden"]
+# Moderation state of content (as in `app/models/moderation.py`, which imports this module).
+ModerationStatus = Literal["visible", "hidden", "pending"]
 SUPPORTS_MODES: tuple[str, ...] = ("enabled", "blocked", "hidden")
 ProposalSort = Literal["supports", "recent", "comments", "random"]
 
@@ -323,6 +326,10 @@ class ProposalPublic(BaseModel):
     node_ids: list[uuid.UUID]
     municipality_id: uuid.UUID | None
     status: ProposalStatus = PField(description="Lifecycle: draft → published → withdrawn.")
+    moderation_status: ModerationStatus = PField(
+        description="visible; pending (awaiting a facilitator's approval) or hidden (by "
+        "reports or a moderator): then shown only to its author and its moderators."
+    )
     answer: ProposalAnswer | None = PField(
         description="The facilitators' answer: evaluating, accepted, rejected or implemented."
     )
@@ -356,6 +363,7 @@ class SimilarProposal(BaseModel):
     id: uuid.UUID
     title: str
     status: ProposalStatus
+    moderation_status: ModerationStatus
     answer_state: AnswerState | None
     supports_count: int | None
     comments_count: int
@@ -395,6 +403,15 @@ class TableSettingsPublic(BaseModel):
     )
     edit_window_minutes: int = PField(description="How long authors may edit after publishing.")
     comments_open: bool
+    premoderation: bool | None = PField(
+        description="Whether new proposals and comments wait for a facilitator's approval "
+        "before being shown; null: the default (see premoderation_effective)."
+    )
+    premoderation_effective: bool = PField(
+        description="What applies: `premoderation` when set, otherwise on for tables whose "
+        "eligibility admits people under 18 (min_age under 18, or a max_age without a "
+        "min_age), off for the others. Facilitators' own content is never held."
+    )
 
 
 class TableSettingsUpdate(BaseModel):
@@ -406,3 +423,6 @@ class TableSettingsUpdate(BaseModel):
     support_threshold: int | None = PField(default=None, ge=0, le=10_000_000)
     edit_window_minutes: int | None = PField(default=None, ge=0, le=MAX_EDIT_WINDOW_MINUTES)
     comments_open: bool | None = None
+    premoderation: bool | None = PField(
+        default=None, description="true or false; null goes back to the default."
+    )

@@ -134,7 +134,9 @@ async def table_ics(session: AsyncSession, actor: User | None, table_id: uuid.UU
     recent = (
         await session.exec(
             select(Meeting)
-            .where(col(Meeting.table_id) == table.id)
+            # Meetings hidden by moderation are in nobody's feed (moderators see them in
+            # the API, marked hidden).
+            .where(col(Meeting.table_id) == table.id, col(Meeting.moderation_status) == "visible")
             .order_by(col(Meeting.starts_at).desc(), col(Meeting.id).desc())
             .limit(FEED_LIMIT)
         )

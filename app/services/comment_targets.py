@@ -56,7 +56,8 @@ async def resolve_comment_target(
 
     * proposal — the proposals' rule (`proposal_context`: its table's visibility, drafts
       only for their authors); closed when not published (draft, withdrawn) or rejected;
-    * meeting — its table's visibility (`table_context`); closed when cancelled;
+    * meeting — its table's visibility (`table_context`), and a hidden meeting only for
+      its table's facilitators (moderators); closed when cancelled;
     * poll — its table's visibility (`table_context`);
     * plan node — its plan's visibility (`plan_visible_clause`); closed when the node or
       the plan is archived.
@@ -76,6 +77,8 @@ async def resolve_comment_target(
         if meeting is None:
             raise NotFound(TARGET_NOT_FOUND["meeting"])
         ctx = await _table_context(session, actor, meeting.table_id, "meeting")
+        if meeting.moderation_status != "visible" and not ctx.is_facilitator:
+            raise NotFound(TARGET_NOT_FOUND["meeting"])
         open_ = _table_open(ctx) and meeting.status != "cancelled"
         return CommentTarget(meeting.organization_id, meeting.table_id, open_, ctx)
     if target_type == "poll":

@@ -25,6 +25,7 @@ from app.models.accounts import User
 from app.models.comments import Comment, CommentPublic, CommentVote
 from app.services.comment_targets import check_may_write, resolve_comment_target
 from app.services.comments import COMMENT_NOT_FOUND, comment_public
+from app.services.suspensions import ensure_not_suspended
 
 
 async def _votable_comment(session: AsyncSession, actor: User, comment_id: uuid.UUID) -> Comment:
@@ -94,6 +95,7 @@ async def put_vote(
 ) -> CommentPublic:
     """Vote +1 or -1, or change one's vote; repeating the same vote changes nothing."""
     comment = await _votable_comment(session, actor, comment_id)
+    await ensure_not_suspended(session, actor.id, comment.organization_id)
     old = await _previous_vote(session, comment.id, actor.id)
     if old != value:
         await session.exec(

@@ -12,9 +12,21 @@ target and root and goes one level down, to depth 3 at most. A page of a list is
 roots (keyset-paginated) with their whole sub-threads nested in `replies`, loaded in a
 fixed number of queries: roots, all their replies (`root_id IN …`), the caller's votes.
 
-`proposals.comments_count` counts the proposal's non-deleted comments; it moves with an
-atomic `UPDATE … SET comments_count = comments_count ± 1` in the transaction that adds or
-deletes the comment, so it stays exact under concurrency.
+Moderation: a comment is `visible`, `hidden` (reports, a moderator) or `pending` (held
+for approval: written on a pre-moderated table, or containing one of the organization's
+blocked words — also when an edit brings one in; see `premoderation.py`). Its author and
+its moderators (the table's facilitators, organization admins; for plan nodes,
+organization admins) see it in full, with its `moderation_status`. Everyone else sees a
+hidden comment as a placeholder — like a deleted one, `body` and `author` null — so that
+its replies stay reachable (as Decidim does); a pending comment is not published yet, so
+it is left out, unless it already has replies (an edit held it again), which keep it as a
+placeholder. Nobody replies to a comment that is not visible.
+
+`proposals.comments_count` counts the proposal's comments that are visible and not
+deleted (`status = 'visible' AND deleted_at IS NULL`, the definition shared with
+`moderation_status.py`); it moves with an atomic `UPDATE … SET comments_count =
+comments_count ± 1` in the transaction that adds, deletes, holds or approves the
+comment, so it stays exact under concurrency. A held comment does not count.
 """
 
 import uuid
@@ -22,7 +34,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import ColumnElement, exists, or_, update
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -42,7 +55,16 @@ from app.models.comments import (
 )
 from app.models.proposals import Proposal
 from app.pagination import PageParams, SortKey, paginate
-from app.services.comment_targets import check_may_write, closed, resolve_comment_target
+from app.services.comment_targets import (
+    CommentTarget,
+    check_may_write,
+    closed,
+    resolve_comment_target,
+)
+from app.services.moderation_status import require_thread_open
+from app.services.organizations import is_org_admin_clause
+from app.services.premoderation import HoldReason, hold_reason, queue_for_approval
+from app.services.suspensions import ensure_not_suspended
 
 COMMENT_NOT_FOUND = "No comment with this id."
 
@@ -50,13 +72,16 @@ COMMENT_NOT_FOUND = "No comment with this id."
 # --- responses ------------------------------------------------------------------------
 
 
-def _shown(comment: Comment) -> bool:
-    """Whether the text and author are shown: not deleted, not taken down."""
-    return comment.deleted_at is None and comment.status == "visible"
+def _shown(comment: Comment, reveal: bool) -> bool:
+    """Whether the text and author are shown: not deleted, and visible — or seen by its
+    author or a moderator (`reveal`)."""
+    return comment.deleted_at is None and (comment.status == "visible" or reveal)
 
 
-def to_public(comment: Comment, author_name: str | None, my_vote: int | None) -> CommentPublic:
-    shown = _shown(comment)
+def to_public(
+    comment: Comment, author_name: str | None, my_vote: int | None, *, reveal: bool = False
+) -> CommentPublic:
+    shown = _shown(comment, reveal)
     author = (
         CommentAuthor(id=comment.author_id, display_name=author_name)
         if shown and comment.author_id is not None and author_name is not None
@@ -77,6 +102,7 @@ def to_public(comment: Comment, author_name: str | None, my_vote: int | None) ->
         edited=comment.edited_at is not None,
         edited_at=comment.edited_at,
         deleted=comment.deleted_at is not None,
+        moderation_status=comment.status,
         created_at=comment.created_at,
         updated_at=comment.updated_at,
         replies=[],
@@ -106,13 +132,46 @@ async def my_votes(
 async def comment_public(
     session: AsyncSession, actor: User | None, comment: Comment
 ) -> CommentPublic:
-    """One comment (without its replies), in two queries."""
+    """One comment (without its replies), in two queries; its author sees it in full."""
     name = None
     if comment.author_id is not None:
         author = await session.get(User, comment.author_id)
         name = author.display_name if author is not None and author.deleted_at is None else None
     votes = await my_votes(session, actor, [comment.id])
-    return to_public(comment, name, votes.get(comment.id))
+    mine = actor is not None and comment.author_id == actor.id
+    return to_public(comment, name, votes.get(comment.id), reveal=mine)
+
+
+# --- moderation -----------------------------------------------------------------------
+
+
+async def moderates(session: AsyncSession, actor: User | None, target: CommentTarget) -> bool:
+    """Whether the actor moderates the target's comments: its table's facilitators and
+    organization admins (on a table); organization admins (plan nodes)."""
+    if actor is None:
+        return False
+    if target.context is not None:
+        return target.context.is_facilitator
+    if actor.is_platform_admin:
+        return True
+    return bool(
+        (await session.exec(select(is_org_admin_clause(actor, target.organization_id)))).one()
+    )
+
+
+def _listed(actor: User | None, moderator: bool) -> list[ColumnElement[bool]]:
+    """Conditions on `Comment`: listed for the actor. Everything for moderators; for
+    others, pending comments only when their own, or when answered (placeholders)."""
+    if moderator:
+        return []
+    reply = aliased(Comment)
+    shown = [
+        col(Comment.status) != "pending",
+        exists().where(col(reply.parent_id) == Comment.id),
+    ]
+    if actor is not None:
+        shown.append(col(Comment.author_id) == actor.id)
+    return [or_(*shown)]
 
 
 # --- list -----------------------------------------------------------------------------
@@ -146,13 +205,16 @@ async def list_comments(
     params: PageParams,
 ) -> tuple[list[CommentPublic], str | None]:
     """A page of root comments, each with its whole sub-thread (replies oldest first)."""
-    await resolve_comment_target(session, actor, target_type, target_id)
+    target = await resolve_comment_target(session, actor, target_type, target_id)
+    moderator = await moderates(session, actor, target)
+    listed = _listed(actor, moderator)
     roots, cursor = await paginate(
         session,
         _with_author().where(
             col(Comment.target_type) == target_type,
             col(Comment.target_id) == target_id,
             col(Comment.depth) == 0,
+            *listed,
         ),
         _root_keys(order),
         params,
@@ -167,6 +229,7 @@ async def list_comments(
                     .where(
                         col(Comment.root_id).in_([c.id for c, _ in roots]),
                         col(Comment.depth) > 0,
+                        *listed,
                     )
                     .order_by(col(Comment.created_at), col(Comment.id))
                 )
@@ -174,7 +237,15 @@ async def list_comments(
         )
     everything = [*roots, *replies]
     votes = await my_votes(session, actor, [c.id for c, _ in everything])
-    nodes = {c.id: to_public(c, name, votes.get(c.id)) for c, name in everything}
+    nodes = {
+        c.id: to_public(
+            c,
+            name,
+            votes.get(c.id),
+            reveal=moderator or (actor is not None and c.author_id == actor.id),
+        )
+        for c, name in everything
+    }
     for reply, _ in replies:
         parent = nodes.get(reply.parent_id) if reply.parent_id else None
         if parent is not None:
@@ -208,14 +279,54 @@ async def _adjust_comments_count(
     )
 
 
+async def _hold(
+    session: AsyncSession, actor: User, target: CommentTarget, comment: Comment, *, new: bool
+) -> HoldReason | None:
+    """Hold a new (`new`) or edited comment for approval when it must be (its status
+    becomes pending); returns why, or None when it is shown as is."""
+    moderator = await moderates(session, actor, target)
+    reason = await hold_reason(
+        session,
+        organization_id=comment.organization_id,
+        ctx=target.context,
+        moderator=moderator,
+        texts=(comment.body,),
+        new=new,
+    )
+    if reason is not None:
+        comment.status = "pending"
+    return reason
+
+
+async def _queue(session: AsyncSession, comment: Comment) -> None:
+    await queue_for_approval(
+        session,
+        target_type="comment",
+        target_id=comment.id,
+        organization_id=comment.organization_id,
+        table_id=comment.table_id,
+    )
+
+
+def _moderation_payload(comment: Comment, held: HoldReason | None) -> dict[str, Any]:
+    if held is None:
+        return {}
+    return {"moderation_status": comment.status, "held_for": held}
+
+
 async def create_comment(
     session: AsyncSession,
     actor: User,
     target_type: CommentTargetType,
     target_id: uuid.UUID,
     data: CommentCreate,
+    *,
+    approved: bool = False,
 ) -> CommentPublic:
+    """Write a comment; held for approval when it must be (see the module docstring),
+    unless `approved` (content already reviewed: the demo's seed)."""
     target = await resolve_comment_target(session, actor, target_type, target_id)
+    await ensure_not_suspended(session, actor.id, target.organization_id)
     check_may_write(target, actor)
     comment_id = uuid.uuid4()
     parent_id: uuid.UUID | None = None
@@ -236,7 +347,13 @@ async def create_comment(
             )
         if parent.deleted_at is not None:
             raise Conflict("This comment was deleted; it takes no replies.", code="comment_deleted")
+        if parent.status != "visible":
+            raise Conflict(
+                "This comment is hidden or awaiting moderation; it takes no replies.",
+                code="comment_not_visible",
+            )
         parent_id, root_id, depth = parent.id, parent.root_id, parent.depth + 1
+    await require_thread_open(session, target_type, target_id, root_id if parent_id else None)
     comment = Comment(
         id=comment_id,
         target_type=target_type,
@@ -250,9 +367,13 @@ async def create_comment(
         alignment=data.alignment,
         body=data.body,
     )
+    held = None if approved else await _hold(session, actor, target, comment, new=True)
     session.add(comment)
     await session.flush()
-    await _adjust_comments_count(session, target_type, target_id, +1)
+    if held is None:
+        await _adjust_comments_count(session, target_type, target_id, +1)
+    else:
+        await _queue(session, comment)
     record_event(
         session,
         "comment.created",
@@ -266,10 +387,11 @@ async def create_comment(
             "parent_id": str(comment.parent_id) if comment.parent_id else None,
             "depth": comment.depth,
             "alignment": comment.alignment,
+            **_moderation_payload(comment, held),
         },
     )
     await session.flush()
-    return to_public(comment, actor.display_name, None)
+    return to_public(comment, actor.display_name, None, reveal=True)
 
 
 async def get_own_comment(session: AsyncSession, actor: User, comment_id: uuid.UUID) -> Comment:
@@ -291,6 +413,7 @@ async def update_comment(
 ) -> CommentPublic:
     """The author edits the text or alignment; the comment is marked edited."""
     comment = await get_own_comment(session, actor, comment_id)
+    await ensure_not_suspended(session, actor.id, comment.organization_id)
     if comment.deleted_at is not None:
         raise Conflict("This comment was deleted; it cannot be edited.", code="comment_deleted")
     target = await resolve_comment_target(session, actor, comment.target_type, comment.target_id)
@@ -305,6 +428,12 @@ async def update_comment(
         for field, value in changes.items():
             setattr(comment, field, value)
         comment.edited_at = datetime.now(UTC)
+        held: HoldReason | None = None
+        if "body" in changes and comment.status == "visible":
+            held = await _hold(session, actor, target, comment, new=False)
+            if held is not None:
+                await _adjust_comments_count(session, comment.target_type, comment.target_id, -1)
+                await _queue(session, comment)
         record_event(
             session,
             "comment.updated",
@@ -312,7 +441,7 @@ async def update_comment(
             subject_id=comment.id,
             actor_id=actor.id,
             organization_id=comment.organization_id,
-            payload={"fields": sorted(changes)},
+            payload={"fields": sorted(changes), **_moderation_payload(comment, held)},
         )
         await session.flush()
         await session.refresh(comment)
@@ -328,7 +457,9 @@ async def delete_comment(session: AsyncSession, actor: User, comment_id: uuid.UU
     comment.deleted_at = datetime.now(UTC)
     comment.body = None
     await session.flush()
-    await _adjust_comments_count(session, comment.target_type, comment.target_id, -1)
+    # Only visible comments count (a hidden or pending one was never, or no longer, counted).
+    if comment.status == "visible":
+        await _adjust_comments_count(session, comment.target_type, comment.target_id, -1)
     record_event(
         session,
         "comment.deleted",

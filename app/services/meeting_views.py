@@ -200,6 +200,7 @@ async def meetings_public(
                 node_ids=nodes.get(m.id, []),
                 agenda=[AgendaItem.model_validate(item) for item in m.agenda],
                 status=m.status,
+                moderation_status=m.moderation_status,
                 registrations_count=taken,
                 waitlist_count=waiting,
                 my_registration=my,

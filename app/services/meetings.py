@@ -1,8 +1,11 @@
 """Meetings of a participation table: lookups scoped to the actor, seats, CRUD.
 
 A meeting is visible exactly when its table is (`can_see_table_clause`) and run by the
-table's facilitators (`facilitates_clause`). Writes that touch seats lock the meeting row
-(`SELECT … FOR NO KEY UPDATE OF meetings`), which serializes registrations per meeting.
+table's facilitators (`facilitates_clause`); a meeting hidden by moderation
+(`moderation_status = 'hidden'`) only to those who run the table (`meeting_shown_clause`):
+for everyone else it is gone from lists, calendar feeds and lookups (404). Writes that
+touch seats lock the meeting row (`SELECT … FOR NO KEY UPDATE OF meetings`), which
+serializes registrations per meeting.
 """
 
 import uuid
@@ -10,6 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import ColumnElement, or_
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -58,11 +62,20 @@ SCHEDULE_FIELDS = {"starts_at", "ends_at", "location", "format", "online_url"}
 # --- lookups --------------------------------------------------------------------------
 
 
+def meeting_shown_clause(actor: User | None) -> ColumnElement[bool]:
+    """SQL condition on `Meeting` joined to its `ParticipationTable`: not hidden by
+    moderation, or the actor runs the table (its moderators)."""
+    visible = col(Meeting.moderation_status) == "visible"
+    if actor is None:
+        return visible
+    return or_(visible, facilitates_clause(actor))
+
+
 def visible_meetings(actor: User | None) -> SelectOfScalar[Meeting]:
     return (
         select(Meeting)
         .join(ParticipationTable, col(ParticipationTable.id) == Meeting.table_id)
-        .where(can_see_table_clause(actor))
+        .where(can_see_table_clause(actor), meeting_shown_clause(actor))
     )
 
 
@@ -299,7 +312,11 @@ async def list_meetings(
 ) -> tuple[list[MeetingPublic], str | None]:
     """Meetings by start time; `from`/`to` keep those overlapping [from, to)."""
     table = await get_visible_table(session, actor, table_id)
-    stmt = select(Meeting).where(col(Meeting.table_id) == table.id)
+    stmt = (
+        select(Meeting)
+        .join(ParticipationTable, col(ParticipationTable.id) == Meeting.table_id)
+        .where(col(Meeting.table_id) == table.id, meeting_shown_clause(actor))
+    )
     if starts_from is not None:
         stmt = stmt.where(col(Meeting.ends_at) > _aware(starts_from))
     if starts_to is not None:

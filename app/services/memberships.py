@@ -25,6 +25,7 @@ from app.models.tables import (
 )
 from app.pagination import PageParams, SortKey, paginate
 from app.services.accounts import find_named_person
+from app.services.suspensions import ensure_not_suspended
 from app.services.table_views import active_member_counts
 from app.services.tables import facilitates, get_facilitated_table, get_visible_table
 
@@ -161,6 +162,7 @@ async def join_table(
     Idempotent: an existing active or pending membership is returned as it is.
     Returns the membership and whether it changed."""
     table = await get_visible_table(session, actor, table_id, include_invited=True, for_update=True)
+    await ensure_not_suspended(session, actor.id, table.organization_id)
     if table.status == "archived":
         raise Conflict("This table is archived.", code="table_archived")
     membership = await find_membership(session, table.id, actor.id)
@@ -195,7 +197,6 @@ async def join_table(
 
 
 # --- facilitators ---------------------------------------------------------------------
-
 
 
 async def invite_member(

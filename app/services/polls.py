@@ -43,6 +43,7 @@ from app.services.proposal_access import (
     require_participant,
     table_context,
 )
+from app.services.suspensions import ensure_not_suspended
 from app.services.tables import Loc, get_facilitated_table, require_default_locale
 
 POLL_NOT_FOUND = "No poll with this id."
@@ -292,6 +293,7 @@ async def cast_ballot(
     """Record the caller's ballot. Returns the poll as the caller now sees it — never the
     choices themselves, which are not kept anywhere with the caller's identity."""
     poll, ctx = await poll_context(session, actor, poll_id)
+    await ensure_not_suspended(session, actor.id, poll.organization_id)
     require_open_table(ctx)
     require_participant(ctx, actor)
     status = poll_status(poll, _now())

@@ -3,9 +3,11 @@ actor may see — and the shared checks of the proposal and support services.
 
 * `proposal_visibility(actor)` (the conditions) / `visible_proposals(actor)` (a query):
   proposals of tables the actor may see (the tables' own rule: public, or private ones
-  they belong to or administer), drafts only for their authors. Every lookup of a
-  proposal — `proposal_context`, lists, similar proposals, comments — applies them, so
-  anything else is a 404.
+  they belong to or administer), drafts only for their authors, and content that is not
+  `visible` (`moderation_status` hidden, or pending approval) only for its author and
+  its moderators (facilitators of its table, organization and platform admins). Every
+  lookup of a proposal — `proposal_context`, lists, search, similar proposals, comments,
+  supports — applies them, so anything else is a 404.
 * `proposal_context(..., own=True)`: only the actor's own proposals: editing, publishing
   or withdrawing another person's proposal is a 404.
 * `proposal_context(..., facilitated=True)`: only non-draft proposals of tables the actor
@@ -44,11 +46,19 @@ ITALIAN: Any = literal_column("'italian'::regconfig")
 
 
 def proposal_visibility(actor: User | None) -> list[ColumnElement[bool]]:
-    """Conditions on `Proposal` joined to its `ParticipationTable`: the actor may see it."""
-    drafts_of_mine = col(Proposal.author_id) == actor.id if actor is not None else false()
+    """Conditions on `Proposal` joined to its `ParticipationTable`: the actor may see it.
+
+    Plain SQL, no extra query: the moderators' test (`facilitates_clause`, an EXISTS on
+    the proposal's table) comes after the cheap column tests, which settle visible
+    proposals and the actor's own."""
+    visible = col(Proposal.moderation_status) == "visible"
+    if actor is None:
+        return [can_see_table_clause(actor), col(Proposal.status) != "draft", visible]
+    mine = col(Proposal.author_id) == actor.id
     return [
         can_see_table_clause(actor),
-        or_(col(Proposal.status) != "draft", drafts_of_mine),
+        or_(col(Proposal.status) != "draft", mine),
+        or_(visible, mine, facilitates_clause(actor)),
     ]
 
 

@@ -24,7 +24,9 @@ either before or after the cursor's key, once). Keys on counters are a trade-off
 proposal's count changes between two page requests it moves in the order, so it may be
 shown twice or not at all in that one walk — exactness would need a snapshot per walk.
 
-**Similar proposals.** Published proposals of the same table sharing stemmed words
+**Similar proposals.** Published proposals of the same table that the caller may see
+(`proposal_visibility`: hidden and pending ones only for their authors and moderators)
+sharing stemmed words
 (an OR of the source's lexemes, through the GIN index) or with a similar title
 (`consulta_trigram_similarity`, a pg_trgm-style trigram similarity written in SQL by the
 migration, since the embedded PostgreSQL has no pg_trgm). Score: 0.6 * title trigram
@@ -242,6 +244,7 @@ async def list_proposals(
 
 async def find_similar(
     session: AsyncSession,
+    actor: User | None,
     ctx: TableContext,
     *,
     title: str,
@@ -250,7 +253,8 @@ async def find_similar(
     counts_visible: bool,
     limit: int = SIMILAR_LIMIT,
 ) -> list[SimilarProposal]:
-    """Published proposals of `ctx.table` likely to duplicate a text (best first)."""
+    """Published proposals of `ctx.table` that `actor` may see, likely to duplicate a
+    text (best first)."""
     text = literal(f"{title}\n{body}", Text)
     source_lexemes = func.tsvector_to_array(func.to_tsvector(ITALIAN, text))
     # plainto_tsquery quotes every lexeme ('a' & 'b'); turning & into | gives "any word".
@@ -264,7 +268,12 @@ async def find_similar(
         func.tsvector_to_array(SEARCH_VECTOR), source_lexemes, type_=Float
     )
     score = 0.6 * title_similarity + 0.4 * word_overlap
-    stmt = select(Proposal, score.label("score")).where(
+    stmt = (
+        select(Proposal, score.label("score"))
+        .join(ParticipationTable, col(ParticipationTable.id) == Proposal.table_id)
+        .where(*proposal_visibility(actor))
+    )
+    stmt = stmt.where(
         col(Proposal.table_id) == ctx.table.id,
         col(Proposal.status) == "published",
         or_(SEARCH_VECTOR.op("@@")(any_word), title_similarity >= TITLE_TRIGRAM_MIN),
@@ -278,6 +287,7 @@ async def find_similar(
             id=p.id,
             title=p.title,
             status=p.status,
+            moderation_status=p.moderation_status,
             answer_state=p.answer_state,
             supports_count=p.supports_count if counts_visible else None,
             comments_count=p.comments_count,
@@ -295,6 +305,7 @@ async def similar_proposals(
     proposal, ctx = await proposal_context(session, actor, proposal_id)
     return await find_similar(
         session,
+        actor,
         ctx,
         title=proposal.title,
         body=proposal.body,

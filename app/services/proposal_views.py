@@ -111,6 +111,7 @@ async def proposals_public(
             node_ids=nodes.get(p.id, []),
             municipality_id=p.municipality_id,
             status=p.status,
+            moderation_status=p.moderation_status,
             answer=(
                 ProposalAnswer(
                     state=p.answer_state,

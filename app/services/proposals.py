@@ -7,6 +7,12 @@ Lifecycle (`status`, the author's): `draft` → `published` → `withdrawn`. Ans
 published proposals only. The author edits a draft at any time and a published proposal
 within the table's edit window (`edit_window_minutes` after publishing), unless it has
 been answered; `If-Match` guards against lost updates.
+
+Moderation (`moderation_status`): publishing — at creation or from a draft — holds the
+proposal as `pending` when its table is pre-moderated or its text contains one of the
+organization's blocked words, and an edit of a published proposal that brings in a
+blocked word holds it again (`premoderation.py`); facilitators' own proposals are never
+held. The author still gets 201/200, with `moderation_status: "pending"`.
 """
 
 import uuid
@@ -31,6 +37,7 @@ from app.models.proposals import (
     SimilarCheck,
 )
 from app.services.plans import get_plan_nodes_by_ids
+from app.services.premoderation import HoldReason, hold_reason, queue_for_approval
 from app.services.proposal_access import (
     TableContext,
     check_coauthors,
@@ -44,6 +51,7 @@ from app.services.proposal_access import (
 )
 from app.services.proposal_search import find_similar
 from app.services.proposal_views import can_still_edit, proposal_public
+from app.services.suspensions import ensure_not_suspended
 
 
 def _event(
@@ -81,6 +89,44 @@ async def _set_links(
         session.add_all(ProposalCoauthor(proposal_id=proposal_id, user_id=u) for u in coauthor_ids)
 
 
+async def _hold(
+    session: AsyncSession,
+    proposal: Proposal,
+    ctx: TableContext,
+    *,
+    new: bool,
+) -> HoldReason | None:
+    """Hold a proposal being published (`new`) or edited for approval when it must be;
+    returns why, or None when it is published as is."""
+    reason = await hold_reason(
+        session,
+        organization_id=proposal.organization_id,
+        ctx=ctx,
+        moderator=ctx.is_facilitator,
+        texts=(proposal.title, proposal.body),
+        new=new,
+    )
+    if reason is not None:
+        proposal.moderation_status = "pending"
+    return reason
+
+
+async def _queue(session: AsyncSession, proposal: Proposal) -> None:
+    await queue_for_approval(
+        session,
+        target_type="proposal",
+        target_id=proposal.id,
+        organization_id=proposal.organization_id,
+        table_id=proposal.table_id,
+    )
+
+
+def _moderation_payload(proposal: Proposal, held: HoldReason | None) -> dict[str, Any]:
+    if held is None:
+        return {}
+    return {"moderation_status": proposal.moderation_status, "held_for": held}
+
+
 async def create_proposal(
     session: AsyncSession,
     actor: User,
@@ -92,6 +138,7 @@ async def create_proposal(
     """Create (and unless `status: draft`, publish) a proposal. With `check_similar`,
     returns the likely duplicates instead when there are any, creating nothing."""
     ctx = await table_context(session, actor, table_id)
+    await ensure_not_suspended(session, actor.id, ctx.table.organization_id)
     require_open_table(ctx)
     require_proposals_open(ctx)
     require_participant(ctx, actor)
@@ -101,7 +148,12 @@ async def create_proposal(
     await check_coauthors(session, ctx.table.id, actor.id, data.coauthor_ids)
     if check_similar:
         similar = await find_similar(
-            session, ctx, title=data.title, body=data.body, counts_visible=ctx.counts_visible
+            session,
+            actor,
+            ctx,
+            title=data.title,
+            body=data.body,
+            counts_visible=ctx.counts_visible,
         )
         if similar:
             return SimilarCheck(similar=similar)
@@ -116,12 +168,21 @@ async def create_proposal(
         status=data.status,
         published_at=now if data.status == "published" else None,
     )
+    held = await _hold(session, proposal, ctx, new=True) if data.status == "published" else None
     session.add(proposal)
     await session.flush()
     await _set_links(session, proposal.id, node_ids=data.node_ids, coauthor_ids=data.coauthor_ids)
-    _event(session, "proposal.created", proposal, actor, {"status": proposal.status})
+    if held is not None:
+        await _queue(session, proposal)
+    _event(
+        session,
+        "proposal.created",
+        proposal,
+        actor,
+        {"status": proposal.status, **_moderation_payload(proposal, held)},
+    )
     if proposal.status == "published":
-        _event(session, "proposal.published", proposal, actor)
+        _event(session, "proposal.published", proposal, actor, _moderation_payload(proposal, held))
     await session.flush()
     await session.refresh(proposal)
     return await proposal_public(session, actor, ctx, proposal), proposal.version
@@ -158,6 +219,7 @@ async def update_proposal(
 ) -> tuple[ProposalPublic, int]:
     """The author edits their proposal (a draft, or within the edit window)."""
     proposal, ctx = await proposal_context(session, actor, proposal_id, own=True, for_update=True)
+    await ensure_not_suspended(session, actor.id, ctx.table.organization_id)
     check_if_match(if_match, proposal.version)
     require_open_table(ctx)
     require_participant(ctx, actor)
@@ -184,10 +246,25 @@ async def update_proposal(
         if field in changes:
             setattr(proposal, field, changes[field])
     await _set_links(session, proposal.id, node_ids=data.node_ids, coauthor_ids=data.coauthor_ids)
+    held: HoldReason | None = None
+    if (
+        proposal.status == "published"
+        and proposal.moderation_status == "visible"
+        and ("title" in changes or "body" in changes)
+    ):
+        held = await _hold(session, proposal, ctx, new=False)
+        if held is not None:
+            await _queue(session, proposal)
     if changes:
         proposal.version += 1
         proposal.updated_at = datetime.now(UTC)
-        _event(session, "proposal.updated", proposal, actor, {"fields": sorted(changes)})
+        _event(
+            session,
+            "proposal.updated",
+            proposal,
+            actor,
+            {"fields": sorted(changes), **_moderation_payload(proposal, held)},
+        )
         await session.flush()
         await session.refresh(proposal)
     return await proposal_public(session, actor, ctx, proposal), proposal.version
@@ -198,6 +275,7 @@ async def publish_proposal(
 ) -> tuple[ProposalPublic, int]:
     """The author publishes a draft; publishing a published proposal changes nothing."""
     proposal, ctx = await proposal_context(session, actor, proposal_id, own=True, for_update=True)
+    await ensure_not_suspended(session, actor.id, ctx.table.organization_id)
     if proposal.status == "withdrawn":
         raise Conflict("This proposal was withdrawn.", code="proposal_withdrawn")
     if proposal.status == "draft":
@@ -207,7 +285,10 @@ async def publish_proposal(
         proposal.status = "published"
         proposal.published_at = datetime.now(UTC)
         proposal.version += 1
-        _event(session, "proposal.published", proposal, actor)
+        held = await _hold(session, proposal, ctx, new=True)
+        if held is not None:
+            await _queue(session, proposal)
+        _event(session, "proposal.published", proposal, actor, _moderation_payload(proposal, held))
         await session.flush()
         await session.refresh(proposal)
     return await proposal_public(session, actor, ctx, proposal), proposal.version

@@ -41,6 +41,7 @@ from app.services.meeting_views import (
     waitlist_position,
 )
 from app.services.meetings import fill_seats, get_facilitated_meeting, get_visible_meeting
+from app.services.suspensions import ensure_not_suspended
 from app.services.tables import facilitates, require_default_locale
 
 # Check-in codes: 8 characters without look-alikes (no 0/O, 1/I/L, U): ~39 bits, read out
@@ -168,6 +169,7 @@ async def register(
     """Register the caller: a seat if one is free, else the waiting list. Idempotent: an
     existing registration is returned as it is. Returns it and whether it is new."""
     meeting = await get_visible_meeting(session, actor, meeting_id, for_update=True)
+    await ensure_not_suspended(session, actor.id, meeting.organization_id)
     existing = await _active_registration(session, meeting.id, actor.id)
     if existing is not None:
         return await _public(session, existing), False

@@ -41,6 +41,7 @@ from app.services.proposal_access import (
     require_open_table,
     require_participant,
 )
+from app.services.suspensions import ensure_not_suspended
 from app.services.table_settings import threshold_reached
 
 
@@ -66,6 +67,12 @@ def _require_supportable(proposal: Proposal) -> None:
     if proposal.answer_state == "rejected":
         raise Conflict(
             "This proposal was rejected; it cannot be supported.", code="proposal_rejected"
+        )
+    if proposal.moderation_status != "visible":
+        # Only its author and moderators see it: nothing to support until it is shown.
+        raise Conflict(
+            "This proposal is hidden or awaiting moderation; it cannot be supported.",
+            code="proposal_not_visible",
         )
 
 
@@ -121,6 +128,7 @@ async def support(
 ) -> tuple[SupportStatus, bool]:
     """Support a proposal. Returns the state and whether a support was added."""
     proposal, ctx = await proposal_context(session, actor, proposal_id)
+    await ensure_not_suspended(session, actor.id, ctx.table.organization_id)
     _require_supports_open(ctx)
     _require_supportable(proposal)
     require_participant(ctx, actor)

@@ -1,6 +1,13 @@
 """Each table's participation settings: proposals open or closed, supports enabled,
 blocked or hidden, the per-person support limit, the support threshold, the authors'
-edit window and whether comments are open.
+edit window, whether comments are open and whether new content is pre-moderated.
+
+**Pre-moderation.** `premoderation` is true, false or null (the default). The effective
+value (`effective_premoderation`) is the setting when there is one; otherwise it is on
+for tables whose eligibility admits people under 18 — `min_age` under 18, or a `max_age`
+with no `min_age` — and off for the others. When on, new proposals and comments of
+people other than the table's facilitators wait for approval
+(`app/services/premoderation.py`).
 
 A table has the defaults until a facilitator changes something; the row is created by
 that first change (`INSERT … ON CONFLICT DO NOTHING`, then locked), so reads never write.
@@ -18,6 +25,7 @@ from app.etag import check_if_match
 from app.events import record_event
 from app.models.accounts import User
 from app.models.proposals import TableSettings, TableSettingsPublic, TableSettingsUpdate
+from app.models.tables import ParticipationTable
 from app.services.tables import get_facilitated_table, get_visible_table
 
 
@@ -31,8 +39,27 @@ def default_settings(table_id: uuid.UUID) -> TableSettings:
         support_threshold=0,
         edit_window_minutes=15,
         comments_open=True,
+        premoderation=None,
         version=1,
     )
+
+
+# Age of majority: tables admitting younger people are pre-moderated by default.
+ADULT_AGE = 18
+
+
+def default_premoderation(table: ParticipationTable) -> bool:
+    """Whether the table is pre-moderated when its settings leave it to the default: when
+    its eligibility rules admit people under 18."""
+    if table.min_age is not None:
+        return table.min_age < ADULT_AGE
+    return table.max_age is not None
+
+
+def effective_premoderation(table: ParticipationTable, settings: TableSettings) -> bool:
+    if settings.premoderation is not None:
+        return settings.premoderation
+    return default_premoderation(table)
 
 
 async def get_table_settings(session: AsyncSession, table_id: uuid.UUID) -> TableSettings:
@@ -42,7 +69,7 @@ async def get_table_settings(session: AsyncSession, table_id: uuid.UUID) -> Tabl
     return row if row is not None else default_settings(table_id)
 
 
-def settings_public(settings: TableSettings) -> TableSettingsPublic:
+def settings_public(settings: TableSettings, table: ParticipationTable) -> TableSettingsPublic:
     return TableSettingsPublic(
         table_id=settings.table_id,
         proposals_open=settings.proposals_open,
@@ -51,6 +78,8 @@ def settings_public(settings: TableSettings) -> TableSettingsPublic:
         support_threshold=settings.support_threshold,
         edit_window_minutes=settings.edit_window_minutes,
         comments_open=settings.comments_open,
+        premoderation=settings.premoderation,
+        premoderation_effective=effective_premoderation(table, settings),
     )
 
 
@@ -62,9 +91,9 @@ async def read_settings(
     session: AsyncSession, actor: User | None, table_id: uuid.UUID
 ) -> tuple[TableSettingsPublic, int]:
     """Settings of a table the actor may see, and their version (the ETag)."""
-    await get_visible_table(session, actor, table_id)
+    table = await get_visible_table(session, actor, table_id)
     settings = await get_table_settings(session, table_id)
-    return settings_public(settings), settings.version
+    return settings_public(settings, table), settings.version
 
 
 async def update_settings(
@@ -77,7 +106,10 @@ async def update_settings(
     """A facilitator (or organization admin) changes the table's settings."""
     table = await get_facilitated_table(session, actor, table_id)
     sent: dict[str, Any] = data.model_dump(exclude_unset=True)
-    nulls = sorted(field for field, value in sent.items() if value is None)
+    # `premoderation: null` goes back to the default; no other setting may be null.
+    nulls = sorted(
+        field for field, value in sent.items() if value is None and field != "premoderation"
+    )
     if nulls:
         raise Unprocessable(
             "These settings cannot be null: " + ", ".join(nulls) + ".",
@@ -111,4 +143,4 @@ async def update_settings(
         )
         await session.flush()
         await session.refresh(settings)
-    return settings_public(settings), settings.version
+    return settings_public(settings, table), settings.version

@@ -48,7 +48,12 @@ async def tables_public(
         (
             await session.exec(
                 select(Meeting.table_id, func.count())
-                .where(col(Meeting.table_id).in_(ids), col(Meeting.status) != "cancelled")
+                .where(
+                    col(Meeting.table_id).in_(ids),
+                    col(Meeting.status) != "cancelled",
+                    # A public count: meetings hidden by moderation are not in it.
+                    col(Meeting.moderation_status) == "visible",
+                )
                 .group_by(col(Meeting.table_id))
             )
         ).all()

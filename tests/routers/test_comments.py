@@ -580,7 +580,10 @@ async def test_adding_a_comment_takes_a_bounded_number_of_queries(client, sessio
     query_counter.reset()
     response = await client.post(url, json={"body": "Conto le query"}, headers=bearer(scene.member))
     assert response.status_code == 201
-    assert query_counter.count <= 10, query_counter.statements
+    # The write-rate counter; the caller; the target with its table and the caller's
+    # standing; the suspension and thread-lock checks; the organization's word list; the
+    # insert; the counter; the event — plus the harness's savepoint and its release.
+    assert query_counter.count <= 12, query_counter.statements
 
 
 async def test_n_concurrent_comments_keep_comments_count_exact(committing_client):

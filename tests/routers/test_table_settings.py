@@ -15,6 +15,8 @@ DEFAULTS = {
     "support_threshold": 0,
     "edit_window_minutes": 15,
     "comments_open": True,
+    "premoderation": None,
+    "premoderation_effective": False,
 }
 
 

@@ -1,6 +1,8 @@
 """The demo fills Bari's youth table with proposals tied to its plan, supported by demo
 participants, with exact counters; running it twice adds nothing."""
 
+import uuid
+
 from sqlmodel import col, func, select
 
 from app.models.organizations import Organization
@@ -9,6 +11,7 @@ from app.models.proposals import Proposal, ProposalNode, ProposalSupport
 from app.models.tables import ParticipationTable
 from app.services.demo import seed_demo
 from app.services.demo_proposals import demo_document
+from app.services.moderation_status import set_content_status
 from tests.helpers import bearer
 
 
@@ -97,6 +100,11 @@ async def test_a_demo_participant_can_propose_and_support(client, session):
         headers=bearer(francesca),
     )
     assert created.status_code == 201, created.text
+    # The youth table admits under-18s, so it is pre-moderated by default: the proposal
+    # waits for a facilitator's approval before anyone (the author too) may support it.
+    assert created.json()["moderation_status"] == "pending"
+    await set_content_status(session, "proposal", uuid.UUID(created.json()["id"]), "visible")
+    await session.commit()
     support = await client.put(
         f"/v1/proposals/{created.json()['id']}/support", headers=bearer(francesca)
     )

@@ -1,0 +1,79 @@
+"""Holding new content for a moderator's approval (pre-moderation).
+
+A proposal being published, or a comment being written, is held — created with
+`moderation_status` / `status` = `pending` instead of `visible` — when:
+
+* its table is pre-moderated (`effective_premoderation`, see `table_settings.py`), for
+  new content only; or
+* its text contains one of the organization's blocked words
+  (`content_filter.py`), for new content and for edits of published content.
+
+The content of the people who moderate it — the table's facilitators, organization
+admins, platform admins — is never held. Held content is shown only to its author and
+its moderators, counts nowhere (`comments_count` counts visible comments only), and is
+put in the moderation queue: its `moderations` row is upserted with `pending` and `open`
+set. A moderator's `approve` (`app/services/moderation_status.py`) makes it visible.
+"""
+
+import uuid
+from collections.abc import Iterable
+from typing import Literal
+
+from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.models.moderation import Moderation
+from app.services.content_filter import contains_blocked
+from app.services.moderation_settings import blocked_words
+from app.services.proposal_access import TableContext
+from app.services.table_settings import effective_premoderation
+
+HoldReason = Literal["premoderation", "blocked_words"]
+
+
+async def hold_reason(
+    session: AsyncSession,
+    *,
+    organization_id: uuid.UUID,
+    ctx: TableContext | None,
+    moderator: bool,
+    texts: Iterable[str | None],
+    new: bool,
+) -> HoldReason | None:
+    """Why this content must wait for approval, or None to publish it. `ctx` is the
+    table's context (None for content outside tables); `new` is false for edits, which
+    only the word list can hold."""
+    if moderator:
+        return None
+    if new and ctx is not None and effective_premoderation(ctx.table, ctx.settings):
+        return "premoderation"
+    words = await blocked_words(session, organization_id)
+    if contains_blocked(texts, words):
+        return "blocked_words"
+    return None
+
+
+async def queue_for_approval(
+    session: AsyncSession,
+    *,
+    target_type: Literal["proposal", "comment"],
+    target_id: uuid.UUID,
+    organization_id: uuid.UUID,
+    table_id: uuid.UUID | None,
+) -> None:
+    """Put the target in its moderators' queue as awaiting approval (one row per target:
+    an existing row is reopened)."""
+    stmt = insert(Moderation).values(
+        organization_id=organization_id,
+        table_id=table_id,
+        target_type=target_type,
+        target_id=target_id,
+        pending=True,
+        open=True,
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["organization_id", "target_type", "target_id"],
+        set_={"pending": True, "open": True, "updated_at": func.now()},
+    )
+    await session.exec(stmt)
