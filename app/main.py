@@ -10,8 +10,11 @@ from app.logs import configure_logging
 from app.middleware import RequestContextMiddleware
 from app.routers import auth, health, meetings, monitoring, organizations, plans, tables
 from app.routers import comments as comments_router
+from app.routers import moderation as moderation_router
+from app.routers import moderation_settings as moderation_settings_router
 from app.routers import polls as polls_router
 from app.routers import proposals as proposals_router
+from app.routers import safety as safety_router
 
 DESCRIPTION = """
 Consulta is the API backend of a participatory consultation platform for metropolitan
@@ -48,6 +51,9 @@ def create_app() -> FastAPI:
     app.include_router(proposals_router.router)
     app.include_router(comments_router.router)
     app.include_router(polls_router.router)
+    app.include_router(moderation_router.router)
+    app.include_router(safety_router.router)
+    app.include_router(moderation_settings_router.router)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -66,6 +72,9 @@ def create_app() -> FastAPI:
                 "Retry-After",
                 "X-Request-ID",
                 "RateLimit",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
                 "RateLimit-Policy",
                 "Location",
             ],

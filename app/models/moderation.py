@@ -35,6 +35,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlmodel import Field, SQLModel
 
 from app.models.base import (
+    TextMap,
     created_at_field,
     fk_field,
     id_field,
@@ -42,6 +43,7 @@ from app.models.base import (
     timestamp_field,
     updated_at_field,
 )
+from app.models.proposals import PersonRef
 from app.models.tables import one_of
 
 # What a person may report.
@@ -67,6 +69,9 @@ MODERATION_STATUSES: tuple[str, ...] = ("visible", "hidden", "pending")
 HiddenBy = Literal["reports", "moderator"]
 
 DEFAULT_REPORT_THRESHOLD = 3
+# How many reports and audit entries a queue item shows.
+ITEM_REPORTS = 20
+ITEM_HISTORY = 20
 DETAILS_MAX = 2_000
 REASON_MAX = 1_000
 
@@ -74,7 +79,11 @@ REASON_MAX = 1_000
 class Moderation(SQLModel, table=True):
     __tablename__ = "moderations"
     __table_args__ = (
-        UniqueConstraint("target_type", "target_id"),
+        # One record per target and organization: a person may be reported to several
+        # organizations, each with its own queue and history (content has one).
+        UniqueConstraint("organization_id", "target_type", "target_id"),
+        # Lookups by target (thread locks, the content's own record).
+        Index("moderations_target_type_target_id_idx", "target_type", "target_id"),
         CheckConstraint(one_of("target_type", MODERATION_TARGET_TYPES), name="target_type"),
         CheckConstraint("report_count >= 0", name="report_count"),
         CheckConstraint(
@@ -235,6 +244,12 @@ class ReportCreate(BaseModel):
     target_id: uuid.UUID
     reason: ReportReason
     details: Details | None = None
+    organization: str | None = PField(
+        default=None,
+        max_length=63,
+        description="For `user` targets only, and required there: the slug of the "
+        "organization whose moderators should review the report.",
+    )
 
 
 class ModerationActionIn(BaseModel):
@@ -244,6 +259,12 @@ class ModerationActionIn(BaseModel):
     target_id: uuid.UUID
     action: ModerationAction
     reason: Reason = PField(description="Why: recorded in the audit log.")
+    organization: str | None = PField(
+        default=None,
+        max_length=63,
+        description="For `user` targets: the slug of the organization whose queue the "
+        "action is about (needed only when you moderate several that have it).",
+    )
 
 
 class SuspensionCreate(BaseModel):
@@ -267,3 +288,93 @@ class AuditEntryPublic(BaseModel):
     reason: str | None
     data: dict[str, Any]
     created_at: datetime
+
+
+# --- reports and the moderation queues ----------------------------------------------
+
+# An open item is in exactly one state: awaiting pre-moderation approval, hidden by
+# reports and awaiting review, or reported (still visible). Closed items are reviewed.
+QueueState = Literal["reported", "pending", "hidden"]
+ItemState = Literal["reported", "pending", "hidden", "closed"]
+
+
+class ReportPublic(BaseModel):
+    """A report, as its reporter sees it."""
+
+    id: uuid.UUID
+    target_type: ReportTargetType
+    target_id: uuid.UUID
+    reason: ReportReason
+    details: str | None
+    created_at: datetime
+
+
+class ItemReport(BaseModel):
+    """A report, as moderators see it."""
+
+    id: uuid.UUID
+    reason: ReportReason
+    details: str | None
+    reporter: PersonRef | None = PField(description="Null once the account is deleted.")
+    created_at: datetime
+    dismissed_at: datetime | None = PField(
+        description="When a moderator dismissed it (it no longer counts towards hiding)."
+    )
+
+
+class ItemHistoryEntry(BaseModel):
+    """An entry of the audit log about the item's target."""
+
+    id: uuid.UUID
+    action: str
+    actor: PersonRef | None = PField(description="Null for automatic actions.")
+    reason: str | None
+    data: dict[str, Any]
+    created_at: datetime
+
+
+class ModeratedContent(BaseModel):
+    """What the item is about, for the moderators: never emails or birth dates."""
+
+    title: str | TextMap | None = PField(
+        default=None,
+        description="Proposals (text), meetings, polls (question) and plan nodes "
+        "(translatable maps).",
+    )
+    body: str | None = PField(
+        default=None, description="Comments' text; the beginning of a proposal's text."
+    )
+    display_name: str | None = PField(default=None, description="People.")
+    author: PersonRef | None = PField(
+        default=None, description="Who wrote it (proposals, comments, meetings, polls)."
+    )
+    on_target_type: str | None = PField(default=None, description="Comments: what they are on.")
+    on_target_id: uuid.UUID | None = None
+    deleted: bool = PField(default=False, description="Deleted by its author or account.")
+
+
+class ModerationItem(BaseModel):
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    table_id: uuid.UUID | None
+    target_type: ModerationTargetType
+    target_id: uuid.UUID
+    state: ItemState
+    open: bool = PField(description="In the queues: reported and unreviewed, or pending.")
+    status: ModerationStatus | None = PField(
+        description="The content's moderation status (null for people, polls, plan nodes)."
+    )
+    content: ModeratedContent | None = PField(description="Null when the target is gone.")
+    report_count: int = PField(description="Reports not dismissed by a moderator.")
+    hidden_by: HiddenBy | None
+    hidden_at: datetime | None
+    locked: bool = PField(description="Its comment thread takes no new comments or replies.")
+    locked_at: datetime | None
+    reviewed_at: datetime | None
+    reviewed_by: PersonRef | None
+    reports: list[ItemReport] = PField(description=f"Newest first, at most {ITEM_REPORTS}.")
+    history: list[ItemHistoryEntry] = PField(
+        description=f"Audit entries about the target, newest first, at most {ITEM_HISTORY}."
+    )
+    created_at: datetime
+    updated_at: datetime

@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Response, status
+from fastapi.responses import JSONResponse
 
 from app.db import SessionDep
 from app.deps import ClientAddress, CurrentUser
@@ -18,7 +19,8 @@ from app.models.accounts import (
     UserUpdate,
     VerifyEmailRequest,
 )
-from app.services import accounts
+from app.models.privacy import AccountDelete, PersonalDataExport
+from app.services import accounts, privacy
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 
@@ -143,3 +145,49 @@ async def get_me(session: SessionDep, user: CurrentUser) -> Me:
 )
 async def patch_me(session: SessionDep, user: CurrentUser, body: UserUpdate) -> Me:
     return await accounts.update_me(session, user, body)
+
+
+@router.get(
+    "/me/export",
+    response_model=PersonalDataExport,
+    summary="Everything held about the caller, as a JSON download (signed in)",
+    description="GDPR access and portability. Included: profile (email, birth date, "
+    "municipality), guardian consent status, roles, table memberships, meeting "
+    "registrations with check-in codes, proposals (drafts, pending and hidden ones with "
+    "their moderation status), co-authorships, comments (deleted and hidden ones flagged), "
+    "comment votes, supports, the polls you voted in (never your choices: they are not "
+    "stored with your identity), reports you filed, suspensions concerning you, active "
+    "sign-ins (never the tokens), administration actions about you and a count of your "
+    "recorded activity by type. Left out, with the reasons in `not_included`: reports "
+    "about you and who filed them (to protect reporters), which staff member acted on "
+    "you, secrets (password and token hashes), short-lived technical records, and what "
+    "you wrote as staff (the organization's records). A fixed number of queries, "
+    "whatever the amount of data.",
+)
+async def export_me(session: SessionDep, user: CurrentUser) -> JSONResponse:
+    export = await privacy.export_personal_data(session, user)
+    return JSONResponse(
+        export.model_dump(mode="json"),
+        headers={
+            "Content-Disposition": f'attachment; filename="{privacy.export_filename()}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.delete(
+    "/me",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete (anonymize) the caller's account (signed in; confirm with the password)",
+    description='Body `{"password": …}` (403 `wrong_password`; repeated failures are '
+    "throttled, 429). The account is anonymized: email, password, birth date and "
+    'municipality erased, name shown as "Partecipante rimosso", every session ended. '
+    "Roles and table memberships are removed, registrations for meetings still to come "
+    "cancelled (the waiting list moves up), drafts deleted. Published proposals and "
+    "comments stay with `author: null`; supports, comment votes and poll participations "
+    "stay as anonymous counts, so every count is unchanged. Afterwards signing in fails "
+    "as with a wrong password and old tokens are refused (401).",
+)
+async def delete_me(session: SessionDep, user: CurrentUser, body: AccountDelete) -> Response:
+    await privacy.delete_account(session, user, body)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
