@@ -37,6 +37,25 @@ class Settings(BaseSettings):
     login_max_failures_per_account: int = 5
     login_max_failures_per_address: int = 50
 
+    # Abuse limits on writes (app/write_limits.py): fixed windows counted in PostgreSQL,
+    # shared by every worker; each write counts once per person and once per client
+    # address, and past either limit answers 429. 0 turns that one limit off. Per-address
+    # limits are generous: a school or a meeting room puts a whole class behind one NAT.
+    write_limits_enabled: bool = True
+    write_limit_proposals_per_person: int = Field(default=10, ge=0)
+    write_limit_proposals_per_address: int = Field(default=120, ge=0)
+    write_limit_proposals_window_seconds: int = Field(default=3600, ge=1)
+    write_limit_comments_per_person: int = Field(default=30, ge=0)
+    write_limit_comments_per_address: int = Field(default=600, ge=0)
+    write_limit_comments_window_seconds: int = Field(default=600, ge=1)
+    write_limit_reports_per_person: int = Field(default=20, ge=0)
+    write_limit_reports_per_address: int = Field(default=200, ge=0)
+    write_limit_reports_window_seconds: int = Field(default=3600, ge=1)
+    # Supports and poll ballots.
+    write_limit_supports_per_person: int = Field(default=300, ge=0)
+    write_limit_supports_per_address: int = Field(default=3000, ge=0)
+    write_limit_supports_window_seconds: int = Field(default=600, ge=1)
+
     # Idempotency-Key records: kept this long; an unfinished claim is taken over after
     # the lease (the first request died before storing its response).
     idempotency_hours: int = Field(default=24, ge=24)

@@ -12,8 +12,8 @@ Mobile clients on flaky networks retry. A `POST` sent with `Idempotency-Key: <ke
 
 The caller is the signed-in user (from a valid bearer token) or, for anonymous requests,
 the client address. The record is claimed on its own transaction before the request runs
-(a unique index decides between concurrent duplicates) and completed after it. A 5xx
-releases the key so that a retry runs again. A process that dies between the request's
+(a unique index decides between concurrent duplicates) and completed after it. A 5xx or a
+429 releases the key so that a retry runs again. A process that dies between the request's
 commit and storing its response leaves a claim that is taken over after
 `IDEMPOTENCY_LEASE_SECONDS`. `/v1/auth/*` is excluded: its responses carry secrets that
 must not be stored.
@@ -234,7 +234,9 @@ class IdempotencyMiddleware:
         where = (_table.c.caller == caller, _table.c.key == key)
         try:
             async with get_engine().begin() as conn:
-                if status >= 500:
+                # A crash or a throttled request did not happen: a retry must run again
+                # (a replayed 429 would outlive its Retry-After).
+                if status >= 500 or status == 429:
                     await conn.execute(delete(_table).where(*where))
                     return
                 headers = {

@@ -6,6 +6,7 @@ must count even though its request ends in an error and rolls back.
 
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -81,6 +82,45 @@ async def hit(limit: Limit) -> Usage:
         if random.random() < 0.01:  # noqa: S311 - housekeeping, not security
             await conn.execute(delete(_table).where(_table.c.expires_at < now - timedelta(hours=1)))
     return Usage(count=count, limit=limit.limit, resets_at=end)
+
+
+async def hit_many(limits: Sequence[Limit]) -> list[Usage]:
+    """Count one event against each of `limits` (distinct keys), atomically, in ONE
+    statement and round trip; the usages after it, in the order of `limits`.
+
+    The statement runs on its own autocommitted connection, so the counts persist whatever
+    becomes of the caller's transaction. Rows are upserted in key order: concurrent calls
+    lock shared counters in the same order and cannot deadlock.
+    """
+    if not limits:
+        return []
+    if len({limit.key for limit in limits}) != len(limits):
+        raise ValueError("hit_many needs distinct keys")
+    now = datetime.now(UTC)
+    windows = {limit.key: limit.window(now) for limit in limits}
+    rows = [
+        {"key": key, "window_start": start, "count": 1, "expires_at": end}
+        for key, (start, end) in sorted(windows.items())
+    ]
+    stmt = (
+        insert(_table)
+        .values(rows)
+        .on_conflict_do_update(
+            index_elements=[_table.c.key, _table.c.window_start],
+            set_={"count": _table.c.count + 1},
+        )
+        .returning(_table.c.key, _table.c.count)
+    )
+    engine = get_engine()
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        counts = {key: int(count) for key, count in (await conn.execute(stmt)).all()}
+        if random.random() < 0.01:  # noqa: S311 - housekeeping, not security
+            await conn.execute(delete(_table).where(_table.c.expires_at < now - timedelta(hours=1)))
+    return [
+        Usage(count=counts[limit.key], limit=limit.limit, resets_at=windows[limit.key][1])
+        for limit in limits
+    ]
 
 
 async def reset(limit: Limit) -> None:

@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from app.db import SessionDep
 from app.deps import CurrentUser, OptionalUser, ParticipantUser
@@ -17,6 +17,7 @@ from app.models.comments import (
 )
 from app.pagination import Page, PageParamsDep
 from app.services import comment_votes, comments
+from app.write_limits import write_limit
 
 router = APIRouter(prefix="/v1", tags=["comments"])
 
@@ -78,6 +79,7 @@ def _add_target_routes(segment: str, param: str, target_type: CommentTargetType,
         summary=f"Comment on {what}, or reply to a comment (participants)",
         description=CREATE_DESCRIPTION,
         name=f"create_{target_type}_comment",
+        dependencies=[Depends(write_limit("comments"))],
     )
 
 
@@ -112,6 +114,8 @@ async def delete_comment(session: SessionDep, user: CurrentUser, comment_id: uui
     response_model=CommentPublic,
     summary="Vote a comment up (1) or down (-1), or change your vote (participants; "
     "not on your own comments: 409 own_comment)",
+    # Votes are as cheap to fire in bulk as supports, and share their limit.
+    dependencies=[Depends(write_limit("supports"))],
 )
 async def put_vote(
     session: SessionDep, user: ParticipantUser, comment_id: uuid.UUID, body: CommentVotePut

@@ -2,13 +2,14 @@
 
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Depends, status
 
 from app.db import SessionDep
 from app.deps import CurrentUser, OptionalUser, ParticipantUser
 from app.models.polls import BallotCreate, PollCreate, PollPublic
 from app.pagination import Page, PageParamsDep
 from app.services import polls
+from app.write_limits import write_limit
 
 router = APIRouter(prefix="/v1", tags=["polls"])
 
@@ -58,6 +59,7 @@ async def get_poll(session: SessionDep, user: OptionalUser, poll_id: uuid.UUID) 
     "/polls/{poll_id}/ballots",
     response_model=PollPublic,
     status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(write_limit("supports"))],
     summary="Cast your ballot, once (participants who may take part in the table)",
     description=SECRECY
     + """

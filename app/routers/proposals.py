@@ -4,7 +4,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from app.db import SessionDep
@@ -27,6 +27,7 @@ from app.models.proposals import (
 from app.pagination import PageParamsDep
 from app.services import proposal_search, proposals, supports, table_settings
 from app.services.proposal_search import ProposalFilters
+from app.write_limits import write_limit
 
 router = APIRouter(prefix="/v1", tags=["proposals"])
 
@@ -85,6 +86,7 @@ async def list_proposals(
     "/tables/{table_id}/proposals",
     response_model=ProposalPublic,
     status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(write_limit("proposals"))],
     responses={
         200: {
             "model": SimilarCheck,
@@ -207,6 +209,7 @@ async def answer_proposal(
     "/proposals/{proposal_id}/support",
     response_model=SupportStatus,
     status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(write_limit("supports"))],
     responses={200: {"model": SupportStatus, "description": "You already supported it."}},
     summary="Support a proposal: 201, or 200 if you already do (participants)",
     description=WHO_MAY_PROPOSE
