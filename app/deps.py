@@ -39,7 +39,11 @@ async def get_optional_user(
     if user is None or user.deleted_at is not None:
         raise Unauthorized("The access token is invalid or expired.")
     if user.tokens_invalid_before is not None and (
-        claims.issued_at < user.tokens_invalid_before.replace(microsecond=0)
+        # Both sides at millisecond precision, as tokens carry it (`iat_ms`).
+        claims.issued_at
+        < user.tokens_invalid_before.replace(
+            microsecond=user.tokens_invalid_before.microsecond // 1000 * 1000
+        )
     ):
         raise Unauthorized("The access token has been revoked.")
     return user

@@ -89,6 +89,9 @@ def create_access_token(user_id: uuid.UUID, *, now: datetime | None = None) -> t
         "sub": str(user_id),
         "type": "access",
         "iat": int(now.timestamp()),
+        # `iat` is whole seconds; revocation (suspension, password reset) must also stop
+        # tokens issued earlier in the same second.
+        "iat_ms": int(now.timestamp() * 1000),
         "exp": int((now + lifetime).timestamp()),
         "jti": secrets.token_hex(8),
     }
@@ -115,7 +118,11 @@ def decode_access_token(token: str) -> AccessClaims:
         raise InvalidToken("not an access token")
     try:
         user_id = uuid.UUID(str(claims["sub"]))
-        issued = datetime.fromtimestamp(int(claims["iat"]), UTC)
+        issued = (
+            datetime.fromtimestamp(int(claims["iat_ms"]) / 1000, UTC)
+            if "iat_ms" in claims
+            else datetime.fromtimestamp(int(claims["iat"]), UTC)
+        )
         expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
     except (KeyError, ValueError, TypeError) as exc:
         raise InvalidToken("malformed claims") from exc
