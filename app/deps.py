@@ -13,7 +13,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from app.db import SessionDep
 from app.errors import Forbidden, Unauthorized
-from app.models.accounts import DIGITAL_CONSENT_AGE, User, age_on
+from app.models.accounts import User, needs_guardian_consent
 from app.security import InvalidToken, decode_access_token
 
 # An OAuth2 password-flow scheme, so that /docs' "Authorize" signs in with email and
@@ -63,12 +63,9 @@ async def get_verified_user(user: Annotated[User, Depends(get_current_user)]) ->
 
 async def get_participant(user: Annotated[User, Depends(get_verified_user)]) -> User:
     """Signed in, email verified, and — under 14 — with a guardian's consent on record.
-    (Suspensions arrive with the moderation issue.)"""
-    if (
-        user.birth_date is not None
-        and age_on(user.birth_date, datetime.now(UTC).date()) < DIGITAL_CONSENT_AGE
-        and user.guardian_consent_at is None
-    ):
+    Suspensions are per organization: the write services check them once they know it
+    (`suspensions.ensure_not_suspended`)."""
+    if needs_guardian_consent(user, datetime.now(UTC).date()):
         raise Forbidden(
             "People under 14 can take part once a parent or guardian has given consent.",
             code="guardian_consent_required",

@@ -69,6 +69,15 @@ class User(SQLModel, table=True):
     updated_at: datetime = updated_at_field()
 
 
+def needs_guardian_consent(user: User, today: date) -> bool:
+    """Under 14 with no guardian's consent on record: may not write yet."""
+    return (
+        user.birth_date is not None
+        and age_on(user.birth_date, today) < DIGITAL_CONSENT_AGE
+        and user.guardian_consent_at is None
+    )
+
+
 class RefreshToken(SQLModel, table=True):
     """Opaque, stored hashed, rotated on every use. A family is one sign-in's chain of
     rotations: presenting an already-rotated token revokes the whole family."""
@@ -156,6 +165,11 @@ class Me(BaseModel):
     birth_date: date | None
     municipality_id: uuid.UUID | None
     is_platform_admin: bool
+    guardian_consent_needed: bool = PField(
+        description="Under 14 without a guardian's consent on record: cannot write yet "
+        "(an organization admin or a facilitator of your table records it)."
+    )
+    guardian_consent_at: datetime | None
     roles: list[MyRole] = []
     created_at: datetime
     updated_at: datetime

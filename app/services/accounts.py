@@ -24,6 +24,7 @@ from app.models.accounts import (
     User,
     UserRegister,
     UserUpdate,
+    needs_guardian_consent,
 )
 from app.models.organizations import Municipality, Organization, OrganizationRole
 from app.security import (
@@ -444,6 +445,8 @@ async def get_me(session: AsyncSession, user: User) -> Me:
         birth_date=user.birth_date,
         municipality_id=user.municipality_id,
         is_platform_admin=user.is_platform_admin,
+        guardian_consent_needed=needs_guardian_consent(user, _now().date()),
+        guardian_consent_at=user.guardian_consent_at,
         roles=[MyRole(organization_id=r[0], organization_slug=r[1], role=r[2]) for r in roles],
         created_at=user.created_at,
         updated_at=user.updated_at,

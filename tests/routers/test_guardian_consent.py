@@ -59,6 +59,8 @@ async def test_consent_lets_a_13_year_old_write_and_withdrawal_stops_it(client, 
         403,
         "guardian_consent_required",
     )
+    me = (await client.get("/v1/me", headers=bearer(minor))).json()
+    assert (me["guardian_consent_needed"], me["guardian_consent_at"]) == (True, None)
 
     day = (datetime.now(UTC).date() - timedelta(days=3)).isoformat()
     recorded = await client.post(
@@ -75,6 +77,8 @@ async def test_consent_lets_a_13_year_old_write_and_withdrawal_stops_it(client, 
     }
     written = await client.post(comments, json={"body": "Ciao a tutti"}, headers=bearer(minor))
     assert written.status_code == 201, written.text
+    me = (await client.get("/v1/me", headers=bearer(minor))).json()
+    assert me["guardian_consent_needed"] is False and me["guardian_consent_at"] is not None
     stored = await session.get(User, minor.id)
     assert stored is not None
     await session.refresh(stored)
