@@ -105,7 +105,7 @@ def _voices(threads: dict[str, tuple[Line, ...]], polls: tuple[DemoPoll, ...]) -
     return list(names)
 
 
-async def _youth_table(session: AsyncSession) -> ParticipationTable | None:
+async def youth_table(session: AsyncSession) -> ParticipationTable | None:
     return (
         await session.exec(
             select(ParticipationTable)
@@ -279,7 +279,7 @@ async def _polls(
 
 
 async def seed_comments_and_polls(session: AsyncSession, password: str) -> list[str]:
-    table = await _youth_table(session)
+    table = await youth_table(session)
     facilitator = await find_user_by_email(session, demo_document().facilitator[0])
     if facilitator is None:
         facilitator = await find_user_by_email(session, FALLBACK_FACILITATOR)

@@ -13,6 +13,7 @@ from app.models.proposals import Proposal
 from app.models.tables import ParticipationTable
 from app.services.demo import seed_demo
 from app.services.demo_comments import Line, demo_threads
+from app.services.demo_moderation import SPAM
 from app.services.polls import poll_status
 
 
@@ -55,7 +56,9 @@ async def test_demo_threads_and_polls(session):
     assert len(proposals) == len(demo_threads())
     comments = (await session.exec(select(Comment).where(col(Comment.table_id) == table.id))).all()
     threads = demo_threads()
-    assert len(comments) == sum(_lines(line) for thread in threads.values() for line in thread)
+    # The demo's moderation adds one spam comment to report (test_demo_moderation).
+    assert [c.body for c in comments].count(SPAM[2]) == 1
+    assert len(comments) - 1 == sum(_lines(line) for thread in threads.values() for line in thread)
     assert {c.alignment for c in comments} == {"in_favor", "against", "neutral"}
     assert max(c.depth for c in comments) == 3
     for proposal in proposals:
