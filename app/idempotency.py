@@ -22,7 +22,6 @@ must not be stored.
 import hashlib
 import json
 import logging
-import random
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -253,10 +252,6 @@ class IdempotencyMiddleware:
                         response_body=captured["body"],
                     )
                 )
-                if random.random() < 0.01:  # noqa: S311 - housekeeping now and then
-                    await conn.execute(
-                        delete(_table).where(_table.c.expires_at < datetime.now(UTC))
-                    )
         except Exception:
             # The response went out already; the claim will be taken over after its lease.
             logger.exception("could not store the idempotent response")

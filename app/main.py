@@ -1,10 +1,15 @@
-"""The app factory: middleware, error handlers, routers."""
+"""The app factory: middleware, error handlers, routers, background housekeeping."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app.config import get_settings
 from app.errors import install_error_handlers
+from app.housekeeping import purge_periodically
 from app.idempotency import IdempotencyMiddleware
 from app.logs import configure_logging
 from app.middleware import RequestContextMiddleware
@@ -29,10 +34,23 @@ comments and moderation.
 """
 
 
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """While a server process runs, it purges expired counters and idempotency records."""
+    task = asyncio.create_task(purge_periodically())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 def create_app() -> FastAPI:
     settings = get_settings()
     configure_logging(settings.log_level, json_logs=settings.log_json)
     app = FastAPI(
+        lifespan=lifespan,
         title="Consulta API",
         version="0.1.0",
         description=DESCRIPTION,

@@ -5,10 +5,9 @@ must count even though its request ends in an error and rolls back.
 """
 
 import math
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
@@ -79,8 +78,6 @@ async def hit(limit: Limit) -> Usage:
     )
     async with get_engine().begin() as conn:
         count = int((await conn.execute(stmt)).scalar_one())
-        if random.random() < 0.01:  # noqa: S311 - housekeeping, not security
-            await conn.execute(delete(_table).where(_table.c.expires_at < now - timedelta(hours=1)))
     return Usage(count=count, limit=limit.limit, resets_at=end)
 
 
@@ -115,8 +112,6 @@ async def hit_many(limits: Sequence[Limit]) -> list[Usage]:
     async with engine.connect() as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         counts = {key: int(count) for key, count in (await conn.execute(stmt)).all()}
-        if random.random() < 0.01:  # noqa: S311 - housekeeping, not security
-            await conn.execute(delete(_table).where(_table.c.expires_at < now - timedelta(hours=1)))
     return [
         Usage(count=counts[limit.key], limit=limit.limit, resets_at=windows[limit.key][1])
         for limit in limits
