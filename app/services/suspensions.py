@@ -22,17 +22,20 @@ a new one first closes it (`lifted_at` = its end).
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, func, or_, update
+from sqlalchemy import ColumnElement, exists, func, or_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.models.accounts import User
-from app.models.moderation import Suspension, SuspensionCreate
+from app.models.comments import Comment
+from app.models.meetings import Meeting, MeetingRegistration
+from app.models.moderation import Moderation, Suspension, SuspensionCreate
 from app.models.organizations import OrganizationRole
-from app.models.proposals import PersonRef
+from app.models.proposals import PersonRef, Proposal, ProposalSupport
 from app.models.safety import SuspensionPublic
+from app.models.tables import ParticipationTable, TableMembership
 from app.pagination import PageParams, SortKey, paginate
 from app.services.accounts import revoke_all_refresh_tokens
 from app.services.audit import record_audit
@@ -125,6 +128,53 @@ async def _is_org_admin(session: AsyncSession, org_id: uuid.UUID, user: User) ->
     return found is not None
 
 
+def _tied_to(org_id: uuid.UUID, user_id: uuid.UUID) -> ColumnElement[bool]:
+    """The person has taken part in the organization, or been reported to it: only such
+    people are within an organization's reach (its admins cannot suspend, and so sign
+    out, anybody else on the platform)."""
+    in_org_table = select(ParticipationTable.id).where(
+        col(ParticipationTable.organization_id) == org_id
+    )
+    return or_(
+        exists().where(
+            col(TableMembership.user_id) == user_id,
+            col(TableMembership.table_id).in_(in_org_table),
+        ),
+        exists().where(
+            col(OrganizationRole.user_id) == user_id,
+            col(OrganizationRole.organization_id) == org_id,
+        ),
+        exists().where(col(Proposal.author_id) == user_id, col(Proposal.organization_id) == org_id),
+        exists().where(col(Comment.author_id) == user_id, col(Comment.organization_id) == org_id),
+        exists().where(
+            col(ProposalSupport.user_id) == user_id,
+            col(ProposalSupport.table_id).in_(in_org_table),
+        ),
+        exists().where(
+            col(MeetingRegistration.user_id) == user_id,
+            col(MeetingRegistration.meeting_id).in_(
+                select(Meeting.id).where(col(Meeting.organization_id) == org_id)
+            ),
+        ),
+        exists().where(
+            col(Moderation.organization_id) == org_id,
+            col(Moderation.target_type) == "user",
+            col(Moderation.target_id) == user_id,
+        ),
+    )
+
+
+def _runs_a_table(org_id: uuid.UUID, user_id: uuid.UUID) -> ColumnElement[bool]:
+    return exists().where(
+        col(TableMembership.user_id) == user_id,
+        col(TableMembership.role) == "facilitator",
+        col(TableMembership.status) == "active",
+        col(TableMembership.table_id).in_(
+            select(ParticipationTable.id).where(col(ParticipationTable.organization_id) == org_id)
+        ),
+    )
+
+
 async def suspend(
     session: AsyncSession, actor: User, slug: str, user_id: uuid.UUID, data: SuspensionCreate
 ) -> SuspensionPublic:
@@ -132,15 +182,28 @@ async def suspend(
     org = await get_admin_organization(session, actor, slug)
     if user_id == actor.id:
         raise Unprocessable("You cannot suspend yourself.", code="cannot_suspend_self")
-    person = (
-        await session.exec(select(User).where(col(User.id) == user_id).with_for_update())
+    # Only people within the organization's reach; anyone else is a 404, as if unknown.
+    row = (
+        await session.exec(
+            select(User, _runs_a_table(org.id, user_id).label("facilitator"))
+            .where(col(User.id) == user_id, _tied_to(org.id, user_id))
+            .with_for_update(of=User)
+        )
     ).one_or_none()
-    if person is None or person.deleted_at is not None:
+    if row is None or row[0].deleted_at is not None:
         raise NotFound("No person with this id.")
+    person, facilitator = row
     if await _is_org_admin(session, org.id, person):
         raise Conflict(
             "Administrators of the organization cannot be suspended; remove the role first.",
             code="cannot_suspend_admin",
+        )
+    if facilitator:
+        # A suspended facilitator would keep moderating: staff lose the role first.
+        raise Conflict(
+            "Facilitators cannot be suspended while they run a table; dismiss them from "
+            "the facilitator role first.",
+            code="cannot_suspend_facilitator",
         )
     now = datetime.now(UTC)
     if data.ends_at is not None:

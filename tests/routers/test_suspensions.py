@@ -348,7 +348,35 @@ async def test_who_may_suspend_and_whom(client, session):
 
     assert_problem(await suspend(client, scene, admin, admin), 422, "cannot_suspend_self")
     assert_problem(await suspend(client, scene, admin, co_admin), 409, "cannot_suspend_admin")
+    await add_member(session, scene.table, platform_admin)
+    await commit_setup(session)
     assert_problem(await suspend(client, scene, admin, platform_admin), 409, "cannot_suspend_admin")
+    # Staff lose their role before they can be suspended (they would keep moderating).
+    assert_problem(
+        await suspend(client, scene, admin, scene.facilitator), 409, "cannot_suspend_facilitator"
+    )
+    # Someone with no tie to the organization is beyond its reach: as if unknown.
+    stranger = await make_user(session, name="Estranea")
+    other_person = await make_user(session, name="Di Milano")
+    await add_member(session, other.table, other_person)
+    await commit_setup(session)
+    for unreachable in (stranger, other_person):
+        response = await suspend(client, scene, admin, unreachable)
+        assert_problem(response, 404)
+        assert "Estranea" not in response.text and "Di Milano" not in response.text
+    reported = await make_user(session, name="Segnalata")
+    await commit_setup(session)
+    await client.post(
+        "/v1/reports",
+        json={
+            "target_type": "user",
+            "target_id": str(reported.id),
+            "reason": "offensive",
+            "organization": scene.org.slug,
+        },
+        headers=bearer(scene.author),
+    )
+    assert (await suspend(client, scene, admin, reported)).status_code == 201
     past = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     assert_problem(
         await suspend(client, scene, admin, person, ends_at=past), 422, "ends_at_in_past"
@@ -378,6 +406,8 @@ async def test_list_suspensions_filters_and_pages(client, session):
     scene = await make_scene(session)
     admin = await make_admin(session, scene)
     people = [await make_user(session, name=f"Persona {i}") for i in range(3)]
+    for person in people:
+        await add_member(session, scene.table, person)
     await commit_setup(session)
     for person in people:
         assert (await suspend(client, scene, admin, person)).status_code == 201
@@ -422,6 +452,8 @@ async def test_two_admins_suspending_at_once_make_one_suspension(committing_clie
             email_verified_at=datetime.now(UTC),
         )
         session.add(person)
+        await session.flush()
+        await add_member(session, scene.table, person)
         await session.commit()
     url = f"/v1/organizations/{scene.org.slug}/suspensions/{person.id}"
     responses = await asyncio.gather(
