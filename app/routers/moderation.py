@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 
 from app.db import SessionDep
-from app.deps import CurrentUser, VerifiedUser
+from app.deps import CurrentUser, ParticipantUser
 from app.models.moderation import (
     ModerationActionIn,
     ModerationItem,
@@ -67,11 +67,12 @@ actions that do not apply to the kind of target a 422 (`action_not_applicable`,
     response_model=ReportPublic,
     status_code=status.HTTP_201_CREATED,
     dependencies=[Depends(write_limit("reports"))],
-    summary="Report content or a person to the moderators (verified people)",
+    summary="Report content or a person to the moderators (participants: verified, and "
+    "under 14 with a guardian's consent)",
     description=REPORT_DESCRIPTION,
 )
 async def create_report(
-    session: SessionDep, user: VerifiedUser, body: ReportCreate
+    session: SessionDep, user: ParticipantUser, body: ReportCreate
 ) -> ReportPublic:
     return await reports.create_report(session, user, body)
 

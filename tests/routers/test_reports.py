@@ -3,7 +3,7 @@ hiding by reports at the organization's threshold — exactly once under concurr
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import col, select
 
@@ -31,8 +31,27 @@ async def test_three_reports_hide_a_proposal(client, session):
     scene = await make_scene(session)
     reporters = await make_people(session, 3)
     bystander = await make_user(session, name="Passante")
+    twin = await make_proposal(session, scene.table, scene.member, title=scene.proposal.title)
     await commit_setup(session)
     pid = scene.proposal.id
+    word = max(scene.proposal.title.split(), key=len)
+    table_url = f"/v1/tables/{scene.table.id}/proposals"
+
+    async def seen_by_bystander() -> dict[str, set[str]]:
+        headers = bearer(bystander)
+        views = {
+            "list": await client.get(table_url, headers=headers),
+            "search": await client.get(table_url, params={"q": word}, headers=headers),
+            "by_comments": await client.get(
+                table_url, params={"sort": "comments"}, headers=headers
+            ),
+            "similar": await client.get(f"/v1/proposals/{twin.id}/similar", headers=headers),
+        }
+        for name, response in views.items():
+            assert response.status_code == 200, (name, response.text)
+        return {name: {p["id"] for p in r.json()["items"]} for name, r in views.items()}
+
+    assert all(str(pid) in ids for ids in (await seen_by_bystander()).values())
 
     first = await report(
         client, reporters[0], "proposal", pid, reason="offensive", details="  Insulti  "
@@ -68,7 +87,11 @@ async def test_three_reports_hide_a_proposal(client, session):
     ).all()
     assert events.count("report.created") == 3 and events.count("moderation.auto_hidden") == 1
 
-    # Hidden from people other than its author and its moderators.
+    # Hidden from people other than its author and its moderators: lists, search, sorts,
+    # similar proposals and the proposal itself.
+    after = await seen_by_bystander()
+    assert all(str(pid) not in ids for ids in after.values()), after
+    assert str(twin.id) in after["list"]
     assert_problem(await client.get(f"/v1/proposals/{pid}", headers=bearer(bystander)), 404)
     assert (
         await client.get(f"/v1/proposals/{pid}", headers=bearer(scene.author))
@@ -318,9 +341,11 @@ async def test_comments_on_plan_nodes_have_no_table(client, session):
     assert row is not None and row.table_id is None and row.organization_id == scene.org.id
 
 
-async def test_reporting_needs_a_verified_account(client, session):
+async def test_reporting_needs_a_participant_account(client, session):
     scene = await make_scene(session)
     unverified = await make_user(session, verified=False)
+    child = await make_user(session, name="Tredicenne")
+    child.birth_date = (datetime.now(UTC) - timedelta(days=13 * 366)).date()
     await commit_setup(session)
     body = {"target_type": "proposal", "target_id": str(scene.proposal.id), "reason": "spam"}
     assert_problem(await client.post("/v1/reports", json=body), 401)
@@ -328,6 +353,12 @@ async def test_reporting_needs_a_verified_account(client, session):
         await client.post("/v1/reports", json=body, headers=bearer(unverified)),
         403,
         "email_not_verified",
+    )
+    # Details are free text: under 14, only once a guardian has consented.
+    assert_problem(
+        await client.post("/v1/reports", json=body, headers=bearer(child)),
+        403,
+        "guardian_consent_required",
     )
 
 
