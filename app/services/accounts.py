@@ -345,8 +345,13 @@ async def refresh_tokens(session: AsyncSession, refresh_token: str) -> TokenResp
     if row.revoked_at is not None:
         raise InvalidGrant("The refresh token has been revoked.")
     if row.rotated_at is not None:
-        # A rotated token came back: it was stolen or replayed. Kill the whole chain.
+        # A rotated token came back: it was stolen or replayed. Kill the whole chain, and
+        # every access token already issued (the thief may hold one); the person's other
+        # sessions carry on by refreshing with their own refresh tokens.
         await _revoke_family(session, row.family_id)
+        await session.exec(
+            update(User).where(col(User.id) == row.user_id).values(tokens_invalid_before=_now())
+        )
         record_event(
             session,
             "user.refresh_token_reused",

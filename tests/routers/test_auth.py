@@ -315,6 +315,8 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(client, session):
     assert rotated.status_code == 200
     second = rotated.json()
     assert second["refresh_token"] != first["refresh_token"]
+    stolen_access = {"Authorization": f"Bearer {second['access_token']}"}
+    assert (await client.get("/v1/me", headers=stolen_access)).status_code == 200
 
     # The old token comes back: refused, and the whole family dies with it.
     reuse = await client.post(
@@ -327,6 +329,8 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(client, session):
         data={"grant_type": "refresh_token", "refresh_token": second["refresh_token"]},
     )
     assert_problem(after, 400, "invalid_grant")
+    # So do the access tokens already issued: whoever holds one is out at once.
+    assert_problem(await client.get("/v1/me", headers=stolen_access), 401)
     live = (
         await session.exec(
             select(func.count())
@@ -335,8 +339,11 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(client, session):
         )
     ).one()
     assert live == 0
-    # Other sign-ins (other families) are untouched.
-    assert (await login(client, user.email))["refresh_token"]
+    # Other sign-ins (other families) are untouched, and new tokens work.
+    fresh = await login(client, user.email)
+    assert (
+        await client.get("/v1/me", headers={"Authorization": f"Bearer {fresh['access_token']}"})
+    ).status_code == 200
 
 
 async def test_concurrent_refresh_with_one_token_succeeds_once(committing_client):
