@@ -13,7 +13,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 logger = logging.getLogger(__name__)
 
@@ -149,6 +152,37 @@ def problem_response(
     )
 
 
+# NUL (U+0000) cannot be stored in PostgreSQL text or jsonb. The request middleware
+# rejects it at the edge; the database error handler below is the safety net.
+INVALID_CHARACTER = "invalid_character"
+_INVALID_CHARACTER_TITLE = "Invalid character"
+_INVALID_CHARACTER_MSG = "must not contain NUL characters (U+0000)"
+# character_not_in_repertoire (text with 0x00), untranslatable_character (jsonb \u0000).
+_NUL_SQLSTATES = frozenset({"22021", "22P05"})
+
+
+def invalid_character_response(
+    instance: str | None, locs: Sequence[Sequence[str | int]] | None = None
+) -> JSONResponse:
+    """422 `invalid_character`, with one entry in `errors` per offending location."""
+    errors = (
+        [
+            {"loc": list(loc), "msg": _INVALID_CHARACTER_MSG, "code": INVALID_CHARACTER}
+            for loc in locs
+        ]
+        if locs
+        else None
+    )
+    return problem_response(
+        422,
+        INVALID_CHARACTER,
+        _INVALID_CHARACTER_TITLE,
+        "The request contains a NUL character (U+0000), which is not accepted.",
+        instance=instance if instance and "\x00" not in instance else None,
+        errors=errors,
+    )
+
+
 def _loc(loc: Sequence[Any]) -> list[str | int]:
     return [part if isinstance(part, int) else str(part) for part in loc]
 
@@ -200,15 +234,67 @@ _HTTP_CODES = {
 }
 
 
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method of every route whose path matches the request's, in the usual order.
+
+    The router answers 405 with the methods of the first route matching the path only;
+    `/v1/me` is three routes (GET, PATCH, DELETE) sharing one path. HEAD is listed only
+    where a route really accepts it (FastAPI routes do not answer HEAD).
+    """
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        route_methods = route.methods
+        if not route_methods:
+            continue  # mounts and websockets
+        match, _ = route.matches(request.scope)
+        if match in (Match.FULL, Match.PARTIAL):
+            methods.update(route_methods)
+    rank = {method: i for i, method in enumerate(_METHOD_ORDER)}
+    return sorted(methods, key=lambda m: (rank.get(m, len(rank)), m))
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else title
+    headers = dict(exc.headers or {})
     if exc.status_code == 404 and detail == "Not Found":
         detail = "No resource at this address."
+    if exc.status_code == 405:
+        allowed = allowed_methods(request)
+        if allowed:
+            listed = ", ".join(allowed)
+            headers["Allow"] = listed
+            detail = f"This resource does not accept {request.method}; it accepts {listed}."
+        elif detail == "Method Not Allowed":
+            detail = f"This resource does not accept {request.method}."
     return problem_response(
-        exc.status_code, code, title, detail, instance=request.url.path, headers=exc.headers
+        exc.status_code, code, title, detail, instance=request.url.path, headers=headers
     )
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    """The PostgreSQL error code, from SQLAlchemy's wrapper or the driver's exception."""
+    for error in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        state = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if isinstance(state, str):
+            return state
+    return None
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A NUL that slipped past the request check is the client's fault, not a crash.
+    Any other database error goes on to the crash handler, as before."""
+    assert isinstance(exc, DBAPIError)
+    if _sqlstate(exc) in _NUL_SQLSTATES:
+        logger.warning(
+            "NUL character reached the database on %s %s", request.method, request.url.path
+        )
+        return invalid_character_response(request.url.path)
+    raise exc
 
 
 async def _crash(request: Request, exc: Exception) -> JSONResponse:
@@ -227,4 +313,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _crash)

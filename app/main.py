@@ -12,7 +12,8 @@ from app.errors import install_error_handlers
 from app.housekeeping import purge_periodically
 from app.idempotency import IdempotencyMiddleware
 from app.logs import configure_logging
-from app.middleware import RequestContextMiddleware
+from app.middleware import RejectNulMiddleware, RequestContextMiddleware
+from app.openapi import install_openapi
 from app.routers import auth, health, meetings, monitoring, organizations, plans, tables
 from app.routers import comments as comments_router
 from app.routers import moderation as moderation_router
@@ -59,6 +60,7 @@ def create_app() -> FastAPI:
         openapi_url="/openapi.json",
     )
     install_error_handlers(app)
+    install_openapi(app)
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(organizations.router)
@@ -100,6 +102,8 @@ def create_app() -> FastAPI:
         )
     # Replays retried POSTs; inside the body limit, outside CORS and the routes.
     app.add_middleware(IdempotencyMiddleware)
+    # NUL characters (which PostgreSQL cannot store) answer 422 before anything runs.
+    app.add_middleware(RejectNulMiddleware)
     # Outermost: every response, errors included, gets the request id.
     app.add_middleware(
         RequestContextMiddleware,

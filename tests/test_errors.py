@@ -1,8 +1,16 @@
 """Every error class answers application/problem+json, with the request id."""
 
+import pytest
 from fastapi import APIRouter
+from sqlalchemy import text
+from sqlmodel import col, select
 
-from tests.helpers import assert_problem, auth_headers, make_org, make_user
+from app.db import SessionDep
+from app.middleware import RejectNulMiddleware
+from app.models.accounts import User
+from app.models.proposals import Proposal
+from tests.helpers import PASSWORD, assert_problem, auth_headers, bearer, make_org, make_user
+from tests.proposal_helpers import make_setup
 
 
 async def test_unknown_route_404(client):
@@ -112,3 +120,164 @@ async def test_request_id_is_generated_or_echoed(client):
 async def test_invalid_cursor_422(client):
     assert_problem(await client.get("/v1/organizations?cursor=%%%garbage"), 422, "invalid_cursor")
     assert_problem(await client.get("/v1/organizations?limit=1000"), 422, "validation_error")
+
+
+# --- NUL characters (PostgreSQL cannot store U+0000) -------------------------------------
+
+
+def assert_invalid_character(response, *locs):
+    problem = assert_problem(response, 422, "invalid_character")
+    assert response.headers["x-request-id"]
+    if locs:
+        assert [e["loc"] for e in problem["errors"]] == [list(loc) for loc in locs]
+        assert all(e["code"] == "invalid_character" for e in problem["errors"])
+    return problem
+
+
+async def users_with_email(session, email):
+    return (await session.exec(select(User).where(col(User.email) == email))).all()
+
+
+def registration(email, **fields):
+    return {"email": email, "password": PASSWORD, "display_name": "Maria", **fields}
+
+
+async def test_nul_escape_in_json_body_422_and_nothing_written(client, session):
+    response = await client.post(
+        "/v1/auth/register", json=registration("nul@example.org", display_name="Ma\x00ria")
+    )
+    assert_invalid_character(response, ("body", "display_name"))
+    assert await users_with_email(session, "nul@example.org") == []
+
+
+async def test_raw_nul_byte_in_json_body_422(client, session):
+    body = b'{"email": "raw@example.org", "password": "x", "display_name": "A\x00"}'
+    response = await client.post(
+        "/v1/auth/register", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert_invalid_character(response, ("body",))
+    assert await users_with_email(session, "raw@example.org") == []
+
+
+async def test_escaped_backslash_before_u0000_is_not_a_nul(client, session):
+    # JSON "a\\u0000b" is the six characters a, \, u, 0, 0, 0, 0, b: no NUL in it.
+    response = await client.post(
+        "/v1/auth/register",
+        json=registration("backslash@example.org", display_name="a\\u0000b"),
+    )
+    assert response.status_code == 201, response.text
+    [user] = await users_with_email(session, "backslash@example.org")
+    assert user.display_name == "a\\u0000b"
+
+
+async def test_nul_in_form_body_of_token_endpoint_422(client, session):
+    user = await make_user(session)
+    response = await client.post(
+        "/v1/auth/token",
+        data={"grant_type": "password", "username": "a\x00", "password": PASSWORD},
+    )
+    assert_invalid_character(response, ("body", "username"))
+    # The same form without the NUL still works.
+    ok = await client.post(
+        "/v1/auth/token",
+        data={"grant_type": "password", "username": user.email, "password": PASSWORD},
+    )
+    assert ok.status_code == 200, ok.text
+
+
+async def test_nul_in_profile_edit_422_and_unchanged(client, session):
+    user = await make_user(session, name="Prima")
+    response = await client.patch("/v1/me", json={"display_name": "Dopo\x00"}, headers=bearer(user))
+    assert_invalid_character(response, ("body", "display_name"))
+    me = await client.get("/v1/me", headers=bearer(user))
+    assert me.json()["display_name"] == "Prima"
+
+
+async def test_nul_in_proposal_create_422_and_nothing_written(client, session):
+    s = await make_setup(session)
+    url = f"/v1/tables/{s.table.id}/proposals"
+    proposal = {
+        "title": "Coworking per i giovani",
+        "body": "Chiediamo più spazi di coworking gratuiti\x00 per i giovani dell'area.",
+        "node_ids": [str(s.nodes["1"].id), "\x00"],
+    }
+    response = await client.post(url, json=proposal, headers=bearer(s.member))
+    assert_invalid_character(response, ("body", "body"), ("body", "node_ids", 1))
+    assert (await session.exec(select(Proposal))).all() == []
+
+
+async def test_nul_in_query_string_422(client, session):
+    s = await make_setup(session)
+    url = f"/v1/tables/{s.table.id}/proposals"
+    assert_invalid_character(await client.get(f"{url}?q=bici%00"), ("query", "q"))
+    assert_invalid_character(await client.get(f"{url}?limit=5&q=%00bici"), ("query", "q"))
+    assert (await client.get(f"{url}?q=bici")).status_code == 200
+
+
+async def test_nul_in_path_422(client):
+    problem = assert_invalid_character(await client.get("/v1/organizations/a%00b"), ("path",))
+    assert "instance" not in problem
+
+
+async def test_nul_reaching_the_database_is_422_not_500(app, client, session):
+    """The safety net: with the edge check taken out, PostgreSQL's refusal (sqlstate
+    22021) answers the same 422 and the request's writes are rolled back."""
+    app.user_middleware = [m for m in app.user_middleware if m.cls is not RejectNulMiddleware]
+    response = await client.post(
+        "/v1/auth/register", json=registration("net@example.org", display_name="Ma\x00ria")
+    )
+    assert_invalid_character(response)
+    assert await users_with_email(session, "net@example.org") == []
+    assert_invalid_character(
+        await client.post(
+            "/v1/auth/token",
+            data={"grant_type": "password", "username": "a\x00", "password": PASSWORD},
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("sql", "status", "code"),
+    [
+        ("SELECT CAST(:v AS text)", 422, "invalid_character"),
+        ("SELECT CAST(:v AS jsonb)", 422, "invalid_character"),
+        ("SELECT CAST(:v AS integer)", 500, "internal_error"),
+    ],
+)
+async def test_database_errors_from_a_route(app, client, sql, status, code):
+    values = {
+        "SELECT CAST(:v AS text)": "a\x00",
+        "SELECT CAST(:v AS jsonb)": '"a\\u0000"',
+        "SELECT CAST(:v AS integer)": "not a number",
+    }
+    router = APIRouter()
+
+    @router.get("/db")
+    async def db(session: SessionDep) -> None:
+        connection = await session.connection()
+        await connection.execute(text(sql), {"v": values[sql]})
+
+    app.include_router(router)
+    response = await client.get("/db")
+    problem = assert_problem(response, status, code)
+    assert "errors" not in problem
+    assert "CAST" not in response.text
+
+
+# --- 405: every method the path accepts ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("DELETE", "/v1/organizations", "GET, POST"),
+        ("PUT", "/v1/me", "GET, PATCH, DELETE"),
+        ("POST", "/healthz", "GET"),
+    ],
+)
+async def test_405_allow_lists_every_route_on_the_path(client, method, path, allowed):
+    response = await client.request(method, path)
+    problem = assert_problem(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == allowed
+    assert method in problem["detail"] and allowed in problem["detail"]
+    assert problem["instance"] == path

@@ -1,0 +1,168 @@
+"""The OpenAPI document, with errors described as they are answered.
+
+FastAPI documents every 422 as its own `HTTPValidationError` (`{"detail": [...]}`, JSON)
+and nothing else; every error here is RFC 9457 `application/problem+json` (see
+`app/errors.py`). `install_openapi` post-processes the generated document: a `Problem`
+schema, each operation's 422 pointing at it, 401 on operations that take a bearer token,
+and `4XX`/`5XX` ranges for the rest. Routes need no `responses=` for errors.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import FastAPI
+
+from app.errors import PROBLEM_JSON, TYPE_BASE
+
+PROBLEM_REF = "#/components/schemas/Problem"
+_FIELD_ERROR_REF = "#/components/schemas/ProblemFieldError"
+_HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+# FastAPI's own validation error schemas, dropped once nothing refers to them.
+_FASTAPI_ERROR_SCHEMAS = ("HTTPValidationError", "ValidationError")
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "description": "RFC 9457 problem details. `code` is stable and meant for machines; "
+    "`detail` is for people. Some problems add fields of their own (e.g. OAuth2's `error`).",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {
+            "type": "string",
+            "format": "uri",
+            "description": f"`{TYPE_BASE}` followed by `code`.",
+            "examples": [TYPE_BASE + "not_found"],
+        },
+        "title": {"type": "string", "description": "Short summary of the kind of problem."},
+        "status": {
+            "type": "integer",
+            "minimum": 400,
+            "maximum": 599,
+            "description": "The HTTP status code.",
+        },
+        "detail": {"type": "string", "description": "What went wrong, for people."},
+        "code": {
+            "type": "string",
+            "description": "Stable machine-readable code (e.g. `not_found`, `slug_taken`, "
+            "`validation_error`, `invalid_character`).",
+        },
+        "instance": {
+            "type": "string",
+            "format": "uri-reference",
+            "description": "The request path.",
+        },
+        "errors": {
+            "type": "array",
+            "description": "One entry per invalid field (validation problems).",
+            "items": {"$ref": _FIELD_ERROR_REF},
+        },
+    },
+    "additionalProperties": True,
+}
+
+FIELD_ERROR_SCHEMA: dict[str, Any] = {
+    "title": "ProblemFieldError",
+    "type": "object",
+    "required": ["loc", "msg", "code"],
+    "properties": {
+        "loc": {
+            "type": "array",
+            "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+            "description": 'Where: e.g. `["body", "email"]`, `["query", "limit"]`.',
+        },
+        "msg": {"type": "string"},
+        "code": {"type": "string", "description": "Stable machine-readable code."},
+    },
+    "additionalProperties": True,
+}
+
+
+def _problem_response(description: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "description": description,
+        **extra,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}},
+    }
+
+
+_RESPONSE_422 = (
+    "The request is invalid: malformed, a field out of range, a rule broken "
+    "(`validation_error` with `errors`, `invalid_character` for NUL, or a specific `code`)."
+)
+_RESPONSE_401 = (
+    "The access token is missing (where required), invalid, expired or revoked "
+    "(`unauthorized`, with `WWW-Authenticate`)."
+)
+_RESPONSE_4XX = (
+    "Another client error: `forbidden` 403, `not_found` 404, `method_not_allowed` 405 "
+    "(with `Allow`), `conflict` 409, `precondition_failed` 412, `payload_too_large` 413, "
+    "`precondition_required` 428, `rate_limited` 429 (with `Retry-After`)… `code` says which."
+)
+_RESPONSE_5XX = "Our fault (`internal_error`); the `X-Request-ID` identifies it in our logs."
+_WWW_AUTHENTICATE = {
+    "WWW-Authenticate": {
+        "description": '`Bearer realm="consulta", error="..."`',
+        "schema": {"type": "string"},
+    }
+}
+
+
+def _operations(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for path_item in document.get("paths", {}).values():
+        for method in _HTTP_METHODS:
+            operation = path_item.get(method)
+            if isinstance(operation, dict):
+                yield operation
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _refs(item)
+
+
+def document_problems(document: dict[str, Any]) -> dict[str, Any]:
+    """Rewrite `document` in place (idempotent) so that its errors are problem+json."""
+    schemas: dict[str, Any] = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = copy.deepcopy(PROBLEM_SCHEMA)
+    schemas["ProblemFieldError"] = copy.deepcopy(FIELD_ERROR_SCHEMA)
+    for operation in _operations(document):
+        responses: dict[str, Any] = operation.setdefault("responses", {})
+        if "422" in responses:
+            responses["422"] = _problem_response(_RESPONSE_422)
+        if operation.get("security"):
+            responses.setdefault(
+                "401", _problem_response(_RESPONSE_401, headers=copy.deepcopy(_WWW_AUTHENTICATE))
+            )
+        responses.setdefault("4XX", _problem_response(_RESPONSE_4XX))
+        responses.setdefault("5XX", _problem_response(_RESPONSE_5XX))
+        # "200" < "401" < "422" < "4XX" < "5XX": status order.
+        operation["responses"] = dict(sorted(responses.items()))
+    for name in _FASTAPI_ERROR_SCHEMAS:
+        if name in schemas and f"#/components/schemas/{name}" not in set(_refs(document)):
+            del schemas[name]
+    return document
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Make `app.openapi()` (and `/openapi.json`, `/docs`) serve the rewritten document."""
+    generate = app.openapi  # FastAPI's own: caches, regenerates when routes change
+    rewritten: list[dict[str, Any]] = []
+
+    def openapi() -> dict[str, Any]:
+        document = generate()
+        if not rewritten or rewritten[0] is not document:
+            document_problems(document)
+            rewritten[:] = [document]
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
