@@ -24,11 +24,17 @@ def record_audit(
     target_id: uuid.UUID,
     reason: str | None = None,
     data: dict[str, Any] | None = None,
+    event_payload: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Audit `action` (e.g. `moderation.hide`) and put it on the event spine.
 
-    `data` holds ids and changed field names, never personal data: organization admins
-    read the log, and it outlives account deletion."""
+    `data` holds ids, changed field names and set values (states, roles, switches), never
+    personal data or free text: organization admins read the log, and it outlives account
+    deletion. `reason` (free text, possibly about people) stays in the audit row only.
+
+    The event's payload is `audit_id` plus `data`, or plus `event_payload` when the two
+    must differ: a fact kept for the record but not for integrators (`{}`), or ids only
+    the event's consumers need (who to notify of a cancellation)."""
     entry = AuditEntry(
         organization_id=organization_id,
         actor_id=actor_id,
@@ -46,6 +52,9 @@ def record_audit(
         subject_id=target_id,
         actor_id=actor_id,
         organization_id=organization_id,
-        payload={"reason": reason, **(data or {})},
+        payload={
+            "audit_id": str(entry.id),
+            **((data or {}) if event_payload is None else event_payload),
+        },
     )
     return entry

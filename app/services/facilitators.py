@@ -72,7 +72,13 @@ async def appoint_facilitator(
     membership.role = "facilitator"
     await session.flush()
     membership_event(
-        session, "membership.role_changed", actor, table, membership, role="facilitator"
+        session,
+        "membership.role_changed",
+        actor,
+        table,
+        membership,
+        audit=True,
+        role="facilitator",
     )
     await session.refresh(membership)
     return _facilitator_role(org, membership, user.display_name)
@@ -87,4 +93,6 @@ async def dismiss_facilitator(
     if membership is None or membership.role != "facilitator":
         raise NotFound("This person does not facilitate this table.")
     membership.role = "member"
-    membership_event(session, "membership.role_changed", actor, table, membership, role="member")
+    membership_event(
+        session, "membership.role_changed", actor, table, membership, audit=True, role="member"
+    )

@@ -134,7 +134,10 @@ async def record_consent(
         target_type="user",
         target_id=person.id,
         reason=data.note,
+        # The consent's date is evidence for the record (the user row forgets it when
+        # consent is withdrawn), but a fact about a minor: not for the event's readers.
         data={"consented_on": data.consented_on.isoformat()},
+        event_payload={},
     )
     await session.flush()
     return _public(person, today)

@@ -35,6 +35,7 @@ from app.models.meetings import (
 from app.models.organizations import Organization
 from app.models.tables import ParticipationTable
 from app.pagination import PageParams, SortKey, paginate
+from app.services.audit import record_audit
 from app.services.meeting_views import meeting_public, meetings_public, seat_counts
 from app.services.plans import null_errors, raise_if
 from app.services.tables import (
@@ -289,14 +290,14 @@ async def create_meeting(
     session.add(meeting)
     await session.flush()
     await set_meeting_nodes(session, meeting.id, node_ids)
-    record_event(
+    record_audit(
         session,
         "meeting.created",
-        subject_type="meeting",
-        subject_id=meeting.id,
-        actor_id=actor.id,
         organization_id=meeting.organization_id,
-        payload={"table_id": str(table.id), "starts_at": meeting.starts_at.isoformat()},
+        actor_id=actor.id,
+        target_type="meeting",
+        target_id=meeting.id,
+        data={"table_id": str(table.id), "starts_at": meeting.starts_at.isoformat()},
     )
     await session.flush()
     return await meeting_public(session, actor, meeting), meeting.version
@@ -395,14 +396,18 @@ async def _record_update(
     session: AsyncSession, actor: User, meeting: Meeting, old_status: str, changes: dict[str, Any]
 ) -> None:
     def event(type: str, payload: dict[str, Any]) -> None:
-        record_event(
+        # Audited with the changed field names; who must be told (registrations' user
+        # ids) goes on the event only, not into the permanent record.
+        data = {k: v for k, v in payload.items() if not k.endswith("_user_ids")}
+        record_audit(
             session,
             type,
-            subject_type="meeting",
-            subject_id=meeting.id,
-            actor_id=actor.id,
             organization_id=meeting.organization_id,
-            payload={"table_id": str(meeting.table_id), **payload},
+            actor_id=actor.id,
+            target_type="meeting",
+            target_id=meeting.id,
+            data={"table_id": str(meeting.table_id), **data},
+            event_payload={"table_id": str(meeting.table_id), **payload},
         )
 
     if meeting.status != old_status:

@@ -25,6 +25,7 @@ from app.models.tables import (
 )
 from app.pagination import PageParams, SortKey, paginate
 from app.services.accounts import find_named_person
+from app.services.audit import record_audit
 from app.services.suspensions import ensure_not_suspended
 from app.services.table_views import active_member_counts
 from app.services.tables import facilitates, get_facilitated_table, get_visible_table
@@ -116,8 +117,24 @@ def membership_event(
     actor: User,
     table: ParticipationTable,
     membership: TableMembership,
+    *,
+    audit: bool = False,
     **payload: Any,
 ) -> None:
+    """The membership's event; with `audit`, a facilitator's or admin's decision about
+    someone else's membership, also written to the audit log (under the same name)."""
+    full = {"table_id": str(table.id), "user_id": str(membership.user_id), **payload}
+    if audit:
+        record_audit(
+            session,
+            type,
+            organization_id=table.organization_id,
+            actor_id=actor.id,
+            target_type="membership",
+            target_id=membership.id,
+            data=full,
+        )
+        return
     record_event(
         session,
         type,
@@ -125,7 +142,7 @@ def membership_event(
         subject_id=membership.id,
         actor_id=actor.id,
         organization_id=table.organization_id,
-        payload={"table_id": str(table.id), "user_id": str(membership.user_id), **payload},
+        payload=full,
     )
 
 
@@ -217,7 +234,7 @@ async def invite_member(
     membership.status = "invited"
     membership.invited_by_id = actor.id
     await session.flush()
-    membership_event(session, "membership.invited", actor, table, membership)
+    membership_event(session, "membership.invited", actor, table, membership, audit=True)
     return await _public(session, membership), True
 
 
@@ -272,20 +289,26 @@ async def update_membership(
             assert person is not None
             check_eligibility(table, person)
             await activate(session, table, membership)
-            membership_event(session, "membership.approved", actor, table, membership)
+            membership_event(session, "membership.approved", actor, table, membership, audit=True)
         else:
             if membership.status == "active":
                 raise Conflict(
                     "Remove an active member with DELETE instead.", code="already_member"
                 )
             membership.status = "rejected"
-            membership_event(session, "membership.rejected", actor, table, membership)
+            membership_event(session, "membership.rejected", actor, table, membership, audit=True)
     if data.role is not None and data.role != membership.role:
         if membership.status != "active":
             raise Conflict("Only active members can be given a role.", code="not_active")
         membership.role = data.role
         membership_event(
-            session, "membership.role_changed", actor, table, membership, role=data.role
+            session,
+            "membership.role_changed",
+            actor,
+            table,
+            membership,
+            audit=True,
+            role=data.role,
         )
     return await _public(session, membership)
 
@@ -311,6 +334,7 @@ async def remove_membership(
         actor,
         table,
         membership,
+        audit=not leaving,
         role=membership.role,
         status=membership.status,
     )

@@ -16,7 +16,6 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import Conflict, NotFound, Unprocessable
-from app.events import record_event
 from app.models.accounts import User
 from app.models.monitoring import IndicatorCreate, MeasurementCreate
 from app.models.organizations import Organization
@@ -29,6 +28,7 @@ from app.models.plans import (
     PlanNode,
 )
 from app.pagination import PageParams, SortKey, paginate
+from app.services.audit import record_audit
 from app.services.organizations import is_org_admin_clause
 from app.services.plans import (
     Errors,
@@ -190,14 +190,14 @@ async def create_indicator(
     )
     session.add(indicator)
     await session.flush()
-    record_event(
+    record_audit(
         session,
         "indicator.created",
-        subject_type="indicator",
-        subject_id=indicator.id,
-        actor_id=actor.id,
         organization_id=node.organization_id,
-        payload={"plan_id": str(node.plan_id), "node_id": str(node.id)},
+        actor_id=actor.id,
+        target_type="indicator",
+        target_id=indicator.id,
+        data={"plan_id": str(node.plan_id), "node_id": str(node.id)},
     )
     return (await indicators_public(session, [indicator]))[0]
 
@@ -264,14 +264,14 @@ async def record_measurement(
     )
     session.add(measurement)
     await session.flush()
-    record_event(
+    record_audit(
         session,
         "measurement.recorded",
-        subject_type="measurement",
-        subject_id=measurement.id,
-        actor_id=actor.id,
         organization_id=indicator.organization_id,
-        payload={
+        actor_id=actor.id,
+        target_type="measurement",
+        target_id=measurement.id,
+        data={
             "indicator_id": str(indicator.id),
             "node_id": str(indicator.node_id),
             "plan_id": str(indicator.plan_id),

@@ -15,7 +15,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from app.errors import Conflict, NotFound, Unprocessable
-from app.events import record_event
 from app.models.accounts import User
 from app.models.organizations import (
     Municipality,
@@ -31,6 +30,7 @@ from app.models.organizations import (
 )
 from app.pagination import PageParams, SortKey, paginate
 from app.services.accounts import find_named_person
+from app.services.audit import record_audit
 
 ORG_NOT_FOUND = "No organization with this slug."
 
@@ -144,15 +144,15 @@ async def create_organization(
     org = Organization(slug=data.slug, name=data.name.strip(), default_locale=data.default_locale)
     session.add(org)
     await session.flush()
-    await add_municipalities(session, org, data.municipalities)
-    record_event(
+    added = await add_municipalities(session, org, data.municipalities)
+    record_audit(
         session,
         "organization.created",
-        subject_type="organization",
-        subject_id=org.id,
-        actor_id=actor.id,
         organization_id=org.id,
-        payload={"slug": org.slug},
+        actor_id=actor.id,
+        target_type="organization",
+        target_id=org.id,
+        data={"slug": org.slug, "municipality_ids": [str(m.id) for m in added]},
     )
     await session.flush()
     return await organization_public(session, org)
@@ -172,14 +172,14 @@ async def update_organization(
             )
         setattr(org, field, value.strip() if isinstance(value, str) else value)
     if changes:
-        record_event(
+        record_audit(
             session,
             "organization.updated",
-            subject_type="organization",
-            subject_id=org.id,
-            actor_id=actor.id,
             organization_id=org.id,
-            payload={"fields": sorted(changes)},
+            actor_id=actor.id,
+            target_type="organization",
+            target_id=org.id,
+            data={"fields": sorted(changes)},
         )
         await session.flush()
         await session.refresh(org)
@@ -219,14 +219,14 @@ async def create_municipality(
     municipality = Municipality(organization_id=org.id, name=name, istat_code=data.istat_code)
     session.add(municipality)
     await session.flush()
-    record_event(
+    record_audit(
         session,
         "municipality.created",
-        subject_type="municipality",
-        subject_id=municipality.id,
-        actor_id=actor.id,
         organization_id=org.id,
-        payload={"name": name},
+        actor_id=actor.id,
+        target_type="municipality",
+        target_id=municipality.id,
+        data={"name": name},
     )
     return municipality
 
@@ -294,14 +294,14 @@ async def assign_role(
     role = OrganizationRole(organization_id=org.id, user_id=user.id, role=data.role)
     session.add(role)
     await session.flush()
-    record_event(
+    record_audit(
         session,
         "organization.role_assigned",
-        subject_type="user",
-        subject_id=user.id,
-        actor_id=actor.id,
         organization_id=org.id,
-        payload={"role": data.role},
+        actor_id=actor.id,
+        target_type="user",
+        target_id=user.id,
+        data={"role": data.role, "role_id": str(role.id)},
     )
     return _role_public(role, user.display_name)
 
@@ -369,12 +369,12 @@ async def _delete_role(
                 code="last_admin",
             )
     await session.delete(role)
-    record_event(
+    record_audit(
         session,
         "organization.role_revoked",
-        subject_type="user",
-        subject_id=role.user_id,
-        actor_id=actor.id,
         organization_id=org.id,
-        payload={"role": role.role},
+        actor_id=actor.id,
+        target_type="user",
+        target_id=role.user_id,
+        data={"role": role.role, "role_id": str(role.id)},
     )

@@ -30,6 +30,7 @@ from app.models.accounts import User
 from app.models.organizations import SLUG_PATTERN, Organization
 from app.models.plan_import import ImportReport, NodeChanges
 from app.models.plans import POSITION_WIDTH, Plan, PlanNode
+from app.services.audit import record_audit
 from app.services.organizations import ORG_NOT_FOUND, add_municipalities, is_org_admin_clause
 from app.services.plan_validation import Fault, check_document, declared_locale
 from app.services.plans import replace_phases
@@ -171,15 +172,19 @@ async def _create_organization(
             "The organization was created meanwhile; import the document again.",
             code="organization_exists",
         ) from exc
-    await add_municipalities(session, org, spec.get("municipalities", []))
-    record_event(
+    added = await add_municipalities(session, org, spec.get("municipalities", []))
+    record_audit(
         session,
         "organization.created",
-        subject_type="organization",
-        subject_id=org.id,
-        actor_id=actor_id,
         organization_id=org.id,
-        payload={"slug": org.slug, "source": "plan_import"},
+        actor_id=actor_id,
+        target_type="organization",
+        target_id=org.id,
+        data={
+            "slug": org.slug,
+            "source": "plan_import",
+            "municipality_ids": [str(m.id) for m in added],
+        },
     )
     return org
 
@@ -349,14 +354,14 @@ async def import_plan(session: AsyncSession, actor: Importer, document: Any) -> 
     if changed:
         if not created:
             plan.version += 1
-        record_event(
+        record_audit(
             session,
             "plan.imported",
-            subject_type="plan",
-            subject_id=plan.id,
-            actor_id=actor_id,
             organization_id=org.id,
-            payload={
+            actor_id=actor_id,
+            target_type="plan",
+            target_id=plan.id,
+            data={
                 "created": created,
                 "fields": plan_fields,
                 "phases_changed": phases_changed,

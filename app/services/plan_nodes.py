@@ -17,7 +17,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import Conflict, Unprocessable
 from app.etag import check_if_match
-from app.events import record_event
 from app.models.accounts import User
 from app.models.organizations import Organization
 from app.models.plans import (
@@ -31,6 +30,7 @@ from app.models.plans import (
     TreeNode,
 )
 from app.pagination import PageParams, SortKey, paginate
+from app.services.audit import record_audit
 from app.services.monitoring import indicators_public
 from app.services.plans import (
     check_text,
@@ -305,14 +305,14 @@ async def update_node(
         setattr(node, field, getattr(data, field))
     if changed:
         node.version += 1
-        record_event(
+        record_audit(
             session,
             "plan_node.updated",
-            subject_type="plan_node",
-            subject_id=node.id,
-            actor_id=actor.id,
             organization_id=node.organization_id,
-            payload={"plan_id": str(node.plan_id), "fields": changed, "version": node.version},
+            actor_id=actor.id,
+            target_type="plan_node",
+            target_id=node.id,
+            data={"plan_id": str(node.plan_id), "fields": changed, "version": node.version},
         )
         await session.flush()
         await session.refresh(node)

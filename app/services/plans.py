@@ -21,7 +21,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import NotFound, Unprocessable
 from app.etag import check_if_match
-from app.events import record_event
 from app.models.accounts import User
 from app.models.organizations import Organization
 from app.models.plans import (
@@ -35,6 +34,7 @@ from app.models.plans import (
     PlanUpdate,
 )
 from app.pagination import PageParams, SortKey, paginate
+from app.services.audit import record_audit
 from app.services.organizations import get_organization, is_org_admin_clause
 
 ROME = ZoneInfo("Europe/Rome")
@@ -376,14 +376,14 @@ async def update_plan(
         changed.append("phases")
     if changed:
         plan.version += 1
-        record_event(
+        record_audit(
             session,
             "plan.updated",
-            subject_type="plan",
-            subject_id=plan.id,
-            actor_id=actor.id,
             organization_id=plan.organization_id,
-            payload={"fields": changed, "version": plan.version},
+            actor_id=actor.id,
+            target_type="plan",
+            target_id=plan.id,
+            data={"fields": changed, "version": plan.version},
         )
         await session.flush()
         await session.refresh(plan)

@@ -37,6 +37,7 @@ from app.models.polls import (
     PollStatus,
 )
 from app.pagination import PageParams, SortKey, paginate
+from app.services.audit import record_audit
 from app.services.proposal_access import (
     TableContext,
     require_open_table,
@@ -226,14 +227,14 @@ async def create_poll(
     session.add_all(
         PollOption(poll_id=poll.id, position=i, label=label) for i, label in enumerate(data.options)
     )
-    record_event(
+    record_audit(
         session,
         "poll.created",
-        subject_type="poll",
-        subject_id=poll.id,
-        actor_id=actor.id,
         organization_id=poll.organization_id,
-        payload={"table_id": str(table.id), "kind": poll.kind},
+        actor_id=actor.id,
+        target_type="poll",
+        target_id=poll.id,
+        data={"table_id": str(table.id), "kind": poll.kind},
     )
     await session.flush()
     return await poll_public(session, actor, poll, facilitator=True)

@@ -22,10 +22,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import Unprocessable
 from app.etag import check_if_match
-from app.events import record_event
 from app.models.accounts import User
 from app.models.proposals import TableSettings, TableSettingsPublic, TableSettingsUpdate
 from app.models.tables import ParticipationTable
+from app.services.audit import record_audit
 from app.services.tables import get_facilitated_table, get_visible_table
 
 
@@ -132,14 +132,16 @@ async def update_settings(
             setattr(settings, field, value)
         settings.version += 1
         settings.updated_by_id = actor.id
-        record_event(
+        # The new values are switches, numbers and choices, never text: they go into the
+        # record too, so e.g. pre-moderation switched off on a youth table shows.
+        record_audit(
             session,
             "table.settings_updated",
-            subject_type="table",
-            subject_id=table.id,
-            actor_id=actor.id,
             organization_id=table.organization_id,
-            payload={"fields": sorted(changes), **changes},
+            actor_id=actor.id,
+            target_type="table",
+            target_id=table.id,
+            data={"fields": sorted(changes), **changes},
         )
         await session.flush()
         await session.refresh(settings)

@@ -19,7 +19,6 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from app.errors import Conflict, NotFound, Unprocessable
 from app.etag import check_if_match
-from app.events import record_event
 from app.models.accounts import User
 from app.models.base import TextMap
 from app.models.meetings import Meeting, MeetingPlanNode
@@ -34,6 +33,7 @@ from app.models.tables import (
     TableUpdate,
 )
 from app.pagination import PageParams, SortKey, paginate
+from app.services.audit import record_audit
 from app.services.organizations import get_admin_organization, get_organization, is_org_admin_clause
 from app.services.plans import get_plan_nodes_by_ids, get_visible_plan, null_errors, raise_if
 from app.services.table_views import active_member_counts, table_public, tables_public
@@ -306,14 +306,14 @@ async def create_table(
     session.add(table)
     await session.flush()
     await set_table_nodes(session, table.id, node_ids)
-    record_event(
+    record_audit(
         session,
         "table.created",
-        subject_type="table",
-        subject_id=table.id,
-        actor_id=actor.id,
         organization_id=org.id,
-        payload={"slug": table.slug, "visibility": table.visibility},
+        actor_id=actor.id,
+        target_type="table",
+        target_id=table.id,
+        data={"slug": table.slug, "visibility": table.visibility},
     )
     await session.flush()
     return await table_public(session, actor, table), table.version
@@ -389,14 +389,14 @@ async def update_table(
         _apply_eligibility(table, data.eligibility)
     if changes:
         table.version += 1
-        record_event(
+        record_audit(
             session,
             "table.updated",
-            subject_type="table",
-            subject_id=table.id,
-            actor_id=actor.id,
             organization_id=table.organization_id,
-            payload={"fields": sorted(changes)},
+            actor_id=actor.id,
+            target_type="table",
+            target_id=table.id,
+            data={"fields": sorted(changes)},
         )
         await session.flush()
         await session.refresh(table)

@@ -101,6 +101,8 @@ async def test_consent_lets_a_13_year_old_write_and_withdrawal_stops_it(client, 
         await session.exec(select(Event.payload).where(col(Event.subject_id) == minor.id))
     ).all()
     assert GUARDIAN not in str(events) and GUARDIAN not in str(audit.data)
+    # The consent's date stays in the audit row, off the event spine.
+    assert events and all("consented_on" not in e and day not in str(e) for e in events)
 
     assert_problem(
         await client.post(

@@ -38,7 +38,31 @@ async def test_record_audit_writes_the_row_and_the_event(session: AsyncSession) 
         await session.exec(select(Event).where(col(Event.subject_id) == entry.target_id))
     ).one()
     assert event.type == "moderation.hide"
-    assert event.payload == {"reason": "spam", "previous": "visible"}
+    # The reason (free text) stays in the audit row; the event carries ids and data only.
+    assert event.payload == {"audit_id": str(entry.id), "previous": "visible"}
+
+
+async def test_event_payload_may_differ_from_the_audit_data(session: AsyncSession) -> None:
+    org = await make_org(session)
+    admin = await make_user(session)
+    entry = record_audit(
+        session,
+        "guardian_consent.recorded",
+        organization_id=org.id,
+        actor_id=admin.id,
+        target_type="user",
+        target_id=admin.id,
+        reason="Modulo firmato",
+        data={"consented_on": "2024-05-01"},
+        event_payload={},
+    )
+    await session.flush()
+    stored = (await session.exec(select(AuditEntry).where(col(AuditEntry.id) == entry.id))).one()
+    assert stored.data == {"consented_on": "2024-05-01"}
+    event = (
+        await session.exec(select(Event).where(col(Event.subject_id) == entry.target_id))
+    ).one()
+    assert event.payload == {"audit_id": str(entry.id)}
 
 
 @pytest.mark.parametrize(
