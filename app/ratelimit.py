@@ -8,8 +8,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import DateTime, Integer, String, delete, func, literal, select
 from sqlalchemy.dialects.postgresql import insert
 
 from app.db import get_engine
@@ -115,6 +116,72 @@ async def hit_many(limits: Sequence[Limit]) -> list[Usage]:
     return [
         Usage(count=counts[limit.key], limit=limit.limit, resets_at=windows[limit.key][1])
         for limit in limits
+    ]
+
+
+async def hit_chain(limits: Sequence[Limit]) -> list[Usage]:
+    """Count one event against `limits` in turn, stopping at the first one it takes past
+    its limit: the later ones are not charged (their usage is read as it stands). All in
+    ONE statement and round trip; the usages, in the order of `limits`.
+
+    Write limits use it with the person's limit first, then their address's: a person
+    retrying past their own limit does not use up the allowance of everyone behind the
+    same address (a school's NAT).
+
+    The statement is a chain of data-modifying CTEs, each upserting its counter only if
+    the previous one's new count is within its limit, so each depends on the one before
+    and the counters are locked in the order of `limits`. Callers keep one order (person
+    before address, never the reverse) and so cannot deadlock. Like `hit_many`, it runs on
+    its own autocommitted connection.
+    """
+    if not limits:
+        return []
+    if len({limit.key for limit in limits}) != len(limits):
+        raise ValueError("hit_chain needs distinct keys")
+    now = datetime.now(UTC)
+    windows = [limit.window(now) for limit in limits]
+    steps: list[Any] = []
+    for i, (limit, (start, end)) in enumerate(zip(limits, windows, strict=True)):
+        if not steps:
+            stmt = insert(_table).values(key=limit.key, window_start=start, count=1, expires_at=end)
+        else:
+            # Only when the previous counter's new count is within its limit.
+            previous, within = steps[-1], limits[i - 1].limit
+            row = select(
+                literal(limit.key, String).label("key"),
+                literal(start, DateTime(timezone=True)).label("window_start"),
+                literal(1, Integer).label("count"),
+                literal(end, DateTime(timezone=True)).label("expires_at"),
+            ).select_from(previous)
+            stmt = insert(_table).from_select(
+                ["key", "window_start", "count", "expires_at"],
+                row.where(previous.c.count <= within),
+            )
+        steps.append(
+            stmt.on_conflict_do_update(
+                index_elements=[_table.c.key, _table.c.window_start],
+                set_={"count": _table.c.count + 1},
+            )
+            .returning(_table.c.count)
+            .cte(f"hit_{i}")
+        )
+    columns = []
+    for i, (limit, (start, _)) in enumerate(zip(limits, windows, strict=True)):
+        charged = select(steps[i].c.count).scalar_subquery()
+        # Not charged: the count as it stands (the statement's snapshot), or none yet.
+        standing = (
+            select(_table.c.count)
+            .where(_table.c.key == limit.key, _table.c.window_start == start)
+            .scalar_subquery()
+        )
+        columns.append(func.coalesce(charged, standing, 0).label(f"count_{i}"))
+    engine = get_engine()
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        counts = (await conn.execute(select(*columns))).one()
+    return [
+        Usage(count=int(count), limit=limit.limit, resets_at=end)
+        for limit, count, (_, end) in zip(limits, counts, windows, strict=True)
     ]
 
 

@@ -14,8 +14,12 @@ Kinds: ``proposals`` (creating one), ``comments`` (every comment or reply), ``re
 
 How it counts:
 
-- Both counters are bumped in one statement on their own autocommitted connection
-  (`ratelimit.hit_many`): a write that is refused or fails afterwards still counts.
+- The person's counter, then the address's, are bumped in one statement on their own
+  autocommitted connection (`ratelimit.hit_chain`): a write that is refused or fails
+  afterwards still counts. A request the person's own limit refuses is not charged to
+  the address: one student retrying in a loop cannot lock out everyone behind their
+  school's address (with a limit of 0 the person is not counted and the address always
+  is).
 - Counting happens before the request's session touches the database, from the subject
   of the bearer token: a request never holds two pooled connections at once, so a burst
   of writes cannot starve the pool. Requests without a valid access token are not counted
@@ -80,7 +84,8 @@ class Counted:
 def limits_for(
     kind: WriteKind, user_id: uuid.UUID, address: str, settings: Settings
 ) -> list[tuple[Scope, ratelimit.Limit]]:
-    """The limits one write of `kind` counts against (a limit set to 0 is off)."""
+    """The limits one write of `kind` counts against (a limit set to 0 is off), in the
+    order they are charged: the person's, then the address's (see `ratelimit.hit_chain`)."""
     per_person, per_address, window = {
         "proposals": (
             settings.write_limit_proposals_per_person,
@@ -170,7 +175,7 @@ def write_limit(kind: WriteKind) -> Callable[..., Awaitable[None]]:
         if user_id is None:  # not counted: CurrentUser answers 401
             return []
         scoped = limits_for(kind, user_id, address, settings)
-        usages = await ratelimit.hit_many([limit for _, limit in scoped])
+        usages = await ratelimit.hit_chain([limit for _, limit in scoped])
         return [
             Counted(scope, limit, usage)
             for (scope, limit), usage in zip(scoped, usages, strict=True)

@@ -65,6 +65,53 @@ async def test_hit_many_is_exact_under_concurrency(engine):
     assert (await _stored(person.key), await _stored(address.key)) == (40, 40)
 
 
+async def test_hit_chain_charges_the_next_limit_only_within_the_previous(
+    engine, query_counter, monkeypatch
+):
+    monkeypatch.setattr(random, "random", lambda: 1.0)  # no housekeeping now
+    person, address = (
+        ratelimit.Limit(f"test:{uuid.uuid4().hex[:8]}:person", 2, 1_000_000),
+        ratelimit.Limit(f"test:{uuid.uuid4().hex[:8]}:address", 50, 1_000_000),
+    )
+    query_counter.reset()
+    usages = await ratelimit.hit_chain([person, address])
+    assert query_counter.count == 1, query_counter.statements
+    assert [(u.count, u.limit) for u in usages] == [(1, 2), (1, 50)]
+    assert usages[1].resets_at == address.window(usages[1].resets_at)[0]  # a window's end
+    assert [u.count for u in await ratelimit.hit_chain([person, address])] == [2, 2]
+    # Past the first limit: the second is read as it stands, not charged.
+    for expected in (3, 4):
+        assert [u.count for u in await ratelimit.hit_chain([person, address])] == [expected, 2]
+    assert (await _stored(person.key), await _stored(address.key)) == (4, 2)
+    # Another first limit within its own still charges the shared one.
+    other = ratelimit.Limit(f"test:{uuid.uuid4().hex[:8]}:person", 2, 1_000_000)
+    assert [u.count for u in await ratelimit.hit_chain([other, address])] == [1, 3]
+    # Nothing counted yet on the second: zero.
+    fresh = ratelimit.Limit(f"test:{uuid.uuid4().hex[:8]}:address", 50, 1_000_000)
+    assert [u.count for u in await ratelimit.hit_chain([person, fresh])] == [5, 0]
+    assert await _stored(fresh.key) is None
+    assert [u.count for u in await ratelimit.hit_chain([fresh])] == [1]
+    assert await ratelimit.hit_chain([]) == []
+    with pytest.raises(ValueError):
+        await ratelimit.hit_chain([person, person])
+
+
+async def test_hit_chain_is_exact_under_concurrency(engine):
+    # Ten people on one address, eight requests each against a limit of 3: exactly 3 per
+    # person reach the address, whatever the interleaving, and nothing deadlocks.
+    tag = uuid.uuid4().hex[:8]
+    address = ratelimit.Limit(f"test:{tag}:address", 1000, 1_000_000)
+    people = [ratelimit.Limit(f"test:{tag}:person:{n}", 3, 1_000_000) for n in range(10)]
+    results = await asyncio.gather(
+        *(ratelimit.hit_chain([person, address]) for person in people for _ in range(8))
+    )
+    charged = sorted(u[1].count for u in results if u[0].count <= 3)
+    assert charged == list(range(1, 31))
+    for person in people:
+        assert await _stored(person.key) == 8
+    assert await _stored(address.key) == 30
+
+
 # --- two server processes, one database ------------------------------------------------
 
 

@@ -50,16 +50,17 @@ audit entries about it, newest first)."""
 
 ACTION_DESCRIPTION = """`hide` (proposals, comments, meetings; confirms a hiding by
 reports), `unhide` (visible again; the reports are dismissed), `dismiss` (the reports are
-dismissed, the content stays as it is), `approve` (pending → visible), `lock` / `unlock`
-(no new comments on a proposal, meeting, poll or plan node, or no more replies in a root
-comment's thread). `reason` goes to the audit log.
+dismissed, the content stays as it is; refused with 409 `hidden_by_reports` on content the
+reports hid: `unhide` or `hide` it instead), `approve` (pending → visible), `lock` /
+`unlock` (no new comments on a proposal, meeting, poll or plan node, or no more replies in
+a root comment's thread). `reason` goes to the audit log.
 
 Moderators of the target only: the facilitators of its table, the organization's admins,
 platform admins; for people, plan nodes and comments on plan nodes the organization's
 admins. Anything else is a 404. Impossible moves are a 409 (`already_hidden`,
-`not_hidden`, `nothing_to_dismiss`, `not_pending`, `already_locked`, `not_locked`);
-actions that do not apply to the kind of target a 422 (`action_not_applicable`,
-`not_a_thread_root`). Answers with the updated item."""
+`not_hidden`, `nothing_to_dismiss`, `hidden_by_reports`, `not_pending`, `already_locked`,
+`not_locked`); actions that do not apply to the kind of target a 422
+(`action_not_applicable`, `not_a_thread_root`). Answers with the updated item."""
 
 
 @router.post(

@@ -13,10 +13,10 @@ roots (keyset-paginated) with their whole sub-threads nested in `replies`, loade
 fixed number of queries: roots, all their replies (`root_id IN …`), the caller's votes.
 
 Moderation: a comment is `visible`, `hidden` (reports, a moderator) or `pending` (held
-for approval: written on a pre-moderated table, or containing one of the organization's
-blocked words — also when an edit brings one in; see `premoderation.py`). Its author and
-its moderators (the table's facilitators, organization admins; for plan nodes,
-organization admins) see it in full, with its `moderation_status`. Everyone else sees a
+for approval: written or edited on a pre-moderated table, or containing one of the
+organization's blocked words — also when an edit brings one in; see `premoderation.py`).
+Its author and its moderators (the table's facilitators, organization admins; for plan
+nodes, organization admins) see it in full, with its `moderation_status`. Everyone else sees a
 hidden comment as a placeholder — like a deleted one, `body` and `author` null — so that
 its replies stay reachable (as Decidim does); a pending comment is not published yet, so
 it is left out, unless it already has replies (an edit held it again), which keep it as a
@@ -280,10 +280,10 @@ async def _adjust_comments_count(
 
 
 async def _hold(
-    session: AsyncSession, actor: User, target: CommentTarget, comment: Comment, *, new: bool
+    session: AsyncSession, actor: User, target: CommentTarget, comment: Comment
 ) -> HoldReason | None:
-    """Hold a new (`new`) or edited comment for approval when it must be (its status
-    becomes pending); returns why, or None when it is shown as is."""
+    """Hold a new or edited comment for approval when it must be (its status becomes
+    pending); returns why, or None when it is shown as is."""
     moderator = await moderates(session, actor, target)
     reason = await hold_reason(
         session,
@@ -291,7 +291,6 @@ async def _hold(
         ctx=target.context,
         moderator=moderator,
         texts=(comment.body,),
-        new=new,
     )
     if reason is not None:
         comment.status = "pending"
@@ -367,7 +366,7 @@ async def create_comment(
         alignment=data.alignment,
         body=data.body,
     )
-    held = None if approved else await _hold(session, actor, target, comment, new=True)
+    held = None if approved else await _hold(session, actor, target, comment)
     session.add(comment)
     await session.flush()
     if held is None:
@@ -430,7 +429,8 @@ async def update_comment(
         comment.edited_at = datetime.now(UTC)
         held: HoldReason | None = None
         if "body" in changes and comment.status == "visible":
-            held = await _hold(session, actor, target, comment, new=False)
+            # A visible comment held again leaves the count (pre-moderation, blocked words).
+            held = await _hold(session, actor, target, comment)
             if held is not None:
                 await _adjust_comments_count(session, comment.target_type, comment.target_id, -1)
                 await _queue(session, comment)

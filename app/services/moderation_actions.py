@@ -14,15 +14,18 @@ through those conditions, so anyone else — and a facilitator of another table 
 * `unhide` (hidden content): status `visible`; the reports are dismissed (they stop
   counting: `report_count = 0`). Closes the item.
 * `dismiss` (anything with reports): the reports are dismissed, the content stays as it
-  is. Closes the item, unless the content still awaits approval.
+  is. Closes the item, unless the content still awaits approval. Refused (409
+  `hidden_by_reports`) on content the reports hid: the moderator decides instead, with
+  `unhide` (restore) or `hide` (confirm).
 * `approve` (pending content): status `visible`. Closes the item.
 * `lock` / `unlock` (thread hosts: proposals, meetings, polls, plan nodes, root
   comments): no new comments on it, or in the root comment's thread — or again allowed.
   The item stays open or closed as it was.
 
 Impossible moves are a 409 with a specific code (`already_hidden`, `not_hidden`,
-`nothing_to_dismiss`, `not_pending`, `already_locked`, `not_locked`); actions that make no
-sense for the kind of target a 422 (`action_not_applicable`, `not_a_thread_root`).
+`nothing_to_dismiss`, `hidden_by_reports`, `not_pending`, `already_locked`, `not_locked`);
+actions that make no sense for the kind of target a 422 (`action_not_applicable`,
+`not_a_thread_root`).
 
 **How.** The target's moderation row is upserted and so locked first (the same lock
 reports take), then the content's status is read and changed through
@@ -253,6 +256,13 @@ def _decide(
             raise Conflict("This is not awaiting approval.", code="not_pending")
         return Outcome(status="visible", changes={"pending": False, "open": False})
     if action == "dismiss":
+        if status == "hidden" and row.hidden_by == "reports":
+            # Dismissing would leave it hidden, uncounted and out of every queue.
+            raise Conflict(
+                "The reports hid this content: `unhide` it to restore it, or `hide` it to "
+                "confirm the hiding, instead of dismissing the reports.",
+                code="hidden_by_reports",
+            )
         if row.report_count == 0 and (not row.open or status == "pending"):
             raise Conflict("There are no reports to dismiss.", code="nothing_to_dismiss")
         # Content awaiting approval stays in the queue.

@@ -4,7 +4,8 @@ A proposal being published, or a comment being written, is held — created with
 `moderation_status` / `status` = `pending` instead of `visible` — when:
 
 * its table is pre-moderated (`effective_premoderation`, see `table_settings.py`), for
-  new content only; or
+  new content and for edits of the text of content already shown: an approved comment
+  or proposal edited to anything goes back to `pending` until approved again; or
 * its text contains one of the organization's blocked words
   (`content_filter.py`), for new content and for edits of published content.
 
@@ -39,14 +40,14 @@ async def hold_reason(
     ctx: TableContext | None,
     moderator: bool,
     texts: Iterable[str | None],
-    new: bool,
 ) -> HoldReason | None:
-    """Why this content must wait for approval, or None to publish it. `ctx` is the
-    table's context (None for content outside tables); `new` is false for edits, which
-    only the word list can hold."""
+    """Why this content — new, or shown content whose text is being edited — must wait
+    for approval, or None to publish it. `ctx` is the table's context (None for content
+    outside tables). On a pre-moderated table every such write waits: approving a text
+    does not approve whatever it is edited into."""
     if moderator:
         return None
-    if new and ctx is not None and effective_premoderation(ctx.table, ctx.settings):
+    if ctx is not None and effective_premoderation(ctx.table, ctx.settings):
         return "premoderation"
     words = await blocked_words(session, organization_id)
     if contains_blocked(texts, words):

@@ -34,8 +34,15 @@ guardian consent, display name "Partecipante rimosso", `deleted_at` and
 
 * roles and table memberships are removed; registrations for meetings still to come are
   cancelled through `registrations.cancel_registration` (the waiting list moves up);
-* drafts are deleted; published and withdrawn proposals and all comments stay, with
+* drafts are deleted; published and withdrawn proposals and comments stay, with
   `author_id` null (shown as `author: null`); co-authorships are removed;
+* content still awaiting a moderator's approval (`pending`) was never published — not
+  in its current text — and the person is no longer there to stand by it, so no
+  moderator may publish it afterwards: pending proposals are deleted like drafts (with
+  the comments on them, unreachable without them), pending comments are deleted too — or,
+  when they have replies, erased like a soft delete (body gone, the thread kept) — and
+  their moderation items are closed (`open` and `pending` unset). None of them counted
+  anywhere (`comments_count` counts visible comments), so every count stays exact;
 * supports, comment votes and poll participations are kept: the rows now point at an
   anonymous account, and every public count (`supports_count`, votes, `ballots_count`)
   stays exactly as it was;
@@ -51,7 +58,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, exists, func, or_, update
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -558,6 +566,110 @@ async def _delete_drafts(session: AsyncSession, user: User) -> int:
     return len(drafts)
 
 
+async def _close_moderation_items(
+    session: AsyncSession, target_type: str, target_ids: list[uuid.UUID]
+) -> None:
+    """Take content that will never be published out of its moderators' queues."""
+    if not target_ids:
+        return
+    await session.exec(
+        update(Moderation)
+        .where(
+            col(Moderation.target_type) == target_type,
+            col(Moderation.target_id).in_(target_ids),
+            or_(col(Moderation.open), col(Moderation.pending)),
+        )
+        .values(open=False, pending=False, updated_at=func.now())
+    )
+
+
+async def _delete_pending_proposals(session: AsyncSession, user: User) -> int:
+    """Proposals awaiting approval go like drafts, with the comments on them (nobody could
+    reach those any more); their moderation items are closed. The status is re-checked by
+    the DELETE itself: one approved meanwhile is kept, authorless, like other proposals."""
+    deleted = (
+        await session.exec(
+            delete(Proposal)
+            .where(col(Proposal.author_id) == user.id, col(Proposal.moderation_status) == "pending")
+            .returning(col(Proposal.id), col(Proposal.organization_id), col(Proposal.table_id))
+        )
+    ).all()
+    if not deleted:
+        return 0
+    proposal_ids = [proposal_id for proposal_id, _, _ in deleted]
+    # Replies go with their roots (foreign keys); no counter: their proposal is gone.
+    comment_ids = (
+        await session.exec(
+            delete(Comment)
+            .where(col(Comment.target_type) == "proposal", col(Comment.target_id).in_(proposal_ids))
+            .returning(col(Comment.id))
+        )
+    ).scalars()
+    await _close_moderation_items(session, "proposal", proposal_ids)
+    await _close_moderation_items(session, "comment", list(comment_ids))
+    for proposal_id, organization_id, table_id in deleted:
+        record_event(
+            session,
+            "proposal.deleted",
+            subject_type="proposal",
+            subject_id=proposal_id,
+            actor_id=user.id,
+            organization_id=organization_id,
+            payload={
+                "table_id": str(table_id),
+                "reason": "account_deleted",
+                "moderation_status": "pending",
+            },
+        )
+    return len(deleted)
+
+
+async def _delete_pending_comments(session: AsyncSession, user: User, now: datetime) -> int:
+    """Comments awaiting approval: deleted, or — when they have replies — erased like a
+    soft delete, so that the thread keeps its place; their moderation items are closed.
+    Pending comments are not counted, so no counter moves. Each statement re-checks the
+    status under the row lock: a comment approved meanwhile is kept, authorless."""
+    reply = aliased(Comment)
+    answered = exists().where(col(reply.parent_id) == Comment.id)
+    pending = (col(Comment.author_id) == user.id, col(Comment.status) == "pending")
+    returning = (
+        col(Comment.id),
+        col(Comment.organization_id),
+        col(Comment.target_type),
+        col(Comment.target_id),
+    )
+    removed = (
+        await session.exec(delete(Comment).where(*pending, ~answered).returning(*returning))
+    ).all()
+    erased = (
+        await session.exec(
+            update(Comment)
+            .where(*pending)
+            .values(body=None, deleted_at=func.coalesce(col(Comment.deleted_at), now))
+            .returning(*returning)
+            .execution_options(synchronize_session=False)
+        )
+    ).all()
+    rows = [*removed, *erased]
+    await _close_moderation_items(session, "comment", [comment_id for comment_id, *_ in rows])
+    for comment_id, organization_id, target_type, target_id in rows:
+        record_event(
+            session,
+            "comment.deleted",
+            subject_type="comment",
+            subject_id=comment_id,
+            actor_id=user.id,
+            organization_id=organization_id,
+            payload={
+                "target_type": target_type,
+                "target_id": str(target_id),
+                "reason": "account_deleted",
+                "moderation_status": "pending",
+            },
+        )
+    return len(rows)
+
+
 async def delete_account(session: AsyncSession, user: User, data: AccountDelete) -> None:
     """Anonymize the caller's account (see the module docstring)."""
     await _confirm_password(user, data.password)
@@ -578,6 +690,9 @@ async def delete_account(session: AsyncSession, user: User, data: AccountDelete)
     memberships = await _remove_memberships(session, locked)
     await session.exec(delete(OrganizationRole).where(col(OrganizationRole.user_id) == user.id))
     drafts = await _delete_drafts(session, locked)
+    # Never published: no moderator may publish it once its author is gone.
+    pending_proposals = await _delete_pending_proposals(session, locked)
+    pending_comments = await _delete_pending_comments(session, locked, now)
     await session.exec(delete(ProposalCoauthor).where(col(ProposalCoauthor.user_id) == user.id))
     proposals = (
         await session.exec(
@@ -617,7 +732,9 @@ async def delete_account(session: AsyncSession, user: User, data: AccountDelete)
     counts: dict[str, Any] = {
         "proposals_kept_authorless": len(proposals),
         "drafts_deleted": drafts,
+        "pending_proposals_deleted": pending_proposals,
         "comments_kept_authorless": len(comments),
+        "pending_comments_deleted": pending_comments,
         "memberships_removed": memberships,
         "registrations_cancelled": registrations,
     }

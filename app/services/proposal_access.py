@@ -12,6 +12,9 @@ actor may see — and the shared checks of the proposal and support services.
   or withdrawing another person's proposal is a 404.
 * `proposal_context(..., facilitated=True)`: only non-draft proposals of tables the actor
   runs (active facilitator, organization or platform admin): facilitators' answers.
+* `proposal_context(..., supported=True)`: also proposals the actor supports, whatever
+  their moderation status: a supporter may always withdraw their support, even from a
+  proposal hidden or sent back for approval since.
 
 Who may take part (propose, support): active members of the table (facilitators
 included) or — on a public table with an open membership policy — any verified person
@@ -30,7 +33,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.models.accounts import User
 from app.models.organizations import Municipality
-from app.models.proposals import Proposal, TableSettings
+from app.models.proposals import Proposal, ProposalSupport, TableSettings
 from app.models.tables import ParticipationTable, TableMembership
 from app.services.memberships import eligibility_errors
 from app.services.table_settings import default_settings
@@ -45,8 +48,12 @@ ITALIAN: Any = literal_column("'italian'::regconfig")
 # --- visibility ---------------------------------------------------------------------
 
 
-def proposal_visibility(actor: User | None) -> list[ColumnElement[bool]]:
+def proposal_visibility(
+    actor: User | None, *, supported: bool = False
+) -> list[ColumnElement[bool]]:
     """Conditions on `Proposal` joined to its `ParticipationTable`: the actor may see it.
+    With `supported`, also a proposal the actor supports, whatever its moderation status
+    (withdrawing a support from a proposal hidden since).
 
     Plain SQL, no extra query: the moderators' test (`facilitates_clause`, an EXISTS on
     the proposal's table) comes after the cheap column tests, which settle visible
@@ -55,10 +62,18 @@ def proposal_visibility(actor: User | None) -> list[ColumnElement[bool]]:
     if actor is None:
         return [can_see_table_clause(actor), col(Proposal.status) != "draft", visible]
     mine = col(Proposal.author_id) == actor.id
+    shown = [visible, mine]
+    if supported:
+        shown.append(
+            exists().where(
+                col(ProposalSupport.proposal_id) == Proposal.id,
+                col(ProposalSupport.user_id) == actor.id,
+            )
+        )
     return [
         can_see_table_clause(actor),
         or_(col(Proposal.status) != "draft", mine),
-        or_(visible, mine, facilitates_clause(actor)),
+        or_(*shown, facilitates_clause(actor)),
     ]
 
 
@@ -140,10 +155,12 @@ async def proposal_context(
     *,
     own: bool = False,
     facilitated: bool = False,
+    supported: bool = False,
     for_update: bool = False,
 ) -> tuple[Proposal, TableContext]:
     """A proposal the actor may see — with `own`, only their own; with `facilitated`, only
-    a non-draft one of a table they run — with its table context, in one query."""
+    a non-draft one of a table they run; with `supported`, also one they support whatever
+    its moderation status — with its table context, in one query."""
     is_member, is_facilitator = standing_columns(actor)
     # Five columns: past the arity of SQLModel's typed `select` overloads.
     stmt: Any = (
@@ -152,7 +169,7 @@ async def proposal_context(
         .select_from(Proposal)
         .join(ParticipationTable, col(ParticipationTable.id) == Proposal.table_id)
         .outerjoin(TableSettings, col(TableSettings.table_id) == ParticipationTable.id)
-        .where(col(Proposal.id) == proposal_id, *proposal_visibility(actor))
+        .where(col(Proposal.id) == proposal_id, *proposal_visibility(actor, supported=supported))
     )
     if own:
         assert actor is not None

@@ -10,9 +10,10 @@ been answered; `If-Match` guards against lost updates.
 
 Moderation (`moderation_status`): publishing — at creation or from a draft — holds the
 proposal as `pending` when its table is pre-moderated or its text contains one of the
-organization's blocked words, and an edit of a published proposal that brings in a
-blocked word holds it again (`premoderation.py`); facilitators' own proposals are never
-held. The author still gets 201/200, with `moderation_status: "pending"`.
+organization's blocked words; an edit of the title or body of a shown (published,
+visible) proposal holds it again on a pre-moderated table, or when it brings in a blocked
+word (`premoderation.py`); facilitators' own proposals are never held. The author still
+gets 201/200, with `moderation_status: "pending"`.
 """
 
 import uuid
@@ -36,6 +37,7 @@ from app.models.proposals import (
     ProposalUpdate,
     SimilarCheck,
 )
+from app.services.audit import record_audit
 from app.services.plans import get_plan_nodes_by_ids
 from app.services.premoderation import HoldReason, hold_reason, queue_for_approval
 from app.services.proposal_access import (
@@ -93,18 +95,15 @@ async def _hold(
     session: AsyncSession,
     proposal: Proposal,
     ctx: TableContext,
-    *,
-    new: bool,
 ) -> HoldReason | None:
-    """Hold a proposal being published (`new`) or edited for approval when it must be;
-    returns why, or None when it is published as is."""
+    """Hold a proposal being published, or a shown one whose text is edited, for approval
+    when it must be; returns why, or None when it is published as is."""
     reason = await hold_reason(
         session,
         organization_id=proposal.organization_id,
         ctx=ctx,
         moderator=ctx.is_facilitator,
         texts=(proposal.title, proposal.body),
-        new=new,
     )
     if reason is not None:
         proposal.moderation_status = "pending"
@@ -168,7 +167,7 @@ async def create_proposal(
         status=data.status,
         published_at=now if data.status == "published" else None,
     )
-    held = await _hold(session, proposal, ctx, new=True) if data.status == "published" else None
+    held = await _hold(session, proposal, ctx) if data.status == "published" else None
     session.add(proposal)
     await session.flush()
     await _set_links(session, proposal.id, node_ids=data.node_ids, coauthor_ids=data.coauthor_ids)
@@ -242,17 +241,19 @@ async def update_proposal(
         await check_municipality(session, ctx.table.organization_id, data.municipality_id)
     if data.coauthor_ids is not None:
         await check_coauthors(session, ctx.table.id, actor.id, data.coauthor_ids)
+    # The text really changes (a client resending the same title is no edit of it).
+    text_edited = any(
+        field in changes and changes[field] != getattr(proposal, field)
+        for field in ("title", "body")
+    )
     for field in ("title", "body", "municipality_id"):
         if field in changes:
             setattr(proposal, field, changes[field])
     await _set_links(session, proposal.id, node_ids=data.node_ids, coauthor_ids=data.coauthor_ids)
     held: HoldReason | None = None
-    if (
-        proposal.status == "published"
-        and proposal.moderation_status == "visible"
-        and ("title" in changes or "body" in changes)
-    ):
-        held = await _hold(session, proposal, ctx, new=False)
+    if proposal.status == "published" and proposal.moderation_status == "visible" and text_edited:
+        # Pre-moderation, blocked words: the edited text waits for approval again.
+        held = await _hold(session, proposal, ctx)
         if held is not None:
             await _queue(session, proposal)
     if changes:
@@ -285,7 +286,7 @@ async def publish_proposal(
         proposal.status = "published"
         proposal.published_at = datetime.now(UTC)
         proposal.version += 1
-        held = await _hold(session, proposal, ctx, new=True)
+        held = await _hold(session, proposal, ctx)
         if held is not None:
             await _queue(session, proposal)
         _event(session, "proposal.published", proposal, actor, _moderation_payload(proposal, held))
@@ -347,7 +348,16 @@ async def answer_proposal(
     proposal.answered_at = datetime.now(UTC)
     proposal.answered_by_id = actor.id
     proposal.version += 1
-    _event(session, "proposal.answered", proposal, actor, {"state": data.state})
+    # Audited: the state, not the answer's text.
+    record_audit(
+        session,
+        "proposal.answered",
+        organization_id=proposal.organization_id,
+        actor_id=actor.id,
+        target_type="proposal",
+        target_id=proposal.id,
+        data={"table_id": str(proposal.table_id), "state": data.state},
+    )
     await session.flush()
     await session.refresh(proposal)
     return await proposal_public(session, actor, ctx, proposal), proposal.version

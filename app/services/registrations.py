@@ -13,7 +13,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, exists, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -34,15 +34,22 @@ from app.models.organizations import Organization
 from app.models.proposals import MinutesProposal, Proposal
 from app.models.tables import ParticipationTable, TableMembership
 from app.pagination import PageParams, SortKey, paginate
+from app.services.audit import record_audit
 from app.services.meeting_views import (
     minutes_proposal_ids,
     minutes_public,
     seat_counts,
     waitlist_position,
 )
-from app.services.meetings import fill_seats, get_facilitated_meeting, get_visible_meeting
+from app.services.meetings import (
+    MEETING_NOT_FOUND,
+    fill_seats,
+    get_facilitated_meeting,
+    get_visible_meeting,
+    meeting_shown_clause,
+)
 from app.services.suspensions import ensure_not_suspended
-from app.services.tables import facilitates, require_default_locale
+from app.services.tables import can_see_table_clause, facilitates, require_default_locale
 
 # Check-in codes: 8 characters without look-alikes (no 0/O, 1/I/L, U): ~39 bits, read out
 # or typed at the door; unique per meeting.
@@ -193,9 +200,36 @@ async def register(
     return await _public(session, registration), True
 
 
+async def _meeting_to_leave(session: AsyncSession, actor: User, meeting_id: uuid.UUID) -> Meeting:
+    """The meeting, locked like `get_visible_meeting(..., for_update=True)`, if the actor
+    may see it — or holds a registration for it: hidden by moderation since, it keeps its
+    registered people, who may still give their place up."""
+    registered = exists().where(
+        col(MeetingRegistration.meeting_id) == Meeting.id,
+        col(MeetingRegistration.user_id) == actor.id,
+        col(MeetingRegistration.status) != "cancelled",
+    )
+    meeting = (
+        await session.exec(
+            select(Meeting)
+            .join(ParticipationTable, col(ParticipationTable.id) == Meeting.table_id)
+            .where(
+                col(Meeting.id) == meeting_id,
+                can_see_table_clause(actor),
+                or_(meeting_shown_clause(actor), registered),
+            )
+            .with_for_update(of=Meeting, key_share=True)
+        )
+    ).one_or_none()
+    if meeting is None:
+        raise NotFound(MEETING_NOT_FOUND)
+    return meeting
+
+
 async def cancel_registration(session: AsyncSession, actor: User, meeting_id: uuid.UUID) -> None:
-    """Give up a seat (the first person waiting takes it) or a place on the waiting list."""
-    meeting = await get_visible_meeting(session, actor, meeting_id, for_update=True)
+    """Give up a seat (the first person waiting takes it) or a place on the waiting list,
+    also on a meeting hidden by moderation since."""
+    meeting = await _meeting_to_leave(session, actor, meeting_id)
     registration = await _active_registration(session, meeting.id, actor.id)
     if registration is None:
         raise NotFound("You are not registered for this meeting.")
@@ -313,14 +347,14 @@ async def publish_minutes(
     meeting.version += 1
     await session.flush()
     await _link_minutes_proposals(session, meeting, data.proposal_ids)
-    record_event(
+    record_audit(
         session,
         "meeting.minutes_published" if first else "meeting.minutes_updated",
-        subject_type="meeting",
-        subject_id=meeting.id,
-        actor_id=actor.id,
         organization_id=meeting.organization_id,
-        payload={
+        actor_id=actor.id,
+        target_type="meeting",
+        target_id=meeting.id,
+        data={
             "table_id": str(meeting.table_id),
             "attendees_count": attendees,
             "proposal_ids": [str(i) for i in data.proposal_ids],

@@ -11,7 +11,13 @@ interleaving of concurrent requests. Repeating a request changes nothing (idempo
 **Per-person limit.** With a limit, the person's supports in the table are serialized by
 a transaction-scoped advisory lock on (table, person); under it their supports are
 counted before inserting, so ten simultaneous supports against a limit of three give
-three. Supports on withdrawn or rejected proposals do not count against the limit.
+three. Only supports on proposals that are published, not rejected and visible count
+against the limit: one on a withdrawn or rejected proposal, or on one hidden by
+moderation or sent back for approval, leaves the person free to support another.
+
+**Withdrawing** is always possible for the supporter, whatever the proposal's moderation
+status (`proposal_context(..., supported=True)`): hiding a proposal does not strand its
+supporters.
 
 **Threshold.** The first support that brings the count to the table's threshold sets
 `threshold_reached_at` (under the proposal's row lock: exactly once) and writes a
@@ -100,6 +106,7 @@ async def _check_limit(
                 func.count().filter(
                     col(Proposal.status) == "published",
                     func.coalesce(col(Proposal.answer_state), "") != "rejected",
+                    col(Proposal.moderation_status) == "visible",
                 ),
                 func.coalesce(func.bool_or(col(ProposalSupport.proposal_id) == proposal.id), False),
             )
@@ -188,8 +195,9 @@ async def support(
 async def withdraw_support(
     session: AsyncSession, actor: User, proposal_id: uuid.UUID
 ) -> SupportStatus:
-    """Withdraw the caller's support, if any (nothing to withdraw is not an error)."""
-    proposal, ctx = await proposal_context(session, actor, proposal_id)
+    """Withdraw the caller's support, if any (nothing to withdraw is not an error). Their
+    own support is found whatever the proposal's moderation status."""
+    proposal, ctx = await proposal_context(session, actor, proposal_id, supported=True)
     _require_supports_open(ctx)
     deleted = (
         await session.exec(

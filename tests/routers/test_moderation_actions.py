@@ -154,12 +154,45 @@ async def test_dismiss_closes_the_item_and_leaves_the_content_as_it_is(client, s
         await act(client, scene.facilitator, "proposal", pid, "dismiss"), 409, "nothing_to_dismiss"
     )
 
-    # Dismissing what reports hid keeps it hidden; it leaves the queue all the same.
-    await _reported(client, session, "meeting", scene.meeting.id)
-    response = await act(client, scene.facilitator, "meeting", scene.meeting.id, "dismiss")
-    assert response.status_code == 200, response.text
-    assert response.json()["status"] == "hidden" and response.json()["open"] is False
-    assert await status_of(session, "meeting", scene.meeting.id) == "hidden"
+
+@pytest.mark.parametrize("target_type", ["proposal", "comment", "meeting"])
+async def test_dismissing_what_the_reports_hid_is_refused(client, session, target_type):
+    # Dismissed, it would stay hidden with no reports, out of every queue: orphaned.
+    scene = await make_scene(session)
+    target_id = (
+        (await _comment(session, scene)).id
+        if target_type == "comment"
+        else scene.target(target_type)
+    )
+    await commit_setup(session)
+    await _reported(client, session, target_type, target_id)
+    assert await status_of(session, target_type, target_id) == "hidden"
+    before = await moderation_row(session, target_type, target_id)
+    assert before is not None and before.hidden_by == "reports" and before.open
+
+    refused = await act(client, scene.facilitator, target_type, target_id, "dismiss")
+    body = assert_problem(refused, 409, "hidden_by_reports")
+    assert "unhide" in body["detail"] and "hide" in body["detail"]
+    # Nothing changed: still hidden by the reports, counted, in the queue.
+    row = await moderation_row(session, target_type, target_id)
+    assert row is not None
+    assert (row.report_count, row.open, row.hidden_by) == (3, True, "reports")
+    assert await undismissed_reports(session, row.id) == 3
+    assert await status_of(session, target_type, target_id) == "hidden"
+    assert [e.action for e in await audit_actions(session, target_type, target_id)] == [
+        "moderation.auto_hidden"
+    ]
+    queue = await client.get(
+        f"/v1/tables/{scene.table.id}/moderation", headers=bearer(scene.facilitator)
+    )
+    assert queue.status_code == 200, queue.text
+    assert str(target_id) in [item["target_id"] for item in queue.json()["items"]]
+
+    # The moderator decides instead: restore it, or confirm the hiding.
+    restored = await act(client, scene.facilitator, target_type, target_id, "unhide")
+    assert restored.status_code == 200, restored.text
+    assert restored.json()["status"] == "visible" and restored.json()["open"] is False
+    assert await status_of(session, target_type, target_id) == "visible"
 
 
 # --- approve --------------------------------------------------------------------------------

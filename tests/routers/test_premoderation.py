@@ -15,6 +15,7 @@ from app.services.demo_moderation import HELD_PROPOSAL
 from app.services.moderation_status import set_content_status
 from tests.comment_helpers import comments_count, comments_url, make_scene
 from tests.helpers import add_member, assert_problem, bearer, commit_setup, make_table, make_user
+from tests.moderation_helpers import act
 from tests.moderation_visibility_helpers import (
     listed_ids,
     moderation_row,
@@ -289,3 +290,155 @@ async def test_the_demo_youth_table_is_premoderated_and_its_content_approved(cli
     assert counted is not None
     page = (await client.get(comments_url("proposal", counted.id))).json()["items"]
     assert page and all(c["body"] for c in page)
+
+
+# --- edits of approved content ------------------------------------------------------------
+
+
+async def test_editing_an_approved_comment_sends_it_back_for_approval(client, session):
+    scene = await make_scene(session, **YOUTH)
+    await commit_setup(session)
+    url = comments_url("proposal", scene.proposal.id)
+    created = await client.post(
+        url, json={"body": "Ottima idea, la sostengo."}, headers=bearer(scene.member)
+    )
+    comment_id = created.json()["id"]
+    approved = await act(client, scene.facilitator, "comment", comment_id, "approve")
+    assert approved.status_code == 200, approved.text
+    assert await comments_count(session, scene.proposal.id) == 1
+    comment_url = f"/v1/comments/{comment_id}"
+
+    # Changing only the alignment changes no text: it stays published.
+    aligned = await client.patch(
+        comment_url, json={"alignment": "in_favor"}, headers=bearer(scene.member)
+    )
+    assert aligned.status_code == 200, aligned.text
+    assert aligned.json()["moderation_status"] == "visible"
+    # Any edit of the text waits for approval again: approving a text is not approving
+    # whatever it becomes.
+    edited = await client.patch(
+        comment_url,
+        json={"body": "Testo tutto diverso, mai approvato."},
+        headers=bearer(scene.member),
+    )
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["moderation_status"] == "pending"
+    assert edited.json()["body"] == "Testo tutto diverso, mai approvato."
+    assert await comments_count(session, scene.proposal.id) == 0
+    row = await moderation_row(session, "comment", comment_id)
+    assert row is not None and (row.pending, row.open) == (True, True)
+    event = (
+        await session.exec(
+            select(Event)
+            .where(col(Event.subject_id) == row.target_id, col(Event.type) == "comment.updated")
+            .order_by(col(Event.seq).desc())
+        )
+    ).first()
+    assert event is not None and event.payload["held_for"] == "premoderation"
+    # Not published: others do not see it; its author and the moderators do.
+    for headers in ({}, bearer(scene.author)):
+        assert (await client.get(url, headers=headers)).json()["items"] == []
+    seen = (await client.get(url, headers=bearer(scene.facilitator))).json()["items"]
+    assert [(c["id"], c["moderation_status"]) for c in seen] == [(comment_id, "pending")]
+    # A further edit while pending keeps it pending, and the count where it is.
+    again = await client.patch(
+        comment_url, json={"body": "Ancora un altro testo."}, headers=bearer(scene.member)
+    )
+    assert again.json()["moderation_status"] == "pending"
+    assert await comments_count(session, scene.proposal.id) == 0
+    # Approved again: shown and counted once.
+    assert (
+        await act(client, scene.facilitator, "comment", comment_id, "approve")
+    ).status_code == 200
+    assert await comments_count(session, scene.proposal.id) == 1
+    page = (await client.get(url)).json()["items"]
+    assert [(c["id"], c["body"]) for c in page] == [(comment_id, "Ancora un altro testo.")]
+
+
+async def test_a_moderators_own_edit_is_not_held(client, session):
+    scene = await make_scene(session, **YOUTH)
+    await commit_setup(session)
+    created = await client.post(
+        comments_url("proposal", scene.proposal.id),
+        json={"body": "Da facilitatrice."},
+        headers=bearer(scene.facilitator),
+    )
+    assert created.json()["moderation_status"] == "visible"
+    edited = await client.patch(
+        f"/v1/comments/{created.json()['id']}",
+        json={"body": "Da facilitatrice, corretto."},
+        headers=bearer(scene.facilitator),
+    )
+    assert edited.status_code == 200 and edited.json()["moderation_status"] == "visible"
+    assert await comments_count(session, scene.proposal.id) == 1
+    assert await moderation_row(session, "comment", created.json()["id"]) is None
+
+
+async def test_editing_an_approved_proposal_sends_it_back_for_approval(client, session):
+    s = await make_setup(session, **YOUTH)
+    other = await make_user(session)
+    await add_member(session, s.table, other)
+    await commit_setup(session)
+    table_url = f"/v1/tables/{s.table.id}/proposals"
+    created = await client.post(
+        table_url, json=new_proposal(s.nodes["1"].id), headers=bearer(s.member)
+    )
+    proposal_id = created.json()["id"]
+    approved = await act(client, s.facilitator, "proposal", proposal_id, "approve")
+    assert approved.status_code == 200, approved.text
+    assert await listed_ids(client, table_url, bearer(other)) == [proposal_id]
+    url = f"/v1/proposals/{proposal_id}"
+
+    # Resending the same text, or changing only the nodes, edits no text: still shown.
+    same = await client.patch(
+        url,
+        json={"title": "Coworking per i giovani", "node_ids": [str(s.nodes["4"].id)]},
+        headers=bearer(s.member),
+    )
+    assert same.status_code == 200, same.text
+    assert same.json()["moderation_status"] == "visible"
+    assert await stored_status(session, proposal_id) == "visible"
+    # Within the edit window, any new text waits for approval again.
+    edited = await client.patch(
+        url,
+        json={"body": "Un testo tutto diverso, che nessuno ha approvato."},
+        headers=bearer(s.member),
+    )
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["moderation_status"] == "pending"
+    assert await stored_status(session, proposal_id) == "pending"
+    row = await moderation_row(session, "proposal", proposal_id)
+    assert row is not None and (row.pending, row.open) == (True, True)
+    updated = (
+        await session.exec(
+            select(Event)
+            .where(col(Event.subject_id) == row.target_id, col(Event.type) == "proposal.updated")
+            .order_by(col(Event.seq).desc())
+        )
+    ).first()
+    assert updated is not None and updated.payload["held_for"] == "premoderation"
+    for headers in ({}, bearer(other)):
+        assert await listed_ids(client, table_url, headers) == []
+        assert_problem(await client.get(url, headers=headers), 404)
+    assert await listed_ids(client, table_url, bearer(s.facilitator)) == [proposal_id]
+    # Approved again, it is everyone's.
+    assert (await act(client, s.facilitator, "proposal", proposal_id, "approve")).status_code == 200
+    assert await listed_ids(client, table_url, bearer(other)) == [proposal_id]
+
+
+async def test_a_facilitators_own_proposal_edit_is_not_held(client, session):
+    s = await make_setup(session, **YOUTH)
+    await commit_setup(session)
+    created = await client.post(
+        f"/v1/tables/{s.table.id}/proposals",
+        json=new_proposal(s.nodes["1"].id),
+        headers=bearer(s.facilitator),
+    )
+    assert created.json()["moderation_status"] == "visible"
+    edited = await client.patch(
+        f"/v1/proposals/{created.json()['id']}",
+        json={"title": "Coworking, corretto"},
+        headers=bearer(s.facilitator),
+    )
+    assert edited.status_code == 200 and edited.json()["moderation_status"] == "visible"
+    assert await moderation_row(session, "proposal", created.json()["id"]) is None

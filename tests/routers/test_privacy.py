@@ -21,7 +21,7 @@ from app.models.polls import Poll
 from app.models.proposals import Proposal, ProposalCoauthor, ProposalSupport
 from app.models.tables import TableMembership
 from app.services.privacy import DELETED_DISPLAY_NAME
-from tests.comment_helpers import Scene, make_comment, make_proposal, make_scene
+from tests.comment_helpers import Scene, comments_count, make_comment, make_proposal, make_scene
 from tests.helpers import (
     PASSWORD,
     add_member,
@@ -491,3 +491,135 @@ async def test_deleting_a_minimal_account(client, session):
     assert_problem(await client.get("/v1/me", headers=bearer(person)), 401)
     assert_problem(await client.request("DELETE", "/v1/me", json={"password": PASSWORD}), 401)
     assert uuid.UUID(str(person.id))
+
+
+async def test_deleting_the_account_removes_what_still_awaits_approval(client, session):
+    # On a pre-moderated table: nothing of the person's that a moderator has not approved
+    # may be published once they erased their account.
+    scene = await make_scene(session, min_age=16, max_age=35)
+    await commit_setup(session)
+    person, facilitator = scene.author, scene.facilitator
+    thread = f"/v1/proposals/{scene.proposal.id}/comments"
+
+    async def approve(target_type, target_id):
+        body = {
+            "target_type": target_type,
+            "target_id": str(target_id),
+            "action": "approve",
+            "reason": "Va bene.",
+        }
+        return await client.post("/v1/moderation/actions", json=body, headers=bearer(facilitator))
+
+    created = await client.post(
+        f"/v1/tables/{scene.table.id}/proposals",
+        json={
+            "title": "Una sala prove per le band",
+            "body": "Chiediamo una sala prove comunale aperta ai gruppi giovanili.",
+            "node_ids": [str(scene.node.id)],
+        },
+        headers=bearer(person),
+    )
+    assert created.status_code == 201 and created.json()["moderation_status"] == "pending"
+    pending_proposal = uuid.UUID(created.json()["id"])
+    # A moderator's comment on it, never shown to anyone else.
+    on_pending = await client.post(
+        f"/v1/proposals/{pending_proposal}/comments",
+        json={"body": "Ci sentiamo prima di approvarla."},
+        headers=bearer(facilitator),
+    )
+    assert on_pending.status_code == 201, on_pending.text
+
+    async def write(body, **extra):
+        response = await client.post(thread, json={"body": body, **extra}, headers=bearer(person))
+        assert response.status_code == 201, response.text
+        assert response.json()["moderation_status"] == "pending"
+        return uuid.UUID(response.json()["id"])
+
+    waiting = await write("Mai approvato.")
+    kept = await write("Approvato e pubblicato.")
+    answered = await write("Approvato, con una risposta.")
+    for comment_id in (kept, answered):
+        assert (await approve("comment", comment_id)).status_code == 200
+    reply = await client.post(
+        thread,
+        json={"body": "La risposta della facilitatrice.", "parent_id": str(answered)},
+        headers=bearer(facilitator),
+    )
+    assert reply.status_code == 201, reply.text
+    # Edited after approval: pending again, with a reply under it.
+    edited = await client.patch(
+        f"/v1/comments/{answered}",
+        json={"body": "Testo nuovo, mai approvato."},
+        headers=bearer(person),
+    )
+    assert edited.json()["moderation_status"] == "pending"
+    count_before = await comments_count(session, scene.proposal.id)
+    assert count_before == 2  # `kept` and the reply
+
+    deleted = await client.request(
+        "DELETE", "/v1/me", json={"password": PASSWORD}, headers=bearer(person)
+    )
+    assert deleted.status_code == 204, deleted.text
+
+    # The pending proposal is gone, with the comments on it; nothing left to approve.
+    assert await session.get(Proposal, pending_proposal) is None
+    assert (
+        await session.exec(select(Comment).where(col(Comment.target_id) == pending_proposal))
+    ).all() == []
+    assert_problem(await approve("proposal", pending_proposal), 404)
+    # The pending comment without replies is gone; the one with a reply is erased in place.
+    assert (await session.exec(select(Comment).where(col(Comment.id) == waiting))).first() is None
+    assert_problem(await approve("comment", waiting), 404)
+    erased = (
+        await session.exec(
+            select(Comment)
+            .where(col(Comment.id) == answered)
+            .execution_options(populate_existing=True)
+        )
+    ).one()
+    assert (erased.body, erased.author_id) == (None, None) and erased.deleted_at is not None
+    # Their moderation items are closed: out of every queue.
+    for target_type, target_id in (
+        ("proposal", pending_proposal),
+        ("comment", waiting),
+        ("comment", answered),
+        ("comment", uuid.UUID(on_pending.json()["id"])),
+    ):
+        row = (
+            await session.exec(
+                select(Moderation)
+                .where(
+                    col(Moderation.target_type) == target_type,
+                    col(Moderation.target_id) == target_id,
+                )
+                .execution_options(populate_existing=True)
+            )
+        ).one_or_none()
+        assert row is None or (row.open, row.pending) == (False, False), target_type
+    queue = await client.get(f"/v1/tables/{scene.table.id}/moderation", headers=bearer(facilitator))
+    assert queue.status_code == 200 and queue.json()["items"] == []
+    # What was approved stays, authorless; the thread keeps the reply; counts are exact.
+    assert await comments_count(session, scene.proposal.id) == count_before
+    public = (await client.get(thread)).json()["items"]
+    by_id = {c["id"]: c for c in public}
+    assert (
+        by_id[str(kept)]["body"] == "Approvato e pubblicato." and by_id[str(kept)]["author"] is None
+    )
+    placeholder = by_id[str(answered)]
+    assert (placeholder["body"], placeholder["author"], placeholder["deleted"]) == (
+        None,
+        None,
+        True,
+    )
+    assert [r["id"] for r in placeholder["replies"]] == [reply.json()["id"]]
+    assert "mai approvato" not in (await client.get(thread, headers=bearer(facilitator))).text
+    audit = (
+        await session.exec(
+            select(AuditEntry).where(
+                col(AuditEntry.target_id) == person.id, col(AuditEntry.action) == "user.deleted"
+            )
+        )
+    ).one()
+    assert audit.data["pending_proposals_deleted"] == 1
+    assert audit.data["pending_comments_deleted"] == 2
+    assert audit.data["proposals_kept_authorless"] == 1

@@ -147,6 +147,35 @@ async def test_the_per_address_limit_holds_across_people(app, session, set_limit
     assert seen[f"write:comments:user:{scene.author.id}"] == 3
 
 
+async def test_one_person_past_their_limit_does_not_use_up_their_addresss(app, session, set_limits):
+    # A student retrying in a loop must not lock the whole school network out.
+    set_limits("comments", person=2, address=5)
+    scene = await make_scene(session)
+    await commit_setup(session)
+    url = comments_url("proposal", scene.proposal.id)
+
+    async with _make_client(app, address="198.51.100.7") as school:
+        statuses = [
+            (await school.post(url, json=comment(n), headers=bearer(scene.member))).status_code
+            for n in range(6)
+        ]
+        assert statuses == [201, 201, 429, 429, 429, 429]
+        refused = await school.post(url, json=comment(7), headers=bearer(scene.member))
+        assert_429(refused, kind="comments", limited_by="person", limit=2)
+        seen = await counters()
+        # Every attempt counts against the person; only the two allowed ones against the
+        # address.
+        assert seen[f"write:comments:user:{scene.member.id}"] == 7
+        assert seen["write:comments:address:198.51.100.7"] == 2
+        # A classmate on the same network still gets through, and sees the address's
+        # allowance as the person-limited attempts left it.
+        classmate = await school.post(url, json=comment(8), headers=bearer(scene.author))
+        assert classmate.status_code == 201, classmate.text
+        assert_rate_limit_headers(classmate, limit=2, remaining=1)
+        assert (await counters())["write:comments:address:198.51.100.7"] == 3
+    assert await comments_count(session, scene.proposal.id) == 3
+
+
 async def test_supports_are_limited_but_withdrawing_is_not(client, session, set_limits):
     set_limits("supports", person=2)
     scene = await make_scene(session)
