@@ -125,7 +125,11 @@ async def make_comment(
 
 
 async def set_comments_open(session: AsyncSession, table: ParticipationTable, value: bool) -> None:
-    session.add(TableSettings(table_id=table.id, comments_open=value))
+    row = await session.get(TableSettings, table.id)
+    if row is None:
+        session.add(TableSettings(table_id=table.id, comments_open=value))
+    else:
+        row.comments_open = value
     await session.flush()
 
 

@@ -140,9 +140,18 @@ async def make_plan(
 
 
 async def make_table(
-    session: AsyncSession, org: Organization, **fields: Any
+    session: AsyncSession,
+    org: Organization,
+    *,
+    premoderation: bool | None = False,
+    **fields: Any,
 ) -> "ParticipationTable":
-    """A public, open table unless `fields` say otherwise (model field names)."""
+    """A public, open table unless `fields` say otherwise (model field names).
+
+    Pre-moderation is switched off explicitly unless asked for (`premoderation=True`) or
+    left to the table's default (`premoderation=None`, no settings row): tables admitting
+    minors hold new content by default, which only the moderation tests are about."""
+    from app.models.proposals import TableSettings
     from app.models.tables import ParticipationTable
 
     fields.setdefault("slug", f"tavolo-{uuid.uuid4().hex[:8]}")
@@ -150,6 +159,9 @@ async def make_table(
     table = ParticipationTable(organization_id=org.id, **fields)
     session.add(table)
     await session.flush()
+    if premoderation is not None:
+        session.add(TableSettings(table_id=table.id, premoderation=premoderation))
+        await session.flush()
     return table
 
 

@@ -98,7 +98,13 @@ async def make_proposal(
 
 
 async def set_settings(session: AsyncSession, table: ParticipationTable, **values: Any) -> None:
-    session.add(TableSettings(table_id=table.id, **values))
+    """Set some of the table's settings (creating its settings row if needed)."""
+    row = await session.get(TableSettings, table.id)
+    if row is None:
+        session.add(TableSettings(table_id=table.id, **values))
+    else:
+        for name, value in values.items():
+            setattr(row, name, value)
     await session.flush()
 
 

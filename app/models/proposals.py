@@ -409,8 +409,8 @@ class TableSettingsPublic(BaseModel):
     )
     premoderation_effective: bool = PField(
         description="What applies: `premoderation` when set, otherwise on for tables whose "
-        "eligibility admits people under 18 (min_age under 18, or a max_age without a "
-        "min_age), off for the others. Facilitators' own content is never held."
+        "eligibility admits people under 18 — every table without a min_age of 18 or more "
+        "— and off for adults-only tables. Facilitators' own content is never held."
     )
 
 

@@ -50,10 +50,10 @@ ADULT_AGE = 18
 
 def default_premoderation(table: ParticipationTable) -> bool:
     """Whether the table is pre-moderated when its settings leave it to the default: when
-    its eligibility rules admit people under 18."""
-    if table.min_age is not None:
-        return table.min_age < ADULT_AGE
-    return table.max_age is not None
+    its eligibility rules admit people under 18 — which a table without a minimum age
+    of 18 does (minors may register from 14, younger ones with a guardian's consent).
+    Tables for adults only, or facilitators who switch it off, publish at once."""
+    return table.min_age is None or table.min_age < ADULT_AGE
 
 
 def effective_premoderation(table: ParticipationTable, settings: TableSettings) -> bool:

@@ -30,7 +30,8 @@ YOUTH = {"min_age": 16, "max_age": 35}
 @pytest.mark.parametrize(
     ("rules", "default"),
     [
-        ({}, False),
+        # No age rule admits everyone from 14 (younger with consent): minors included.
+        ({}, True),
         (YOUTH, True),
         ({"max_age": 29}, True),
         ({"min_age": 14}, True),
@@ -39,7 +40,7 @@ YOUTH = {"min_age": 16, "max_age": 35}
     ],
 )
 async def test_the_default_follows_the_tables_age_rules(client, session, rules, default):
-    s = await make_setup(session, **rules)
+    s = await make_setup(session, premoderation=None, **rules)
     await commit_setup(session)
     url = f"/v1/tables/{s.table.id}/settings"
     body = (await client.get(url)).json()
@@ -62,7 +63,7 @@ async def test_the_default_follows_the_tables_age_rules(client, session, rules, 
 
 
 async def test_only_the_tables_facilitators_change_it(client, session):
-    s = await make_setup(session, **YOUTH)
+    s = await make_setup(session, premoderation=None, **YOUTH)
     await commit_setup(session)
     url = f"/v1/tables/{s.table.id}/settings"
     assert_problem(
@@ -81,7 +82,7 @@ async def test_only_the_tables_facilitators_change_it(client, session):
 
 
 async def test_a_proposal_on_a_premoderated_table_waits_for_approval(client, session):
-    s = await make_setup(session, **YOUTH)
+    s = await make_setup(session, premoderation=None, **YOUTH)
     other = await make_user(session)
     await add_member(session, s.table, other)
     await commit_setup(session)
@@ -130,7 +131,7 @@ async def test_a_proposal_on_a_premoderated_table_waits_for_approval(client, ses
 
 
 async def test_publishing_a_draft_on_a_premoderated_table_holds_it(client, session):
-    s = await make_setup(session, **YOUTH)
+    s = await make_setup(session, premoderation=None, **YOUTH)
     await commit_setup(session)
     draft = await client.post(
         f"/v1/tables/{s.table.id}/proposals",
@@ -155,10 +156,10 @@ async def test_publishing_a_draft_on_a_premoderated_table_holds_it(client, sessi
 
 
 async def test_facilitators_content_and_tables_without_premoderation_are_not_held(client, session):
-    s = await make_setup(session, **YOUTH)
+    s = await make_setup(session, premoderation=None, **YOUTH)
     explicit_off = await make_table(session, s.org, plan_id=s.plan.id, **YOUTH)
     await set_settings(session, explicit_off, premoderation=False)
-    adults = await make_table(session, s.org, plan_id=s.plan.id, min_age=18)
+    adults = await make_table(session, s.org, plan_id=s.plan.id, min_age=18, premoderation=None)
     for table in (explicit_off, adults):
         await add_member(session, table, s.member)
     await commit_setup(session)
@@ -182,7 +183,7 @@ async def test_facilitators_content_and_tables_without_premoderation_are_not_hel
 
 
 async def test_a_comment_on_a_premoderated_table_waits_and_does_not_count(client, session):
-    scene = await make_scene(session, **YOUTH)
+    scene = await make_scene(session, premoderation=None, **YOUTH)
     await commit_setup(session)
     proposal = scene.proposal
     url = comments_url("proposal", proposal.id)
@@ -236,7 +237,7 @@ async def test_a_comment_on_a_premoderated_table_waits_and_does_not_count(client
 
 
 async def test_comments_on_meetings_and_polls_of_a_premoderated_table_are_held(client, session):
-    scene = await make_scene(session, **YOUTH)
+    scene = await make_scene(session, premoderation=None, **YOUTH)
     await commit_setup(session)
     for target_type in ("meeting", "poll"):
         created = await client.post(
@@ -296,7 +297,7 @@ async def test_the_demo_youth_table_is_premoderated_and_its_content_approved(cli
 
 
 async def test_editing_an_approved_comment_sends_it_back_for_approval(client, session):
-    scene = await make_scene(session, **YOUTH)
+    scene = await make_scene(session, premoderation=None, **YOUTH)
     await commit_setup(session)
     url = comments_url("proposal", scene.proposal.id)
     created = await client.post(
@@ -356,7 +357,7 @@ async def test_editing_an_approved_comment_sends_it_back_for_approval(client, se
 
 
 async def test_a_moderators_own_edit_is_not_held(client, session):
-    scene = await make_scene(session, **YOUTH)
+    scene = await make_scene(session, premoderation=None, **YOUTH)
     await commit_setup(session)
     created = await client.post(
         comments_url("proposal", scene.proposal.id),
@@ -375,7 +376,7 @@ async def test_a_moderators_own_edit_is_not_held(client, session):
 
 
 async def test_editing_an_approved_proposal_sends_it_back_for_approval(client, session):
-    s = await make_setup(session, **YOUTH)
+    s = await make_setup(session, premoderation=None, **YOUTH)
     other = await make_user(session)
     await add_member(session, s.table, other)
     await commit_setup(session)
@@ -427,7 +428,7 @@ async def test_editing_an_approved_proposal_sends_it_back_for_approval(client, s
 
 
 async def test_a_facilitators_own_proposal_edit_is_not_held(client, session):
-    s = await make_setup(session, **YOUTH)
+    s = await make_setup(session, premoderation=None, **YOUTH)
     await commit_setup(session)
     created = await client.post(
         f"/v1/tables/{s.table.id}/proposals",

@@ -496,7 +496,7 @@ async def test_deleting_a_minimal_account(client, session):
 async def test_deleting_the_account_removes_what_still_awaits_approval(client, session):
     # On a pre-moderated table: nothing of the person's that a moderator has not approved
     # may be published once they erased their account.
-    scene = await make_scene(session, min_age=16, max_age=35)
+    scene = await make_scene(session, premoderation=None, min_age=16, max_age=35)
     await commit_setup(session)
     person, facilitator = scene.author, scene.facilitator
     thread = f"/v1/proposals/{scene.proposal.id}/comments"

@@ -16,13 +16,14 @@ DEFAULTS = {
     "edit_window_minutes": 15,
     "comments_open": True,
     "premoderation": None,
-    "premoderation_effective": False,
+    # No age rule: the table admits minors, so new content waits for approval.
+    "premoderation_effective": True,
 }
 
 
 async def test_defaults_are_readable_by_whoever_sees_the_table(client, session):
-    s = await make_setup(session)
-    private = await make_table(session, s.org, visibility="private")
+    s = await make_setup(session, premoderation=None)
+    private = await make_table(session, s.org, visibility="private", premoderation=None)
     await commit_setup(session)
     response = await client.get(f"/v1/tables/{s.table.id}/settings")
     assert response.status_code == 200
@@ -38,8 +39,8 @@ async def test_defaults_are_readable_by_whoever_sees_the_table(client, session):
 
 
 async def test_facilitators_change_the_settings(client, session):
-    s = await make_setup(session)
-    other_table = await make_table(session, s.org)
+    s = await make_setup(session, premoderation=None)
+    other_table = await make_table(session, s.org, premoderation=None)
     other_facilitator = await make_user(session)
     await add_member(session, other_table, other_facilitator, role="facilitator")
     await commit_setup(session)
@@ -90,7 +91,7 @@ async def test_facilitators_change_the_settings(client, session):
 
 
 async def test_settings_are_validated(client, session):
-    s = await make_setup(session)
+    s = await make_setup(session, premoderation=None)
     await commit_setup(session)
     url = f"/v1/tables/{s.table.id}/settings"
     headers = bearer(s.facilitator)
