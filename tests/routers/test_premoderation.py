@@ -2,6 +2,8 @@
 published from a draft) and comments held as pending, in the queue, invisible to others
 and uncounted until approved; facilitators' own content is never held."""
 
+from typing import Any
+
 import pytest
 from sqlmodel import col, select
 
@@ -24,7 +26,7 @@ from tests.moderation_visibility_helpers import (
 )
 from tests.proposal_helpers import make_setup, set_settings
 
-YOUTH = {"min_age": 16, "max_age": 35}
+YOUTH: dict[str, Any] = {"min_age": 16, "max_age": 35}
 
 
 @pytest.mark.parametrize(
