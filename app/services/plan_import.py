@@ -58,6 +58,12 @@ class SectionImporter(Protocol):
         """Faults of the section, reported with the plan's (nothing is written yet)."""
         ...
 
+    async def check_stored(
+        self, session: AsyncSession, org: Organization | None, document: dict[str, Any]
+    ) -> list[Fault]:
+        """Faults only the stored data shows (also before anything is written)."""
+        ...
+
     async def apply(
         self, session: AsyncSession, actor_id: uuid.UUID | None, plan: Plan, section: Any
     ) -> dict[str, Any]:
@@ -317,6 +323,7 @@ async def import_plan(session: AsyncSession, actor: Importer, document: Any) -> 
     if isinstance(document, dict):
         for section in SECTIONS:
             faults += section.check(document, locale)
+            faults += await section.check_stored(session, org, document)
     if faults:
         shown = faults[:MAX_REPORTED_ERRORS]
         more = f" (the first {len(shown)} are listed)" if len(shown) < len(faults) else ""

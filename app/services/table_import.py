@@ -149,6 +149,84 @@ def check_tables(document: dict[str, Any], locale: str) -> list[Fault]:
     return faults
 
 
+async def check_tables_against_stored(
+    session: AsyncSession, org: Organization | None, document: dict[str, Any]
+) -> list[Fault]:
+    """What only the database can say, found before anything is written so that these
+    faults are reported together with all the others: meeting places that are not
+    municipalities of the organization, and tables (by slug) that work on another plan.
+    An organization the document creates has just the municipalities it lists."""
+    tables = document.get("tables")
+    if not isinstance(tables, list):
+        return []
+    plan, organization = document.get("plan"), document.get("organization")
+    plan_slug = plan.get("slug") if isinstance(plan, dict) else None
+    if org is None:
+        listed = organization.get("municipalities") if isinstance(organization, dict) else None
+        towns = {t for t in listed if isinstance(t, str)} if isinstance(listed, list) else set()
+        stored_plans: dict[str, uuid.UUID | None] = {}
+        plan_id = None
+    else:
+        towns = set(
+            (
+                await session.exec(
+                    select(Municipality.name).where(col(Municipality.organization_id) == org.id)
+                )
+            ).all()
+        )
+        slugs = [
+            t["slug"] for t in tables if isinstance(t, dict) and isinstance(t.get("slug"), str)
+        ]
+        stored_plans = dict(
+            (
+                await session.exec(
+                    select(ParticipationTable.slug, ParticipationTable.plan_id).where(
+                        col(ParticipationTable.organization_id) == org.id,
+                        col(ParticipationTable.slug).in_(slugs),
+                    )
+                )
+            ).all()
+        )
+        plan_id = (
+            (
+                await session.exec(
+                    select(Plan.id).where(
+                        col(Plan.organization_id) == org.id, col(Plan.slug) == plan_slug
+                    )
+                )
+            ).one_or_none()
+            if isinstance(plan_slug, str)
+            else None
+        )
+    faults: list[Fault] = []
+    for i, table in enumerate(tables):
+        if not isinstance(table, dict):
+            continue
+        slug = table.get("slug")
+        if isinstance(slug, str) and stored_plans.get(slug) not in (None, plan_id):
+            faults.append(
+                Fault(
+                    ("tables", i, "slug"),
+                    f"table '{slug}' works on another plan",
+                    "table_on_other_plan",
+                )
+            )
+        meetings = table.get("meetings")
+        for j, meeting in enumerate(meetings if isinstance(meetings, list) else []):
+            location = meeting.get("location") if isinstance(meeting, dict) else None
+            town = location.get("municipality") if isinstance(location, dict) else None
+            if isinstance(town, str) and town and town not in towns:
+                name = org.name if org else "the organization"
+                faults.append(
+                    Fault(
+                        ("tables", i, "meetings", j, "location", "municipality"),
+                        f"'{town}' is not a municipality of {name}",
+                        "unknown_municipality",
+                    )
+                )
+    return faults
+
+
 # --- writing --------------------------------------------------------------------------
 
 
@@ -378,6 +456,11 @@ class TablesSection:
 
     def check(self, document: dict[str, Any], default_locale: str) -> list[Fault]:
         return check_tables(document, default_locale)
+
+    async def check_stored(
+        self, session: AsyncSession, org: Organization | None, document: dict[str, Any]
+    ) -> list[Fault]:
+        return await check_tables_against_stored(session, org, document)
 
     async def apply(
         self, session: AsyncSession, actor_id: uuid.UUID | None, plan: Plan, section: Any

@@ -12,7 +12,7 @@ from app.errors import Unprocessable
 from app.models.events import Event
 from app.models.meetings import Meeting, MeetingPlanNode
 from app.models.organizations import Municipality
-from app.models.plans import PlanNode
+from app.models.plans import Plan, PlanNode
 from app.models.tables import ParticipationTable
 from app.services.plan_import import SYSTEM, import_plan
 
@@ -166,3 +166,40 @@ async def test_the_demo_has_baris_youth_table_for_16_to_35_year_olds(session):
     await session.refresh(table)
     assert table.version == version
     assert len(await _meetings(session, table.id)) == 3
+
+
+async def test_faults_of_stored_data_are_reported_with_all_the_others(session):
+    await import_plan(session, SYSTEM, bari_document())
+    # The same table slug under another plan of Bari, a meeting in a town that is not
+    # Bari's, and a node title without Italian: three faults of three kinds, one answer.
+    document = bari_document()
+    document["plan"]["slug"] = "altro-piano"
+    document["tables"][0]["meetings"][2]["location"]["municipality"] = "Genova"
+    document["plan"]["nodes"][0]["title"] = {"en": "Axis one"}
+    plans_before = (await session.exec(select(func.count()).select_from(Plan))).one()
+    with pytest.raises(Unprocessable) as raised:
+        await import_plan(session, SYSTEM, document)
+    assert raised.value.errors is not None
+    found = {(e["code"], e["pointer"]) for e in raised.value.errors}
+    assert found == {
+        ("missing_default_locale", "/plan/nodes/0/title"),
+        ("table_on_other_plan", "/tables/0/slug"),
+        ("unknown_municipality", "/tables/0/meetings/2/location/municipality"),
+    }
+    assert (await session.exec(select(func.count()).select_from(Plan))).one() == plans_before
+
+
+async def test_a_new_organizations_meetings_are_in_the_towns_it_lists(session):
+    document = bari_document()
+    document["organization"]["slug"] = "cm-nuova"
+    document["organization"]["municipalities"] = ["Bari", "Bitonto"]
+    document["tables"][0]["meetings"][2]["location"]["municipality"] = "Molfetta"
+    with pytest.raises(Unprocessable) as raised:
+        await import_plan(session, SYSTEM, document)
+    assert raised.value.errors is not None
+    assert [(e["code"], e["pointer"]) for e in raised.value.errors] == [
+        ("unknown_municipality", "/tables/0/meetings/2/location/municipality")
+    ]
+    document["tables"][0]["meetings"][2]["location"]["municipality"] = "Bitonto"
+    report = await import_plan(session, SYSTEM, document)
+    assert report.organization_created
