@@ -10,10 +10,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import exists, true
+from sqlmodel import col, select
 
 from app.db import SessionDep
 from app.errors import Forbidden, Unauthorized
-from app.models.accounts import User, needs_guardian_consent
+from app.models.accounts import RefreshToken, User, needs_guardian_consent
 from app.security import InvalidToken, decode_access_token
 
 # An OAuth2 password-flow scheme, so that /docs' "Authorize" signs in with email and
@@ -35,9 +37,24 @@ async def get_optional_user(
         claims = decode_access_token(token)
     except InvalidToken as exc:
         raise Unauthorized("The access token is invalid or expired.") from exc
-    user = await session.get(User, claims.user_id)
-    if user is None or user.deleted_at is not None:
+    # One query for the person and, when the token belongs to a sign-in, whether that
+    # sign-in is still alive (logout and a replayed refresh token revoke it).
+    signed_in = (
+        exists().where(
+            col(RefreshToken.family_id) == claims.session_id,
+            col(RefreshToken.revoked_at).is_(None),
+        )
+        if claims.session_id is not None
+        else true()
+    )
+    row = (
+        await session.exec(select(User, signed_in).where(col(User.id) == claims.user_id))
+    ).first()
+    if row is None or row[0].deleted_at is not None:
         raise Unauthorized("The access token is invalid or expired.")
+    user, alive = row
+    if not alive:
+        raise Unauthorized("This sign-in has ended; sign in again.")
     if user.tokens_invalid_before is not None and (
         # Both sides at millisecond precision, as tokens carry it (`iat_ms`).
         claims.issued_at

@@ -79,9 +79,14 @@ class AccessClaims:
     user_id: uuid.UUID
     issued_at: datetime
     expires_at: datetime
+    session_id: uuid.UUID | None = None
 
 
-def create_access_token(user_id: uuid.UUID, *, now: datetime | None = None) -> tuple[str, int]:
+def create_access_token(
+    user_id: uuid.UUID, *, session_id: uuid.UUID | None = None, now: datetime | None = None
+) -> tuple[str, int]:
+    """A short-lived bearer token; `session_id` is the sign-in (refresh-token family) it
+    belongs to, so that ending the sign-in (logout, replayed refresh token) ends it too."""
     settings = get_settings()
     now = now or datetime.now(UTC)
     lifetime = timedelta(minutes=settings.access_token_minutes)
@@ -95,6 +100,8 @@ def create_access_token(user_id: uuid.UUID, *, now: datetime | None = None) -> t
         "exp": int((now + lifetime).timestamp()),
         "jti": secrets.token_hex(8),
     }
+    if session_id is not None:
+        claims["sid"] = str(session_id)
     token = jwt.encode(claims, settings.secret_key, algorithm=settings.jwt_algorithm)
     return token, int(lifetime.total_seconds())
 
@@ -124,9 +131,12 @@ def decode_access_token(token: str) -> AccessClaims:
             else datetime.fromtimestamp(int(claims["iat"]), UTC)
         )
         expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
+        session_id = uuid.UUID(str(claims["sid"])) if "sid" in claims else None
     except (KeyError, ValueError, TypeError) as exc:
         raise InvalidToken("malformed claims") from exc
-    return AccessClaims(user_id=user_id, issued_at=issued, expires_at=expires)
+    return AccessClaims(
+        user_id=user_id, issued_at=issued, expires_at=expires, session_id=session_id
+    )
 
 
 # --- opaque tokens (refresh, email verification, password reset) --------------------

@@ -72,8 +72,13 @@ async def resend_verification(session: SessionDep, body: ResendVerificationReque
     summary="OAuth2 token endpoint (public): password and refresh_token grants",
     description="Form-encoded. `grant_type=password` with `username` (the email) and "
     "`password`, or `grant_type=refresh_token` with `refresh_token`. Refresh tokens rotate "
-    "on every use; presenting a rotated one revokes its whole family. Failed sign-ins are "
-    "throttled per account and per address (429 with Retry-After).",
+    "on every use; presenting a rotated one ends that sign-in (its refresh tokens and the "
+    "access tokens issued along them). Failed sign-ins are throttled per account and per "
+    "address (429 with Retry-After).\n\nErrors are problem+json with OAuth2's `error` "
+    "field added: a wrong email or password is 400 `invalid_grant` (the same answer for "
+    "an unknown email); an unknown, expired, revoked or replayed refresh token is 401 "
+    "`invalid_grant` (sign in again); a missing field is 400 `invalid_request`; another "
+    "grant type is 400 `unsupported_grant_type`.",
 )
 async def token(
     session: SessionDep,
@@ -106,7 +111,9 @@ async def token(
 @router.post(
     "/auth/logout",
     status_code=status.HTTP_204_NO_CONTENT,
-    summary="Revoke a refresh token and its whole family (public: holding it suffices)",
+    summary="Sign out: end the sign-in a refresh token belongs to (public: holding it suffices)",
+    description="Revokes the refresh token's family; the access tokens issued along it "
+    "stop working at once. The person's other sign-ins (other devices) carry on. Always 204.",
 )
 async def logout(session: SessionDep, body: LogoutRequest) -> Response:
     await accounts.logout(session, body.refresh_token)

@@ -54,6 +54,19 @@ class InvalidGrant(AppError):
         self.keep_changes = keep_changes
 
 
+class RefreshRefused(InvalidGrant):
+    """A refresh token that no longer signs anyone in (unknown, expired, revoked, or
+    replayed after rotation): 401, like any other credential that stopped working, so
+    that clients send the person back to sign-in; the body keeps OAuth2's
+    `error: invalid_grant`."""
+
+    status = 401
+
+    def __init__(self, detail: str, *, keep_changes: bool = False) -> None:
+        super().__init__(detail, keep_changes=keep_changes)
+        self.headers = {"WWW-Authenticate": 'Bearer realm="consulta", error="invalid_token"'}
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -281,15 +294,16 @@ async def _issue_tokens(
 ) -> TokenResponse:
     settings = get_settings()
     refresh = new_opaque_token()
+    family_id = family_id or uuid.uuid4()
     session.add(
         RefreshToken(
             user_id=user.id,
-            family_id=family_id or uuid.uuid4(),
+            family_id=family_id,
             token_hash=hash_opaque_token(refresh),
             expires_at=_now() + timedelta(days=settings.refresh_token_days),
         )
     )
-    access, expires_in = create_access_token(user.id)
+    access, expires_in = create_access_token(user.id, session_id=family_id)
     return TokenResponse(access_token=access, expires_in=expires_in, refresh_token=refresh)
 
 
@@ -341,17 +355,14 @@ async def refresh_tokens(session: AsyncSession, refresh_token: str) -> TokenResp
         )
     ).one_or_none()
     if row is None:
-        raise InvalidGrant("The refresh token is invalid.")
+        raise RefreshRefused("The refresh token is invalid.")
     if row.revoked_at is not None:
-        raise InvalidGrant("The refresh token has been revoked.")
+        raise RefreshRefused("The refresh token has been revoked.")
     if row.rotated_at is not None:
-        # A rotated token came back: it was stolen or replayed. Kill the whole chain, and
-        # every access token already issued (the thief may hold one); the person's other
-        # sessions carry on by refreshing with their own refresh tokens.
+        # A rotated token came back: it was stolen or replayed. Kill the whole chain; the
+        # access tokens issued along it carry its id and stop working with it. The
+        # person's other sign-ins (other devices) carry on.
         await _revoke_family(session, row.family_id)
-        await session.exec(
-            update(User).where(col(User.id) == row.user_id).values(tokens_invalid_before=_now())
-        )
         record_event(
             session,
             "user.refresh_token_reused",
@@ -360,14 +371,14 @@ async def refresh_tokens(session: AsyncSession, refresh_token: str) -> TokenResp
             actor_id=None,
             payload={"family_id": str(row.family_id)},
         )
-        raise InvalidGrant(
+        raise RefreshRefused(
             "The refresh token was already used; this session is revoked.", keep_changes=True
         )
     if row.expires_at <= _now():
-        raise InvalidGrant("The refresh token has expired.")
+        raise RefreshRefused("The refresh token has expired.")
     user = await session.get(User, row.user_id)
     if user is None or user.deleted_at is not None:
-        raise InvalidGrant("The refresh token is invalid.")
+        raise RefreshRefused("The refresh token is invalid.")
     row.rotated_at = _now()
     return await _issue_tokens(session, user, family_id=row.family_id)
 

@@ -13,7 +13,7 @@ from sqlmodel import col, func, select
 from app.config import get_settings
 from app.models.accounts import RefreshToken, User
 from app.models.events import Event
-from app.security import create_access_token
+from app.security import create_access_token, hash_opaque_token
 from tests.helpers import PASSWORD, assert_problem, auth_headers, login, make_user
 
 
@@ -307,6 +307,7 @@ async def test_missing_token_is_401_with_challenge(client):
 
 async def test_refresh_rotates_and_reuse_revokes_the_family(client, session):
     user = await make_user(session)
+    phone = await login(client, user.email)  # another sign-in, on another device
     first = await login(client, user.email)
     rotated = await client.post(
         "/v1/auth/token",
@@ -323,23 +324,40 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(client, session):
         "/v1/auth/token",
         data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
     )
-    assert_problem(reuse, 400, "invalid_grant")
+    body = assert_problem(reuse, 401, "invalid_grant")
+    assert body["error"] == "invalid_grant"
+    assert reuse.headers["WWW-Authenticate"].startswith("Bearer")
     after = await client.post(
         "/v1/auth/token",
         data={"grant_type": "refresh_token", "refresh_token": second["refresh_token"]},
     )
-    assert_problem(after, 400, "invalid_grant")
-    # So do the access tokens already issued: whoever holds one is out at once.
+    assert_problem(after, 401, "invalid_grant")
+    # So do the access tokens issued along it: whoever holds one is out at once.
     assert_problem(await client.get("/v1/me", headers=stolen_access), 401)
     live = (
         await session.exec(
             select(func.count())
             .select_from(RefreshToken)
-            .where(col(RefreshToken.user_id) == user.id, col(RefreshToken.revoked_at).is_(None))
+            .where(
+                col(RefreshToken.family_id).in_(
+                    select(RefreshToken.family_id).where(
+                        col(RefreshToken.token_hash) == hash_opaque_token(first["refresh_token"])
+                    )
+                ),
+                col(RefreshToken.revoked_at).is_(None),
+            )
         )
     ).one()
     assert live == 0
-    # Other sign-ins (other families) are untouched, and new tokens work.
+    # The other sign-in is untouched: its access token and its refresh token still work.
+    phone_access = {"Authorization": f"Bearer {phone['access_token']}"}
+    assert (await client.get("/v1/me", headers=phone_access)).status_code == 200
+    refreshed = await client.post(
+        "/v1/auth/token",
+        data={"grant_type": "refresh_token", "refresh_token": phone["refresh_token"]},
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    # And signing in again works.
     fresh = await login(client, user.email)
     assert (
         await client.get("/v1/me", headers={"Authorization": f"Bearer {fresh['access_token']}"})
@@ -363,12 +381,15 @@ async def test_concurrent_refresh_with_one_token_succeeds_once(committing_client
             for _ in range(5)
         ]
     )
-    assert sorted(r.status_code for r in results) == [200, 400, 400, 400, 400]
+    assert sorted(r.status_code for r in results) == [200, 401, 401, 401, 401]
 
 
-async def test_logout_revokes_the_refresh_family(client, session):
+async def test_logout_ends_the_sign_in_and_only_that_one(client, session):
     user = await make_user(session)
+    other = await login(client, user.email)
     tokens = await login(client, user.email)
+    access = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert (await client.get("/v1/me", headers=access)).status_code == 200
     assert (
         await client.post("/v1/auth/logout", json={"refresh_token": tokens["refresh_token"]})
     ).status_code == 204
@@ -377,9 +398,14 @@ async def test_logout_revokes_the_refresh_family(client, session):
             "/v1/auth/token",
             data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
         ),
-        400,
+        401,
         "invalid_grant",
     )
+    # The sign-in's access token stops at once, not when it expires.
+    assert_problem(await client.get("/v1/me", headers=access), 401)
+    # The person's other sign-in carries on.
+    other_access = {"Authorization": f"Bearer {other['access_token']}"}
+    assert (await client.get("/v1/me", headers=other_access)).status_code == 200
 
 
 async def test_token_endpoint_rejects_unknown_grants(client):
@@ -434,7 +460,8 @@ async def test_password_reset_flow(client, session, mail_dir):
             "/v1/auth/token",
             data={"grant_type": "refresh_token", "refresh_token": old["refresh_token"]},
         ),
-        400,
+        401,
+        "invalid_grant",
     )
     user.tokens_invalid_before = datetime.now(UTC) + timedelta(seconds=2)
     session.add(user)

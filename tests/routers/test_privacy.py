@@ -367,7 +367,7 @@ async def test_deleting_the_account_anonymizes_and_keeps_contributions(client, s
             "/v1/auth/token",
             data={"grant_type": "refresh_token", "refresh_token": signed_in["refresh_token"]},
         ),
-        400,
+        401,
     )
 
     # The account row: nothing personal left.

@@ -117,7 +117,7 @@ async def test_suspension_ends_sessions_and_blocks_writes_in_that_organization_o
             "/v1/auth/token",
             data={"grant_type": "refresh_token", "refresh_token": signed_in["refresh_token"]},
         ),
-        400,
+        401,
         "invalid_grant",
     )
     live = (
