@@ -21,6 +21,7 @@ from app.routers import moderation_settings as moderation_settings_router
 from app.routers import polls as polls_router
 from app.routers import proposals as proposals_router
 from app.routers import safety as safety_router
+from app.write_limits import RefundFailedWrites
 
 DESCRIPTION = """
 Consulta is the API backend of a participatory consultation platform for metropolitan
@@ -100,6 +101,8 @@ def create_app() -> FastAPI:
             ],
             max_age=600,
         )
+    # Gives back the write-limit counts of writes that failed, once they are answered.
+    app.add_middleware(RefundFailedWrites)
     # Replays retried POSTs; inside the body limit, outside CORS and the routes.
     app.add_middleware(IdempotencyMiddleware)
     # NUL characters (which PostgreSQL cannot store) answer 422 before anything runs.

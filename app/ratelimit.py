@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, String, delete, func, literal, select
+from sqlalchemy import DateTime, Integer, String, delete, func, literal, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
 from app.db import get_engine
@@ -188,3 +188,21 @@ async def hit_chain(limits: Sequence[Limit]) -> list[Usage]:
 async def reset(limit: Limit) -> None:
     async with get_engine().begin() as conn:
         await conn.execute(delete(_table).where(_table.c.key == limit.key))
+
+
+async def refund(charges: Sequence[tuple[str, datetime]]) -> None:
+    """Take one event back from each counter, named by (key, window_start): a write that
+    did not happen (refused or failed after it was counted) does not use up the limit."""
+    if not charges:
+        return
+    stmt = (
+        update(_table)
+        .where(
+            tuple_(_table.c.key, _table.c.window_start).in_(sorted(charges)),
+            _table.c.count > 0,
+        )
+        .values(count=_table.c.count - 1)
+    )
+    async with get_engine().connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(stmt)

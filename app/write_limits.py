@@ -15,11 +15,15 @@ Kinds: ``proposals`` (creating one), ``comments`` (every comment or reply), ``re
 How it counts:
 
 - The person's counter, then the address's, are bumped in one statement on their own
-  autocommitted connection (`ratelimit.hit_chain`): a write that is refused or fails
-  afterwards still counts. A request the person's own limit refuses is not charged to
-  the address: one student retrying in a loop cannot lock out everyone behind their
-  school's address (with a limit of 0 the person is not counted and the address always
-  is).
+  autocommitted connection (`ratelimit.hit_chain`). A request the person's own limit
+  refuses is not charged to the address: one student retrying in a loop cannot lock out
+  everyone behind their school's address (with a limit of 0 the person is not counted
+  and the address always is).
+- Only writes that happen use up a limit: when the request then fails (a 4xx other than
+  the 429 itself, or a 5xx), `RefundFailedWrites` takes the count back once the response
+  is sent and the request's connection is released — a client with a validation bug, or
+  one retrying after a 409, does not lock its user out. Requests that succeed without
+  changing anything (supporting twice) still count: they are writes the client sent.
 - Counting happens before the request's session touches the database, from the subject
   of the bearer token: a request never holds two pooled connections at once, so a burst
   of writes cannot starve the pool. Requests without a valid access token are not counted
@@ -29,16 +33,18 @@ How it counts:
   replay (or its 409 / 422) never reaches this dependency and never counts twice.
 """
 
+import logging
 import math
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request, Response
 from fastapi.security.utils import get_authorization_scheme_param
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import ratelimit
 from app.config import Settings, get_settings
@@ -47,7 +53,13 @@ from app.errors import RateLimited
 from app.security import InvalidToken, decode_access_token
 
 WriteKind = Literal["proposals", "comments", "reports", "supports"]
-Scope = Literal["person", "address"]
+LimitScope = Literal["person", "address"]
+
+logger = logging.getLogger(__name__)
+
+# Where a request's counted writes are noted (a list in the ASGI scope, put there by
+# `RefundFailedWrites`), so that they can be taken back if the request fails.
+CHARGES_KEY = "consulta.write_charges"
 
 _NOUNS: dict[WriteKind, str] = {
     "proposals": "proposals",
@@ -61,7 +73,7 @@ _NOUNS: dict[WriteKind, str] = {
 class Counted:
     """One limit after this request's hit."""
 
-    scope: Scope
+    scope: LimitScope
     limit: ratelimit.Limit
     usage: ratelimit.Usage
 
@@ -83,7 +95,7 @@ class Counted:
 
 def limits_for(
     kind: WriteKind, user_id: uuid.UUID, address: str, settings: Settings
-) -> list[tuple[Scope, ratelimit.Limit]]:
+) -> list[tuple[LimitScope, ratelimit.Limit]]:
     """The limits one write of `kind` counts against (a limit set to 0 is off), in the
     order they are charged: the person's, then the address's (see `ratelimit.hit_chain`)."""
     per_person, per_address, window = {
@@ -108,7 +120,7 @@ def limits_for(
             settings.write_limit_supports_window_seconds,
         ),
     }[kind]
-    limits: list[tuple[Scope, ratelimit.Limit]] = []
+    limits: list[tuple[LimitScope, ratelimit.Limit]] = []
     if per_person > 0:
         limits.append(
             ("person", ratelimit.Limit(f"write:{kind}:user:{user_id}", per_person, window))
@@ -176,10 +188,17 @@ def write_limit(kind: WriteKind) -> Callable[..., Awaitable[None]]:
             return []
         scoped = limits_for(kind, user_id, address, settings)
         usages = await ratelimit.hit_chain([limit for _, limit in scoped])
-        return [
+        counted = [
             Counted(scope, limit, usage)
             for (scope, limit), usage in zip(scoped, usages, strict=True)
         ]
+        charges = request.scope.get(CHARGES_KEY)
+        if charges is not None and not any(c.exceeded for c in counted):
+            charges.extend(
+                (c.limit.key, c.usage.resets_at - timedelta(seconds=c.limit.window_seconds))
+                for c in counted
+            )
+        return counted
 
     async def enforce(
         counted: Annotated[list[Counted], Depends(count)],
@@ -190,3 +209,34 @@ def write_limit(kind: WriteKind) -> Callable[..., Awaitable[None]]:
 
     enforce.__name__ = f"write_limit_{kind}"
     return enforce
+
+
+class RefundFailedWrites:
+    """Gives back the write-limit counts of a request that failed (see the module's
+    docstring), after the response, when the request holds no database connection."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "DELETE"):
+            await self.app(scope, receive, send)
+            return
+        charges: list[tuple[str, datetime]] = []
+        scope[CHARGES_KEY] = charges
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            if charges and status >= 400 and status != 429:
+                try:
+                    await ratelimit.refund(charges)
+                except Exception:  # the answer is sent; a lost refund only costs a count
+                    logger.exception("could not refund write-limit counts")

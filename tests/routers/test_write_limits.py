@@ -343,23 +343,34 @@ async def test_401_comes_before_429_and_anonymous_calls_do_not_count(client, ses
     assert await counters() == before  # the address's count did not move
 
 
-async def test_refused_and_failed_writes_count(client, session, set_limits):
-    set_limits("comments", person=3)
+async def test_writes_that_fail_do_not_use_up_the_limit(client, session, set_limits):
+    set_limits("comments", person=3, address=50)
     scene = await make_scene(session)
     await commit_setup(session)
     url = comments_url("proposal", scene.proposal.id)
     headers = bearer(scene.member)
-    # An invalid body (422), a target that does not exist (404), then a good one.
+    person = f"write:comments:user:{scene.member.id}"
+    # An invalid body (422), a target that does not exist (404), a reply to a comment
+    # of another thread (422): nothing written, nothing counted once answered.
     assert_problem(await client.post(url, json={"body": ""}, headers=headers), 422)
+    assert_problem(await client.post(url, json={"body": 5}, headers=headers), 422)
     missing = comments_url("proposal", scene.meeting.id)
     assert_problem(await client.post(missing, json=comment(), headers=headers), 404)
-    assert (await client.post(url, json=comment(), headers=headers)).status_code == 201
+    counts = await counters()
+    assert counts.get(person, 0) == 0
+    assert all(v == 0 for k, v in counts.items() if k.startswith("write:comments:address:"))
+    # So the person still has their three comments.
+    for n in range(3):
+        response = await client.post(url, json=comment(n), headers=headers)
+        assert response.status_code == 201, response.text
     assert_429(
         await client.post(url, json=comment(), headers=headers),
         kind="comments",
         limited_by="person",
         limit=3,
     )
+    # The 429 itself counts (retrying in a loop keeps the person out).
+    assert (await counters())[person] == 4
 
 
 async def test_an_idempotent_replay_does_not_count_twice(client, session, set_limits):
