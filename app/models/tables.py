@@ -226,7 +226,8 @@ class TablePublic(BaseModel):
 
 class MembershipInvite(BaseModel):
     """Sent by a facilitator to invite someone (by account id or email); without a body,
-    `POST /memberships` joins (or asks to join) as the caller."""
+    or with an empty one (`{}`), `POST /memberships` joins (or asks to join) as the
+    caller."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -235,9 +236,13 @@ class MembershipInvite(BaseModel):
 
     @model_validator(mode="after")
     def _one_person(self) -> "MembershipInvite":
-        if (self.user_id is None) == (self.email is None):
-            raise ValueError("give exactly one of user_id or email")
+        if self.user_id is not None and self.email is not None:
+            raise ValueError("give one of user_id or email, not both")
         return self
+
+    @property
+    def names_someone(self) -> bool:
+        return self.user_id is not None or self.email is not None
 
 
 class MembershipUpdate(BaseModel):

@@ -1,12 +1,14 @@
 """Organizations: /v1/organizations/*."""
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from app.db import SessionDep
 from app.deps import CurrentUser, PlatformAdmin
 from app.models.organizations import (
+    AssignableRole,
     MunicipalityCreate,
     MunicipalityPublic,
     OrganizationCreate,
@@ -85,12 +87,24 @@ async def create_municipality(
 
 
 @router.get(
-    "/{org}/roles", response_model=Page[RolePublic], summary="Role assignments (organization admin)"
+    "/{org}/roles",
+    response_model=Page[RolePublic],
+    summary="Role assignments: the organization's admins and its tables' facilitators "
+    "(organization admin)",
+    description="Oldest first. A facilitator's assignment has `table_id` and the id of "
+    "their membership of the table; `DELETE …/roles/{id}` takes either kind of id.",
 )
 async def list_roles(
-    session: SessionDep, user: CurrentUser, org: str, page: PageParamsDep
+    session: SessionDep,
+    user: CurrentUser,
+    org: str,
+    page: PageParamsDep,
+    role: Annotated[AssignableRole | None, Query(description="Only this role.")] = None,
+    table_id: Annotated[
+        uuid.UUID | None, Query(description="Only the facilitators of this table.")
+    ] = None,
 ) -> Page[RolePublic]:
-    items, cursor = await organizations.list_roles(session, user, org, page)
+    items, cursor = await organizations.list_roles(session, user, org, page, role, table_id)
     return Page(items=items, next_cursor=cursor)
 
 

@@ -96,3 +96,25 @@ async def dismiss_facilitator(
     membership_event(
         session, "membership.role_changed", actor, table, membership, audit=True, role="member"
     )
+
+
+async def dismiss_facilitator_by_id(
+    session: AsyncSession, actor: User, org: Organization, membership_id: uuid.UUID
+) -> None:
+    """`DELETE /organizations/{org}/roles/{id}` with the id a facilitator's appointment
+    was listed under (their membership's)."""
+    membership = (
+        await session.exec(
+            select(TableMembership)
+            .join(ParticipationTable, col(ParticipationTable.id) == TableMembership.table_id)
+            .where(
+                col(TableMembership.id) == membership_id,
+                col(ParticipationTable.organization_id) == org.id,
+                col(TableMembership.status) == "active",
+                col(TableMembership.role) == "facilitator",
+            )
+        )
+    ).one_or_none()
+    if membership is None:
+        raise NotFound("No such role assignment.")
+    await dismiss_facilitator(session, actor, org, membership.user_id, membership.table_id)

@@ -51,11 +51,11 @@ from app.services.tables import (
 
 MEETING_NOT_FOUND = "No meeting with this id."
 # Moves a facilitator may make with PATCH `status` (minutes also mark a meeting held).
+# What `PATCH` may do: cancel a meeting, or reinstate a cancelled one. A meeting becomes
+# `held` by publishing its minutes (`PUT …/minutes`), and stays so.
 STATUS_MOVES = {
     ("scheduled", "cancelled"),
-    ("scheduled", "held"),
     ("cancelled", "scheduled"),
-    ("held", "scheduled"),
 }
 # Changes the people registered should hear about.
 SCHEDULE_FIELDS = {"starts_at", "ends_at", "location", "format", "online_url"}
@@ -366,8 +366,10 @@ async def update_meeting(
     old_status = meeting.status
     new_status = changes.get("status", old_status)
     if new_status != old_status and (old_status, new_status) not in STATUS_MOVES:
+        how = " (publish its minutes instead)" if new_status == "held" else ""
         raise Conflict(
-            f"A {old_status} meeting cannot become {new_status}.", code="invalid_status_change"
+            f"A {old_status} meeting cannot become {new_status}{how}.",
+            code="invalid_status_change",
         )
     if "capacity" in changes and changes["capacity"] != 0:
         taken = (await seat_counts(session, [meeting.id])).get(meeting.id, (0, 0))[0]
@@ -416,9 +418,7 @@ async def _record_update(
             await people_to_notify(session, meeting.id) if meeting.status == "cancelled" else {}
         )
         event(
-            {"cancelled": "meeting.cancelled", "held": "meeting.held"}.get(
-                meeting.status, "meeting.reinstated"
-            ),
+            "meeting.cancelled" if meeting.status == "cancelled" else "meeting.reinstated",
             notify,
         )
     fields = sorted(set(changes) - {"status"})

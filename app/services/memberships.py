@@ -26,6 +26,7 @@ from app.models.tables import (
 from app.pagination import PageParams, SortKey, paginate
 from app.services.accounts import find_named_person
 from app.services.audit import record_audit
+from app.services.organizations import is_org_admin_clause
 from app.services.suspensions import ensure_not_suspended
 from app.services.table_views import active_member_counts
 from app.services.tables import facilitates, get_facilitated_table, get_visible_table
@@ -188,6 +189,8 @@ async def join_table(
     if membership is not None and membership.status == "rejected":
         raise Conflict("Your request to join this table was declined.", code="membership_rejected")
     if membership is not None:  # invited: accepting
+        if table.status != "open":
+            raise Conflict("This table is not accepting new members.", code="table_closed")
         check_eligibility(table, actor)
         await activate(session, table, membership)
         membership_event(session, "membership.joined", actor, table, membership, via="invitation")
@@ -216,6 +219,20 @@ async def join_table(
 # --- facilitators ---------------------------------------------------------------------
 
 
+async def _ensure_may_manage_facilitators(
+    session: AsyncSession, actor: User, table: ParticipationTable
+) -> None:
+    """Facilitators are appointed by the organization: a facilitator may make a member a
+    co-facilitator, or step down, but only the organization's admins demote or remove
+    another facilitator."""
+    admin = (await session.exec(select(is_org_admin_clause(actor, table.organization_id)))).one()
+    if not admin:
+        raise Forbidden(
+            "Only the organization's admins demote or remove a facilitator.",
+            code="facilitator_appointed_by_organization",
+        )
+
+
 async def invite_member(
     session: AsyncSession, actor: User, table_id: uuid.UUID, data: MembershipInvite
 ) -> tuple[MembershipPublic, bool]:
@@ -224,6 +241,11 @@ async def invite_member(
     table = await get_facilitated_table(session, actor, table_id, for_update=True)
     if table.status == "archived":
         raise Conflict("This table is archived.", code="table_archived")
+    if table.status != "open":
+        raise Conflict(
+            "This table is closed to new members; reopen it to invite people.",
+            code="table_closed",
+        )
     user = await find_named_person(session, data.user_id, data.email)
     membership = await find_membership(session, table.id, user.id)
     if membership is not None and membership.status != "rejected":
@@ -300,6 +322,8 @@ async def update_membership(
     if data.role is not None and data.role != membership.role:
         if membership.status != "active":
             raise Conflict("Only active members can be given a role.", code="not_active")
+        if membership.role == "facilitator" and membership.user_id != actor.id:
+            await _ensure_may_manage_facilitators(session, actor, table)
         membership.role = data.role
         membership_event(
             session,
@@ -328,6 +352,8 @@ async def remove_membership(
     membership = await find_membership(session, table.id, user_id)
     if membership is None or (leaving and membership.status == "rejected"):
         raise NotFound(NOT_A_MEMBER)
+    if not leaving and membership.role == "facilitator":
+        await _ensure_may_manage_facilitators(session, actor, table)
     membership_event(
         session,
         "membership.left" if leaving else "membership.removed",
@@ -338,7 +364,12 @@ async def remove_membership(
         role=membership.role,
         status=membership.status,
     )
+    was_member = membership.status == "active"
     await session.delete(membership)
+    if was_member:
+        from app.services.registrations import release_members_only_seats  # (imports this)
+
+        await release_members_only_seats(session, actor, table.id, user_id)
 
 
 async def create_membership(
@@ -346,6 +377,6 @@ async def create_membership(
 ) -> tuple[MembershipPublic, bool]:
     """`POST /memberships`: without a body the caller joins; with one, a facilitator
     invites the person named."""
-    if data is None:
+    if data is None or not data.names_someone:
         return await join_table(session, actor, table_id)
     return await invite_member(session, actor, table_id, data)

@@ -9,10 +9,23 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, true
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    Subquery,
+    cast,
+    exists,
+    func,
+    literal,
+    null,
+    true,
+    union_all,
+)
+from sqlalchemy import Uuid as SAUuid
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import Select, SelectOfScalar
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.errors import Conflict, NotFound, Unprocessable
 from app.models.accounts import User
@@ -28,6 +41,7 @@ from app.models.organizations import (
     RolePublic,
     RoleRevoke,
 )
+from app.models.tables import ParticipationTable, TableMembership
 from app.pagination import PageParams, SortKey, paginate
 from app.services.accounts import find_named_person
 from app.services.audit import record_audit
@@ -234,14 +248,6 @@ async def create_municipality(
 # --- roles ---------------------------------------------------------------------------
 
 
-def _roles_query(org_id: uuid.UUID) -> Select[OrganizationRole, str]:
-    return (
-        select(OrganizationRole, User.display_name)
-        .join(User, col(User.id) == OrganizationRole.user_id)
-        .where(col(OrganizationRole.organization_id) == org_id)
-    )
-
-
 def _role_public(role: OrganizationRole, display_name: str) -> RolePublic:
     return RolePublic(
         id=role.id,
@@ -253,22 +259,66 @@ def _role_public(role: OrganizationRole, display_name: str) -> RolePublic:
     )
 
 
+def _assignments(org_id: uuid.UUID) -> Subquery:
+    """Every role held in the organization, one row each: its admins, and the
+    facilitators of its tables (an active membership with the facilitator role, whose id
+    is the assignment's id)."""
+    admins = sa_select(
+        col(OrganizationRole.id).label("id"),
+        col(OrganizationRole.user_id).label("user_id"),
+        col(OrganizationRole.role).label("role"),
+        cast(null(), SAUuid).label("table_id"),
+        col(OrganizationRole.created_at).label("created_at"),
+    ).where(col(OrganizationRole.organization_id) == org_id)
+    facilitators = (
+        sa_select(
+            col(TableMembership.id),
+            col(TableMembership.user_id),
+            literal("facilitator", String),
+            col(TableMembership.table_id),
+            col(TableMembership.created_at),
+        )
+        .join(ParticipationTable, col(ParticipationTable.id) == TableMembership.table_id)
+        .where(
+            col(ParticipationTable.organization_id) == org_id,
+            col(TableMembership.status) == "active",
+            col(TableMembership.role) == "facilitator",
+        )
+    )
+    return union_all(admins, facilitators).subquery("assignments")
+
+
 async def list_roles(
-    session: AsyncSession, actor: User, slug: str, params: PageParams
+    session: AsyncSession,
+    actor: User,
+    slug: str,
+    params: PageParams,
+    role: str | None = None,
+    table_id: uuid.UUID | None = None,
 ) -> tuple[list[RolePublic], str | None]:
     org = await get_admin_organization(session, actor, slug)
-    keys = [
-        SortKey(OrganizationRole.created_at, kind=datetime),
-        SortKey(OrganizationRole.id, kind=uuid.UUID),
-    ]
+    a = _assignments(org.id)
+    stmt = sa_select(a, col(User.display_name)).join(User, col(User.id) == a.c.user_id)
+    if role is not None:
+        stmt = stmt.where(a.c.role == role)
+    if table_id is not None:
+        stmt = stmt.where(a.c.table_id == table_id)
+    keys = [SortKey(a.c.created_at, kind=datetime), SortKey(a.c.id, kind=uuid.UUID)]
     rows, cursor = await paginate(
-        session,
-        _roles_query(org.id),
-        keys,
-        params,
-        key_of=lambda r: (r[0].created_at, r[0].id),
+        session, stmt, keys, params, key_of=lambda r: (r.created_at, r.id)
     )
-    return [_role_public(role, name) for role, name in rows], cursor
+    return [
+        RolePublic(
+            id=r.id,
+            organization_id=org.id,
+            user_id=r.user_id,
+            display_name=r.display_name,
+            role=r.role,
+            table_id=r.table_id,
+            created_at=r.created_at,
+        )
+        for r in rows
+    ], cursor
 
 
 async def assign_role(
@@ -344,7 +394,10 @@ async def revoke_role_by_id(
         )
     ).one_or_none()
     if role is None:
-        raise NotFound("No such role assignment.")
+        # A facilitator's appointment has the id of their membership.
+        from app.services.facilitators import dismiss_facilitator_by_id  # (imports this)
+
+        return await dismiss_facilitator_by_id(session, actor, org, role_id)
     await _delete_role(session, actor, org, role)
 
 

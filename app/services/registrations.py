@@ -244,6 +244,51 @@ async def cancel_registration(session: AsyncSession, actor: User, meeting_id: uu
         await fill_seats(session, actor, meeting)
 
 
+async def release_members_only_seats(
+    session: AsyncSession, actor: User, table_id: uuid.UUID, user_id: uuid.UUID
+) -> int:
+    """Someone is no longer a member of the table (left or removed): their places at its
+    upcoming members-only meetings go to the people waiting. Returns how many."""
+    meetings = (
+        await session.exec(
+            select(Meeting)
+            .where(
+                col(Meeting.table_id) == table_id,
+                col(Meeting.kind).in_(MEMBERS_ONLY_KINDS),
+                col(Meeting.status) == "scheduled",
+                col(Meeting.starts_at) > datetime.now(UTC),
+                exists().where(
+                    col(MeetingRegistration.meeting_id) == Meeting.id,
+                    col(MeetingRegistration.user_id) == user_id,
+                    col(MeetingRegistration.status).in_(("registered", "waitlisted")),
+                ),
+            )
+            .order_by(col(Meeting.id))  # one locking order: no deadlocks
+            .with_for_update()
+        )
+    ).all()
+    for meeting in meetings:
+        registration = await _active_registration(session, meeting.id, user_id)
+        if registration is None or registration.status == "attended":
+            continue
+        seated = registration.status == "registered"
+        registration.status = "cancelled"
+        registration.cancelled_at = datetime.now(UTC)
+        await session.flush()
+        _event(
+            session,
+            "registration.cancelled",
+            actor,
+            meeting,
+            registration,
+            had_seat=seated,
+            reason="no_longer_member",
+        )
+        if seated:
+            await fill_seats(session, actor, meeting)
+    return len(meetings)
+
+
 async def list_registrations(
     session: AsyncSession,
     actor: User,

@@ -349,6 +349,20 @@ async def test_org_admin_appoints_and_dismisses_facilitators_through_roles(clien
     )
     assert approved.status_code == 200
 
+    # The roles list has the organization's admins and its tables' facilitators.
+    listed = (await client.get(roles_url, headers=headers)).json()["items"]
+    assert [(r["role"], r["table_id"]) for r in listed] == [
+        ("admin", None),
+        ("facilitator", str(table.id)),
+    ]
+    assert listed[1]["id"] == body["id"] and listed[1]["user_id"] == str(person.id)
+    only = (await client.get(f"{roles_url}?role=facilitator", headers=headers)).json()
+    assert [r["id"] for r in only["items"]] == [body["id"]]
+    other_table = (
+        await client.get(f"{roles_url}?table_id={foreign_table.id}", headers=headers)
+    ).json()
+    assert other_table["items"] == []
+
     dismissed = await client.request(
         "DELETE",
         roles_url,
@@ -358,6 +372,110 @@ async def test_org_admin_appoints_and_dismisses_facilitators_through_roles(clien
     assert dismissed.status_code == 204
     me = (await client.get(f"/v1/tables/{table.id}", headers=bearer(person))).json()
     assert me["my_membership"] == {"role": "member", "status": "active"}
-    # Organization admins keep listing admins only.
     listed = (await client.get(roles_url, headers=headers)).json()["items"]
     assert [r["role"] for r in listed] == ["admin"]
+
+    # Appointed again, and dismissed by the id the appointment was listed under.
+    again = await client.post(
+        roles_url,
+        headers=headers,
+        json={"role": "facilitator", "table_id": str(table.id), "user_id": str(person.id)},
+    )
+    assert again.status_code == 201, again.text
+    assert_problem(await client.delete(f"{roles_url}/{asker.id}", headers=headers), 404)
+    # Only the organization's admins can.
+    assert_problem(
+        await client.delete(f"{roles_url}/{again.json()['id']}", headers=bearer(person)), 404
+    )
+    assert (
+        await client.delete(f"{roles_url}/{again.json()['id']}", headers=headers)
+    ).status_code == 204
+    me = (await client.get(f"/v1/tables/{table.id}", headers=bearer(person))).json()
+    assert me["my_membership"] == {"role": "member", "status": "active"}
+    assert_problem(await client.delete(f"{roles_url}/{again.json()['id']}", headers=headers), 404)
+
+
+async def test_only_the_organization_demotes_or_removes_a_facilitator(client, session):
+    admin = await make_user(session)
+    org = await make_org(session, admin=admin)
+    table = await make_table(session, org)
+    appointed, colleague, member = [await make_user(session) for _ in range(3)]
+    await add_member(session, table, appointed, role="facilitator")
+    await add_member(session, table, colleague, role="facilitator")
+    await add_member(session, table, member)
+    await commit_setup(session)
+    url = f"/v1/tables/{table.id}/memberships"
+
+    # A facilitator may make a member a co-facilitator…
+    promoted = await client.patch(
+        f"{url}/{member.id}", headers=bearer(appointed), json={"role": "facilitator"}
+    )
+    assert promoted.status_code == 200, promoted.text
+    # …but not demote or remove a fellow facilitator.
+    assert_problem(
+        await client.patch(
+            f"{url}/{appointed.id}", headers=bearer(member), json={"role": "member"}
+        ),
+        403,
+        "facilitator_appointed_by_organization",
+    )
+    assert_problem(
+        await client.delete(f"{url}/{appointed.id}", headers=bearer(member)),
+        403,
+        "facilitator_appointed_by_organization",
+    )
+    mine = (await client.get(f"/v1/tables/{table.id}", headers=bearer(appointed))).json()
+    assert mine["my_membership"] == {"role": "facilitator", "status": "active"}
+    # Stepping down oneself is fine; the organization's admin does the rest.
+    stepped = await client.patch(
+        f"{url}/{colleague.id}", headers=bearer(colleague), json={"role": "member"}
+    )
+    assert stepped.status_code == 200 and stepped.json()["role"] == "member"
+    demoted = await client.patch(
+        f"{url}/{member.id}", headers=bearer(admin), json={"role": "member"}
+    )
+    assert demoted.status_code == 200 and demoted.json()["role"] == "member"
+    assert (await client.delete(f"{url}/{appointed.id}", headers=bearer(admin))).status_code == 204
+
+
+async def test_an_empty_body_joins_like_no_body(client, session):
+    org = await make_org(session)
+    table = await make_table(session, org)
+    user = await make_user(session)
+    await commit_setup(session)
+    joined = await client.post(f"/v1/tables/{table.id}/memberships", headers=bearer(user), json={})
+    assert joined.status_code == 201, joined.text
+    assert joined.json()["user_id"] == str(user.id) and joined.json()["status"] == "active"
+    both = {"user_id": str(user.id), "email": "x@example.org"}
+    assert_problem(
+        await client.post(f"/v1/tables/{table.id}/memberships", headers=bearer(user), json=both),
+        422,
+    )
+
+
+async def test_a_closed_table_takes_no_invitations(client, session):
+    org = await make_org(session)
+    table = await make_table(session, org, membership_policy="invitation")
+    facilitator, invited, later = [await make_user(session) for _ in range(3)]
+    await add_member(session, table, facilitator, role="facilitator")
+    await commit_setup(session)
+    url = f"/v1/tables/{table.id}/memberships"
+    sent = await client.post(url, headers=bearer(facilitator), json={"user_id": str(invited.id)})
+    assert sent.status_code == 201 and sent.json()["status"] == "invited"
+
+    closed = await client.patch(
+        f"/v1/tables/{table.id}", headers=bearer(facilitator), json={"status": "closed"}
+    )
+    assert closed.status_code == 200, closed.text
+    assert_problem(
+        await client.post(url, headers=bearer(facilitator), json={"user_id": str(later.id)}),
+        409,
+        "table_closed",
+    )
+    # An invitation sent before it closed cannot be accepted while it is closed.
+    assert_problem(await client.post(url, headers=bearer(invited)), 409, "table_closed")
+    members = (await client.get(url, headers=bearer(facilitator))).json()["items"]
+    assert {(m["user_id"], m["status"]) for m in members} == {
+        (str(facilitator.id), "active"),
+        (str(invited.id), "invited"),
+    }

@@ -251,3 +251,74 @@ async def test_no_double_registration_under_concurrent_retries(committing_client
     assert len({r.json()["id"] for r in responses}) == 1
     rows = await _committed_rows(meeting.id)
     assert [r.status for r in rows] == ["registered"]
+
+
+async def test_leaving_the_table_gives_up_seats_at_members_only_meetings(client, session):
+    table, plenary, facilitator = await _setup(session, kind="plenary", capacity=1)
+    public = await make_meeting(session, table, kind="public", capacity=1)
+    leaving, removed, waiting = [await make_user(session) for _ in range(3)]
+    for person in (leaving, removed, waiting):
+        await add_member(session, table, person)
+    second = await make_meeting(session, table, kind="working_group", capacity=1)
+    await commit_setup(session)
+
+    async def register(person, meeting):
+        response = await client.post(
+            f"/v1/meetings/{meeting.id}/registrations", headers=bearer(person)
+        )
+        assert response.status_code == 201, response.text
+        return response.json()["status"]
+
+    assert await register(leaving, plenary) == "registered"
+    assert await register(waiting, plenary) == "waitlisted"
+    assert await register(leaving, public) == "registered"
+    assert await register(removed, second) == "registered"
+    assert await register(waiting, second) == "waitlisted"
+
+    members = f"/v1/tables/{table.id}/memberships"
+    left = await client.delete(f"{members}/{leaving.id}", headers=bearer(leaving))
+    assert left.status_code == 204
+    gone = await client.delete(f"{members}/{removed.id}", headers=bearer(facilitator))
+    assert gone.status_code == 204
+
+    def statuses(rows):
+        return {r.user_id: r.status for r in rows}
+
+    # Their seats at the members-only meetings went to the person waiting…
+    assert statuses(await _rows(session, plenary.id)) == {
+        leaving.id: "cancelled",
+        waiting.id: "registered",
+    }
+    assert statuses(await _rows(session, second.id)) == {
+        removed.id: "cancelled",
+        waiting.id: "registered",
+    }
+    # …while a public meeting is open to anyone: that seat is kept.
+    assert statuses(await _rows(session, public.id)) == {leaving.id: "registered"}
+    reasons = (
+        await session.exec(select(Event.payload).where(col(Event.type) == "registration.cancelled"))
+    ).all()
+    assert sorted(p["reason"] for p in reasons) == ["no_longer_member", "no_longer_member"]
+
+
+async def test_a_meeting_is_held_by_publishing_its_minutes_not_by_a_patch(client, session):
+    _, meeting, facilitator = await _setup(session)
+    await commit_setup(session)
+    url = f"/v1/meetings/{meeting.id}"
+    body = assert_problem(
+        await client.patch(url, headers=bearer(facilitator), json={"status": "held"}),
+        409,
+        "invalid_status_change",
+    )
+    assert "minutes" in body["detail"]
+    assert (await client.get(url)).json()["status"] == "scheduled"
+    published = await client.put(
+        url + "/minutes", headers=bearer(facilitator), json={"text": {"it": "Verbale"}}
+    )
+    assert published.status_code == 200, published.text
+    assert (await client.get(url)).json()["status"] == "held"
+    assert_problem(
+        await client.patch(url, headers=bearer(facilitator), json={"status": "scheduled"}),
+        409,
+        "invalid_status_change",
+    )
