@@ -24,7 +24,7 @@ from app.events import record_event
 from app.models.accounts import User
 from app.models.comments import Comment, CommentPublic, CommentVote
 from app.services.comment_targets import check_may_write, resolve_comment_target
-from app.services.comments import COMMENT_NOT_FOUND, comment_public
+from app.services.comments import COMMENT_NOT_FOUND, comment_public, may_see_pending
 from app.services.suspensions import ensure_not_suspended
 
 
@@ -37,6 +37,8 @@ async def _votable_comment(session: AsyncSession, actor: User, comment_id: uuid.
     if comment is None:
         raise NotFound(COMMENT_NOT_FOUND)
     target = await resolve_comment_target(session, actor, comment.target_type, comment.target_id)
+    if not await may_see_pending(session, actor, comment, target):
+        raise NotFound(COMMENT_NOT_FOUND)
     if comment.deleted_at is not None or comment.status != "visible":
         raise Conflict("This comment was deleted; it takes no votes.", code="comment_deleted")
     if comment.author_id == actor.id:

@@ -159,6 +159,16 @@ async def moderates(session: AsyncSession, actor: User | None, target: CommentTa
     )
 
 
+async def may_see_pending(
+    session: AsyncSession, actor: User, comment: Comment, target: CommentTarget
+) -> bool:
+    """Whether the actor may know of this comment as far as pre-moderation goes: a
+    comment awaiting approval exists only for its author and the target's moderators."""
+    if comment.status != "pending" or comment.author_id == actor.id:
+        return True
+    return await moderates(session, actor, target)
+
+
 def _listed(actor: User | None, moderator: bool) -> list[ColumnElement[bool]]:
     """Conditions on `Comment`: listed for the actor. Everything for moderators; for
     others, pending comments only when their own, or when answered (placeholders)."""
@@ -332,6 +342,8 @@ async def create_comment(
     root_id, depth = comment_id, 0
     if data.parent_id is not None:
         parent = await session.get(Comment, data.parent_id)
+        if parent is not None and not await may_see_pending(session, actor, parent, target):
+            parent = None  # someone else's comment awaiting approval: as if it did not exist
         if parent is None or (parent.target_type, parent.target_id) != (target_type, target_id):
             raise _invalid(
                 "parent_id",

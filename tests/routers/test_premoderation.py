@@ -2,6 +2,7 @@
 published from a draft) and comments held as pending, in the queue, invisible to others
 and uncounted until approved; facilitators' own content is never held."""
 
+import uuid
 from typing import Any
 
 import pytest
@@ -222,6 +223,29 @@ async def test_a_comment_on_a_premoderated_table_waits_and_does_not_count(client
         409,
         "comment_not_visible",
     )
+    # For anyone else it does not exist: a reply or a vote reveals nothing.
+    assert_problem(
+        await client.post(
+            url,
+            json={"body": "Anche io!", "parent_id": comment["id"]},
+            headers=bearer(scene.author),
+        ),
+        422,
+        "invalid_parent",
+    )
+    unknown = assert_problem(
+        await client.put(
+            f"/v1/comments/{comment['id']}/vote", json={"value": 1}, headers=bearer(scene.author)
+        ),
+        404,
+    )
+    never = assert_problem(
+        await client.put(
+            f"/v1/comments/{uuid.uuid4()}/vote", json={"value": 1}, headers=bearer(scene.author)
+        ),
+        404,
+    )
+    assert unknown["detail"] == never["detail"]
     # Approved: counted and shown to everyone.
     await set_content_status(session, "comment", row.target_id, "visible")
     await commit_setup(session)
