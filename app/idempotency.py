@@ -15,11 +15,13 @@ the client address. The record is claimed on its own transaction before the requ
 (a unique index decides between concurrent duplicates) and completed after it. A 5xx or a
 429 releases the key so that a retry runs again. A process that dies between the request's
 commit and storing its response leaves a claim that is taken over after
-`IDEMPOTENCY_LEASE_SECONDS`. `/v1/auth/*` is excluded: its responses carry secrets that
-must not be stored.
+`IDEMPOTENCY_LEASE_SECONDS`. The token endpoint (`/v1/auth/token`) is excluded: its
+responses carry secrets that must not be stored. Registration is not: a phone retrying
+it gets its first answer, not a 409 for the email it has just registered.
 """
 
 import hashlib
+import hmac
 import json
 import logging
 import re
@@ -41,7 +43,8 @@ logger = logging.getLogger(__name__)
 HEADER = b"idempotency-key"
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _STORED_HEADERS = {"content-type", "location", "etag"}
-_EXCLUDED_PREFIXES = ("/v1/auth/",)
+# The token endpoint answers with secrets (tokens) that must not be stored.
+IDEMPOTENCY_EXCLUDED_PREFIXES = ("/v1/auth/token",)
 _table = IdempotencyRecord.__table__  # type: ignore[attr-defined]
 
 
@@ -58,7 +61,9 @@ def _caller(scope: Scope, headers: dict[bytes, bytes]) -> str:
 
 
 def _fingerprint(scope: Scope, body: bytes) -> str:
-    digest = hashlib.sha256()
+    # Keyed: bodies may hold passwords (registration), and a plain hash of one stored for
+    # a day could be brute-forced from a copy of the database.
+    digest = hmac.new(get_settings().secret_key.encode(), digestmod=hashlib.sha256)
     for part in (scope["method"].encode(), scope["path"].encode(), scope.get("query_string", b"")):
         digest.update(part + b"\0")
     digest.update(body)
@@ -92,7 +97,7 @@ class IdempotencyMiddleware:
             return
         headers = dict(scope.get("headers") or [])
         raw_key = headers.get(HEADER)
-        if raw_key is None or scope["path"].startswith(_EXCLUDED_PREFIXES):
+        if raw_key is None or scope["path"].startswith(IDEMPOTENCY_EXCLUDED_PREFIXES):
             await self.app(scope, receive, send)
             return
         key = raw_key.decode("latin-1")

@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from app.errors import PROBLEM_JSON, TYPE_BASE
+from app.idempotency import IDEMPOTENCY_EXCLUDED_PREFIXES
 
 PROBLEM_REF = "#/components/schemas/Problem"
 _FIELD_ERROR_REF = "#/components/schemas/ProblemFieldError"
@@ -153,6 +154,30 @@ def document_problems(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Up to 255 visible ASCII characters, unique per intended write. A retry "
+    "with the same key and body returns the first response (`Idempotent-Replayed: true`) "
+    "for 24 hours; the same key with another body is 422 `idempotency_key_reused`; a "
+    "duplicate while the first is running is 409.",
+    "schema": {"type": "string", "maxLength": 255},
+}
+
+
+def document_idempotency_key(document: dict[str, Any], excluded: tuple[str, ...]) -> None:
+    """Declare the `Idempotency-Key` header (handled by `app/idempotency.py`, outside the
+    routes) on every POST operation it applies to."""
+    for path, path_item in document.get("paths", {}).items():
+        operation = path_item.get("post")
+        if not isinstance(operation, dict) or path.startswith(excluded):
+            continue
+        parameters: list[dict[str, Any]] = operation.setdefault("parameters", [])
+        if not any(p.get("name") == "Idempotency-Key" for p in parameters):
+            parameters.append(copy.deepcopy(IDEMPOTENCY_KEY_PARAMETER))
+
+
 def install_openapi(app: FastAPI) -> None:
     """Make `app.openapi()` (and `/openapi.json`, `/docs`) serve the rewritten document."""
     generate = app.openapi  # FastAPI's own: caches, regenerates when routes change
@@ -162,6 +187,7 @@ def install_openapi(app: FastAPI) -> None:
         document = generate()
         if not rewritten or rewritten[0] is not document:
             document_problems(document)
+            document_idempotency_key(document, IDEMPOTENCY_EXCLUDED_PREFIXES)
             rewritten[:] = [document]
         return document
 

@@ -105,3 +105,23 @@ async def test_concurrent_duplicates_create_once(committing_client):
     # Once finished, a retry replays.
     replay = await client.post("/v1/organizations", headers=headers, json=body)
     assert replay.status_code == 201 and replay.headers["idempotent-replayed"] == "true"
+
+
+async def test_registration_retried_with_its_key_replays_but_tokens_are_never_stored(client):
+    body = {"email": "ritenta@example.org", "password": "una frase lunga", "display_name": "R"}
+    headers = {"Idempotency-Key": "register-1"}
+    first = await client.post("/v1/auth/register", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    again = await client.post("/v1/auth/register", json=body, headers=headers)
+    assert again.status_code == 201 and again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    # Without the key, the same registration is a conflict (the email is taken).
+    assert_problem(await client.post("/v1/auth/register", json=body), 409)
+
+    # The token endpoint runs every time: its answer is a secret, not stored.
+    form = {"grant_type": "password", "username": body["email"], "password": body["password"]}
+    one = await client.post("/v1/auth/token", data=form, headers={"Idempotency-Key": "t-1"})
+    two = await client.post("/v1/auth/token", data=form, headers={"Idempotency-Key": "t-1"})
+    assert one.status_code == two.status_code == 200
+    assert one.json()["refresh_token"] != two.json()["refresh_token"]
+    assert "idempotent-replayed" not in two.headers

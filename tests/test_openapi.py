@@ -147,3 +147,15 @@ async def test_real_error_responses_validate_against_problem(client, session, sp
     # And something that is not a problem does not.
     assert not validator.is_valid({"detail": [{"loc": ["body"], "msg": "x", "type": "y"}]})
     assert not validator.is_valid({**responses[0].json(), "status": "404"})
+
+
+async def test_posts_declare_the_idempotency_key_header(spec):
+    def declares(path):
+        parameters = spec["paths"][path]["post"].get("parameters", [])
+        return any(p["name"] == "Idempotency-Key" and p["in"] == "header" for p in parameters)
+
+    assert declares("/v1/tables/{table_id}/proposals")
+    assert declares("/v1/auth/register")
+    assert not declares("/v1/auth/token")
+    posts = [path for path, item in spec["paths"].items() if "post" in item]
+    assert all(declares(path) for path in posts if path != "/v1/auth/token")
