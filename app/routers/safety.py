@@ -91,8 +91,17 @@ async def list_suspensions(
     response_model=Page[AuditEntryView],
     summary="The organization's audit log, newest first (organization admin, platform admin)",
     description="Append-only record of moderation and administration actions. Filters: "
-    "`action` (e.g. `suspension.created`), `actor_id`, `target_type`, `target_id`, "
-    "`since` (inclusive) and `until` (exclusive), both with a UTC offset.",
+    "`action` — an action's full name (`moderation.hide`) or its family (`moderation`) — "
+    "`actor_id`, `target_type`, `target_id`, `since` (inclusive) and `until` (exclusive), "
+    "both with a UTC offset.\n\nActions: `moderation.hide`, `.unhide`, `.dismiss`, "
+    "`.approve`, `.lock`, `.unlock`, `.auto_hidden`; `suspension.created`, `.lifted`; "
+    "`guardian_consent.recorded`, `.withdrawn`; `user.deleted`; `organization.created`, "
+    "`.updated`, `.role_assigned`, `.role_revoked`; `municipality.created`; "
+    "`plan.imported`, `plan.updated`, `plan_node.updated`; `indicator.created`, "
+    "`measurement.recorded`; `table.created`, `.updated`, `.settings_updated`; "
+    "`membership.invited`, `.approved`, `.rejected`, `.removed`, `.role_changed`; "
+    "`meeting.created`, `.updated`, `.cancelled`, `.reinstated`, `.minutes_published`, "
+    "`.minutes_updated`; `poll.created`; `proposal.answered`.",
 )
 async def list_audit_log(
     session: SessionDep,

@@ -42,7 +42,13 @@ async def list_audit_log(
         .where(col(AuditEntry.organization_id) == org.id)
     )
     if action is not None:
-        stmt = stmt.where(col(AuditEntry.action) == action)
+        # A full name, or a family: `moderation` is every `moderation.*` action.
+        family = action if "." not in action else None
+        stmt = stmt.where(
+            col(AuditEntry.action).startswith(f"{family}.", autoescape=True)
+            if family is not None
+            else col(AuditEntry.action) == action
+        )
     if actor_id is not None:
         stmt = stmt.where(col(AuditEntry.actor_id) == actor_id)
     if target_type is not None:

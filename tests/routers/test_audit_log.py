@@ -130,6 +130,12 @@ async def test_filters(client, session):
         return [i["action"] for i in response.json()["items"]]
 
     assert await actions(action="moderation.hide") == ["moderation.hide"]
+    # A family: every action of that kind.
+    assert await actions(action="suspension") == ["suspension.lifted", "suspension.created"]
+    assert await actions(action="moderation") == ["moderation.auto_hidden", "moderation.hide"]
+    assert await actions(action="suspension.") == []
+    assert await actions(action="suspensio") == []
+    assert await actions(action="%") == []
     assert await actions(actor_id=str(admin.id)) == ["suspension.lifted", "suspension.created"]
     assert await actions(actor_id=str(moderator.id)) == ["moderation.hide"]
     assert await actions(target_type="user") == ["suspension.lifted", "suspension.created"]
