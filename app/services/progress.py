@@ -212,7 +212,7 @@ CSV_COLUMNS = (
     "depth",
     "parent_code",
     "title",
-    "progress_percent",
+    "progress",
     "indicators",
     "measured_indicators",
 )

@@ -246,7 +246,7 @@ async def test_progress_report_as_json_and_csv(client, session):
         "depth",
         "parent_code",
         "title",
-        "progress_percent",
+        "progress",
         "indicators",
         "measured_indicators",
     ]
