@@ -29,7 +29,11 @@ from app.models.moderation_settings import (
 from app.models.organizations import Organization
 from app.services.audit import record_audit
 from app.services.content_filter import fold
-from app.services.organizations import ORG_NOT_FOUND, admin_organizations, get_admin_organization
+from app.services.organizations import (
+    ADMINISTERED_ORG_NOT_FOUND,
+    admin_organizations,
+    get_admin_organization,
+)
 
 AUDIT_ACTION = "organization.moderation_settings_updated"
 
@@ -134,7 +138,7 @@ async def update_moderation_settings(
         )
     ).one_or_none()
     if org is None:
-        raise NotFound(ORG_NOT_FOUND)
+        raise NotFound(ADMINISTERED_ORG_NOT_FOUND)
     if "blocked_words" in sent:
         sent["blocked_words"] = _clean_words(sent["blocked_words"])
     current = _public(org.settings).model_dump()

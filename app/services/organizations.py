@@ -47,6 +47,8 @@ from app.services.accounts import find_named_person
 from app.services.audit import record_audit
 
 ORG_NOT_FOUND = "No organization with this slug."
+# Where only its admins may act (the organization itself may well be public).
+ADMINISTERED_ORG_NOT_FOUND = "No organization with this slug that you administer."
 
 
 def is_org_admin_clause(user: User, organization_id: Any) -> ColumnElement[bool]:
@@ -74,7 +76,7 @@ async def get_admin_organization(session: AsyncSession, user: User, slug: str) -
         await session.exec(admin_organizations(user).where(col(Organization.slug) == slug))
     ).one_or_none()
     if org is None:
-        raise NotFound(ORG_NOT_FOUND)
+        raise NotFound(ADMINISTERED_ORG_NOT_FOUND)
     return org
 
 

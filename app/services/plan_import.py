@@ -31,7 +31,11 @@ from app.models.organizations import SLUG_PATTERN, Organization
 from app.models.plan_import import ImportReport, NodeChanges
 from app.models.plans import POSITION_WIDTH, Plan, PlanNode
 from app.services.audit import record_audit
-from app.services.organizations import ORG_NOT_FOUND, add_municipalities, is_org_admin_clause
+from app.services.organizations import (
+    ADMINISTERED_ORG_NOT_FOUND,
+    add_municipalities,
+    is_org_admin_clause,
+)
 from app.services.plan_validation import Fault, check_document, declared_locale
 from app.services.plans import replace_phases
 from app.services.table_import import TablesSection
@@ -157,7 +161,7 @@ async def _organization(
         stmt = stmt.where(is_org_admin_clause(actor, Organization.id))
     org = (await session.exec(stmt.with_for_update(key_share=True))).one_or_none()
     if org is None and not _has_platform_rights(actor):
-        raise NotFound(ORG_NOT_FOUND)
+        raise NotFound(ADMINISTERED_ORG_NOT_FOUND)
     return org
 
 
