@@ -5,6 +5,7 @@ for members), `CurrentUser` (signed in), `VerifiedUser` (signed in with a verifi
 `ParticipantUser` (may write content: propose, support, comment, vote), `PlatformAdmin`.
 """
 
+import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -38,11 +39,13 @@ async def get_optional_user(
     except InvalidToken as exc:
         raise Unauthorized("The access token is invalid or expired.") from exc
     # One query for the person and, when the token belongs to a sign-in, whether that
-    # sign-in is still alive (logout and a replayed refresh token revoke it).
+    # sign-in is still alive: logout and a replayed refresh token revoke its refresh
+    # tokens, and one revoked token ends it (a rotation racing the revocation may leave
+    # the newest token unmarked).
     signed_in = (
-        exists().where(
+        ~exists().where(
             col(RefreshToken.family_id) == claims.session_id,
-            col(RefreshToken.revoked_at).is_(None),
+            col(RefreshToken.revoked_at).is_not(None),
         )
         if claims.session_id is not None
         else true()
@@ -64,6 +67,17 @@ async def get_optional_user(
     ):
         raise Unauthorized("The access token has been revoked.")
     return user
+
+
+async def get_sign_in(token: Annotated[str | None, Depends(_bearer)]) -> uuid.UUID | None:
+    """The sign-in (refresh-token family) the caller's access token belongs to; use with
+    `CurrentUser`, which checks the token."""
+    if not token:
+        return None
+    try:
+        return decode_access_token(token).session_id
+    except InvalidToken:
+        return None
 
 
 async def get_current_user(user: Annotated[User | None, Depends(get_optional_user)]) -> User:
@@ -107,4 +121,5 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 VerifiedUser = Annotated[User, Depends(get_verified_user)]
 ParticipantUser = Annotated[User, Depends(get_participant)]
 PlatformAdmin = Annotated[User, Depends(get_platform_admin)]
+SignIn = Annotated[uuid.UUID | None, Depends(get_sign_in)]
 ClientAddress = Annotated[str, Depends(client_address)]

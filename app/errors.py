@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -297,6 +298,20 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     raise exc
 
 
+async def _pool_exhausted(request: Request, exc: Exception) -> JSONResponse:
+    """No database connection came free in time: the service is busy, not broken; a
+    retry shortly after is the right reaction (and a 5xx releases an Idempotency-Key)."""
+    logger.warning("no database connection for %s %s: %s", request.method, request.url.path, exc)
+    return problem_response(
+        503,
+        "service_busy",
+        "Service busy",
+        "The service is too busy to answer now; try again in a few seconds.",
+        instance=request.url.path,
+        headers={"Retry-After": "5"},
+    )
+
+
 async def _crash(request: Request, exc: Exception) -> JSONResponse:
     # Logged with the traceback; the client only learns that it was our fault.
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -314,4 +329,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(PoolTimeout, _pool_exhausted)
     app.add_exception_handler(Exception, _crash)

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, Integer, String, delete, func, literal, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import get_engine
 from app.models.ratelimits import RateLimitCounter
@@ -54,18 +55,28 @@ class Usage:
 _table = RateLimitCounter.__table__  # type: ignore[attr-defined]
 
 
-async def peek(limit: Limit) -> Usage:
+async def peek(limit: Limit, session: AsyncSession | None = None) -> Usage:
+    """The usage of `limit` now. With `session`, read on the request's own connection
+    (see `hit`)."""
     now = datetime.now(UTC)
     start, end = limit.window(now)
-    async with get_engine().connect() as conn:
-        count = await conn.scalar(
-            select(_table.c.count).where(_table.c.key == limit.key, _table.c.window_start == start)
-        )
+    stmt = select(_table.c.count).where(_table.c.key == limit.key, _table.c.window_start == start)
+    if session is not None:
+        count = await (await session.connection()).scalar(stmt)
+    else:
+        async with get_engine().connect() as conn:
+            count = await conn.scalar(stmt)
     return Usage(count=count or 0, limit=limit.limit, resets_at=end)
 
 
-async def hit(limit: Limit) -> Usage:
-    """Count one event against `limit`, atomically, and return the usage after it."""
+async def hit(limit: Limit, session: AsyncSession | None = None) -> Usage:
+    """Count one event against `limit`, atomically, and return the usage after it.
+
+    Without `session`, on a short transaction of its own. With it, in the request's
+    transaction: the caller then makes sure it commits (an error raised with
+    `keep_changes`). A request that already holds a pooled connection must pass its
+    session: waiting for a second connection while holding one deadlocks the pool when
+    many such requests arrive at once (a class signing in together)."""
     now = datetime.now(UTC)
     start, end = limit.window(now)
     stmt = (
@@ -77,8 +88,12 @@ async def hit(limit: Limit) -> Usage:
         )
         .returning(_table.c.count)
     )
-    async with get_engine().begin() as conn:
-        count = int((await conn.execute(stmt)).scalar_one())
+    if session is not None:
+        result = await (await session.connection()).execute(stmt)
+        count = int(result.scalar_one())
+    else:
+        async with get_engine().begin() as conn:
+            count = int((await conn.execute(stmt)).scalar_one())
     return Usage(count=count, limit=limit.limit, resets_at=end)
 
 
@@ -185,9 +200,14 @@ async def hit_chain(limits: Sequence[Limit]) -> list[Usage]:
     ]
 
 
-async def reset(limit: Limit) -> None:
+async def reset(limit: Limit, session: AsyncSession | None = None) -> None:
+    """Forget `limit`'s counts (with `session`, in the request's transaction)."""
+    stmt = delete(_table).where(_table.c.key == limit.key)
+    if session is not None:
+        await (await session.connection()).execute(stmt)
+        return
     async with get_engine().begin() as conn:
-        await conn.execute(delete(_table).where(_table.c.key == limit.key))
+        await conn.execute(stmt)
 
 
 async def refund(charges: Sequence[tuple[str, datetime]]) -> None:

@@ -3,6 +3,7 @@
 import pytest
 from fastapi import APIRouter
 from sqlalchemy import text
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import col, select
 
 from app.db import SessionDep
@@ -106,6 +107,20 @@ async def test_crash_500_hides_internals(app, client):
     assert "secret" not in response.text and "Traceback" not in response.text
     assert problem["detail"]
     assert response.headers["x-request-id"] == "req-12345"
+
+
+async def test_no_free_database_connection_is_a_503_with_retry_after(app, client):
+    router = APIRouter()
+
+    @router.get("/busy")
+    async def busy() -> None:
+        raise PoolTimeout("QueuePool limit of size 10 overflow 10 reached")
+
+    app.include_router(router)
+    response = await client.get("/busy")
+    assert_problem(response, 503, "service_busy")
+    assert response.headers["retry-after"] == "5"
+    assert "QueuePool" not in response.text
 
 
 async def test_request_id_is_generated_or_echoed(client):

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Form, Response, status
 from fastapi.responses import JSONResponse
 
 from app.db import SessionDep
-from app.deps import ClientAddress, CurrentUser
+from app.deps import ClientAddress, CurrentUser, SignIn
 from app.errors import AppError
 from app.models.accounts import (
     LogoutRequest,
@@ -150,8 +150,8 @@ async def get_me(session: SessionDep, user: CurrentUser) -> Me:
     response_model=Me,
     summary="Edit the caller's profile (signed in); a new password needs the current",
 )
-async def patch_me(session: SessionDep, user: CurrentUser, body: UserUpdate) -> Me:
-    return await accounts.update_me(session, user, body)
+async def patch_me(session: SessionDep, user: CurrentUser, sign_in: SignIn, body: UserUpdate) -> Me:
+    return await accounts.update_me(session, user, body, keep_sign_in=sign_in)
 
 
 @router.get(

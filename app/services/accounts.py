@@ -30,11 +30,11 @@ from app.models.organizations import Municipality, Organization, OrganizationRol
 from app.security import (
     create_access_token,
     hash_opaque_token,
-    hash_password,
+    hash_password_off_loop,
     new_opaque_token,
     password_needs_rehash,
     password_problem,
-    verify_password,
+    verify_password_off_loop,
 )
 
 VERIFY_EMAIL = "verify_email"
@@ -200,7 +200,7 @@ async def register(session: AsyncSession, data: UserRegister) -> User:
         raise Conflict("An account with this email already exists.", code="email_taken")
     user = User(
         email=email,
-        password_hash=hash_password(data.password),
+        password_hash=await hash_password_off_loop(data.password),
         display_name=data.display_name.strip(),
         locale=data.locale,
         birth_date=data.birth_date,
@@ -278,9 +278,9 @@ def _login_limits(email: str, address: str) -> tuple[ratelimit.Limit, ratelimit.
     )
 
 
-async def _throttle(limits: Sequence[ratelimit.Limit]) -> None:
+async def _throttle(session: AsyncSession, limits: Sequence[ratelimit.Limit]) -> None:
     for limit in limits:
-        usage = await ratelimit.peek(limit)
+        usage = await ratelimit.peek(limit, session)
         if usage.exceeded:
             raise RateLimited(
                 "Too many failed sign-in attempts; try again later.",
@@ -313,17 +313,22 @@ BAD_CREDENTIALS = "The email or password is incorrect."
 async def login_with_password(
     session: AsyncSession, email: str, password: str, address: str
 ) -> TokenResponse:
+    # The counters are read and written on the request's own connection (one pooled
+    # connection per request, see ratelimit.hit); a failure is kept by `keep_changes`.
     limits = _login_limits(email, address)
-    await _throttle(limits)
+    await _throttle(session, limits)
     user = await find_user_by_email(session, email) if len(email) <= 320 else None
     # verify_password checks a dummy hash when the user is unknown: same answer, same time.
-    if not verify_password(password, user.password_hash if user else None) or user is None:
+    if (
+        not await verify_password_off_loop(password, user.password_hash if user else None)
+        or user is None
+    ):
         for limit in limits:
-            await ratelimit.hit(limit)
-        raise InvalidGrant(BAD_CREDENTIALS)
-    await ratelimit.reset(limits[0])
+            await ratelimit.hit(limit, session)
+        raise InvalidGrant(BAD_CREDENTIALS, keep_changes=True)
+    await ratelimit.reset(limits[0], session)
     if user.password_hash and password_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+        user.password_hash = await hash_password_off_loop(password)
     record_event(
         session, "user.signed_in", subject_type="user", subject_id=user.id, actor_id=user.id
     )
@@ -338,12 +343,27 @@ async def _revoke_family(session: AsyncSession, family_id: uuid.UUID) -> None:
     )
 
 
-async def revoke_all_refresh_tokens(session: AsyncSession, user_id: uuid.UUID) -> None:
-    await session.exec(
-        update(RefreshToken)
-        .where(col(RefreshToken.user_id) == user_id, col(RefreshToken.revoked_at).is_(None))
-        .values(revoked_at=_now())
+async def _family_ended(session: AsyncSession, family_id: uuid.UUID) -> bool:
+    ended = (
+        await session.exec(
+            select(RefreshToken.id).where(
+                col(RefreshToken.family_id) == family_id,
+                col(RefreshToken.revoked_at).is_not(None),
+            )
+        )
+    ).first()
+    return ended is not None
+
+
+async def revoke_all_refresh_tokens(
+    session: AsyncSession, user_id: uuid.UUID, *, except_family: uuid.UUID | None = None
+) -> None:
+    stmt = update(RefreshToken).where(
+        col(RefreshToken.user_id) == user_id, col(RefreshToken.revoked_at).is_(None)
     )
+    if except_family is not None:
+        stmt = stmt.where(col(RefreshToken.family_id) != except_family)
+    await session.exec(stmt.values(revoked_at=_now()))
 
 
 async def refresh_tokens(session: AsyncSession, refresh_token: str) -> TokenResponse:
@@ -376,6 +396,11 @@ async def refresh_tokens(session: AsyncSession, refresh_token: str) -> TokenResp
         )
     if row.expires_at <= _now():
         raise RefreshRefused("The refresh token has expired.")
+    if await _family_ended(session, row.family_id):
+        # Revoked while this token was being issued (a logout or a replay racing the
+        # rotation): the sign-in is over.
+        await _revoke_family(session, row.family_id)
+        raise RefreshRefused("The refresh token has been revoked.", keep_changes=True)
     user = await session.get(User, row.user_id)
     if user is None or user.deleted_at is not None:
         raise RefreshRefused("The refresh token is invalid.")
@@ -384,11 +409,13 @@ async def refresh_tokens(session: AsyncSession, refresh_token: str) -> TokenResp
 
 
 async def logout(session: AsyncSession, refresh_token: str) -> None:
+    # Locked: a refresh rotating this token commits first, and the revocation below (a
+    # new statement, a new snapshot) then reaches the token it issued too.
     row = (
         await session.exec(
-            select(RefreshToken).where(
-                col(RefreshToken.token_hash) == hash_opaque_token(refresh_token)
-            )
+            select(RefreshToken)
+            .where(col(RefreshToken.token_hash) == hash_opaque_token(refresh_token))
+            .with_for_update()
         )
     ).one_or_none()
     if row is not None:
@@ -430,7 +457,7 @@ async def request_password_reset(session: AsyncSession, email: str) -> None:
 async def confirm_password_reset(session: AsyncSession, token: str, password: str) -> None:
     user = await _consume_one_time_token(session, token, PASSWORD_RESET)
     _check_password(password, user.email)
-    user.password_hash = hash_password(password)
+    user.password_hash = await hash_password_off_loop(password)
     # Whoever reset the password controls the mailbox: the address is verified.
     user.email_verified_at = user.email_verified_at or _now()
     user.tokens_invalid_before = _now()
@@ -469,13 +496,17 @@ async def get_me(session: AsyncSession, user: User) -> Me:
     )
 
 
-async def update_me(session: AsyncSession, user: User, data: UserUpdate) -> Me:
+async def update_me(
+    session: AsyncSession, user: User, data: UserUpdate, *, keep_sign_in: uuid.UUID | None = None
+) -> Me:
+    """Edit the profile. A new password ends every other sign-in; the caller's own
+    (`keep_sign_in`, the family of the token used) carries on."""
     changes = data.model_dump(exclude_unset=True)
     if "password" in changes:
         new_password = changes.pop("password")
         current = changes.pop("current_password", None)
         if new_password is not None:
-            if current is None or not verify_password(current, user.password_hash):
+            if current is None or not await verify_password_off_loop(current, user.password_hash):
                 raise Unprocessable(
                     "The current password is incorrect.",
                     code="wrong_current_password",
@@ -488,14 +519,17 @@ async def update_me(session: AsyncSession, user: User, data: UserUpdate) -> Me:
                     ],
                 )
             _check_password(new_password, user.email)
-            user.password_hash = hash_password(new_password)
-            await revoke_all_refresh_tokens(session, user.id)
+            user.password_hash = await hash_password_off_loop(new_password)
+            await revoke_all_refresh_tokens(session, user.id, except_family=keep_sign_in)
             changes["password"] = True
     changes.pop("current_password", None)
-    if "display_name" in changes and changes["display_name"] is None:
-        raise Unprocessable("display_name cannot be null.", code="invalid_field")
-    if "locale" in changes and changes["locale"] is None:
-        raise Unprocessable("locale cannot be null.", code="invalid_field")
+    for field in ("display_name", "locale"):
+        if field in changes and changes[field] is None:
+            raise Unprocessable(
+                f"{field} cannot be null.",
+                code="invalid_field",
+                errors=[{"loc": ["body", field], "msg": "cannot be null", "code": "invalid_field"}],
+            )
     if "birth_date" in changes:
         _check_birth_date(changes["birth_date"])
     if "municipality_id" in changes:

@@ -97,7 +97,7 @@ from app.models.privacy import (
 )
 from app.models.proposals import Proposal, ProposalCoauthor, ProposalNode, ProposalSupport
 from app.models.tables import ParticipationTable, TableMembership
-from app.security import verify_password
+from app.security import verify_password_off_loop
 from app.services.accounts import revoke_all_refresh_tokens
 from app.services.audit import record_audit
 from app.services.registrations import cancel_registration
@@ -467,20 +467,23 @@ async def export_personal_data(session: AsyncSession, user: User) -> PersonalDat
 # --- deletion -------------------------------------------------------------------------
 
 
-async def _confirm_password(user: User, password: str | None) -> None:
+async def _confirm_password(session: AsyncSession, user: User, password: str | None) -> None:
     if user.password_hash is None:  # accounts without a password (none today)
         return
+    # On the request's connection (see ratelimit.hit); a wrong password keeps its count.
     limit = ratelimit.Limit(f"erase:{user.id}", ERASE_MAX_FAILURES, ERASE_WINDOW_SECONDS)
-    usage = await ratelimit.peek(limit)
+    usage = await ratelimit.peek(limit, session)
     if usage.exceeded:
         raise RateLimited(
             "Too many wrong passwords; try again later.",
             retry_after=usage.retry_after(),
             code="too_many_attempts",
         )
-    if password is None or not verify_password(password, user.password_hash):
-        await ratelimit.hit(limit)
-        raise Forbidden("The password is incorrect.", code="wrong_password")
+    if password is None or not await verify_password_off_loop(password, user.password_hash):
+        await ratelimit.hit(limit, session)
+        wrong = Forbidden("The password is incorrect.", code="wrong_password")
+        wrong.keep_changes = True
+        raise wrong
 
 
 async def _cancel_registrations(session: AsyncSession, user: User, now: datetime) -> int:
@@ -672,7 +675,7 @@ async def _delete_pending_comments(session: AsyncSession, user: User, now: datet
 
 async def delete_account(session: AsyncSession, user: User, data: AccountDelete) -> None:
     """Anonymize the caller's account (see the module docstring)."""
-    await _confirm_password(user, data.password)
+    await _confirm_password(session, user, data.password)
     now = _now()
     locked = (
         await session.exec(

@@ -14,7 +14,7 @@ from app.config import get_settings
 from app.models.accounts import RefreshToken, User
 from app.models.events import Event
 from app.security import create_access_token, hash_opaque_token
-from tests.helpers import PASSWORD, assert_problem, auth_headers, login, make_user
+from tests.helpers import PASSWORD, assert_problem, auth_headers, commit_setup, login, make_user
 
 
 def _token_from_mail(mail_dir: Path, to: str) -> str:
@@ -490,6 +490,11 @@ async def test_patch_me(client, session):
         422,
         "validation_error",
     )
+    for field in ("display_name", "locale"):
+        nulled = assert_problem(
+            await client.patch("/v1/me", headers=headers, json={field: None}), 422, "invalid_field"
+        )
+        assert nulled["errors"][0]["loc"] == ["body", field]
     ok = await client.patch(
         "/v1/me",
         headers=headers,
@@ -497,3 +502,111 @@ async def test_patch_me(client, session):
     )
     assert ok.status_code == 200
     assert (await login(client, user.email, "una nuova frase lunga"))["access_token"]
+
+
+async def test_a_new_password_ends_the_other_sign_ins_not_this_one(client, session):
+    user = await make_user(session)
+    laptop = await login(client, user.email)
+    phone = await login(client, user.email)
+    here = {"Authorization": f"Bearer {phone['access_token']}"}
+    changed = await client.patch(
+        "/v1/me",
+        headers=here,
+        json={"password": "una nuova frase lunga", "current_password": PASSWORD},
+    )
+    assert changed.status_code == 200, changed.text
+    # The device the password was changed on carries on, and can refresh.
+    assert (await client.get("/v1/me", headers=here)).status_code == 200
+    refreshed = await client.post(
+        "/v1/auth/token",
+        data={"grant_type": "refresh_token", "refresh_token": phone["refresh_token"]},
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    # The other one is signed out at once: access and refresh tokens.
+    elsewhere = {"Authorization": f"Bearer {laptop['access_token']}"}
+    assert_problem(await client.get("/v1/me", headers=elsewhere), 401)
+    assert_problem(
+        await client.post(
+            "/v1/auth/token",
+            data={"grant_type": "refresh_token", "refresh_token": laptop["refresh_token"]},
+        ),
+        401,
+        "invalid_grant",
+    )
+
+
+async def test_one_revoked_token_ends_the_whole_sign_in(client, session):
+    # A revocation racing a rotation can leave the newest token of the family unmarked:
+    # the sign-in is over all the same (both for its access tokens and its refresh).
+    user = await make_user(session)
+    first = await login(client, user.email)
+    second = (
+        await client.post(
+            "/v1/auth/token",
+            data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
+        )
+    ).json()
+    old = (
+        await session.exec(
+            select(RefreshToken).where(
+                col(RefreshToken.token_hash) == hash_opaque_token(first["refresh_token"])
+            )
+        )
+    ).one()
+    old.revoked_at = datetime.now(UTC)
+    await commit_setup(session)
+
+    access = {"Authorization": f"Bearer {second['access_token']}"}
+    assert_problem(await client.get("/v1/me", headers=access), 401)
+    assert_problem(
+        await client.post(
+            "/v1/auth/token",
+            data={"grant_type": "refresh_token", "refresh_token": second["refresh_token"]},
+        ),
+        401,
+        "invalid_grant",
+    )
+    live = (
+        await session.exec(
+            select(func.count())
+            .select_from(RefreshToken)
+            .where(
+                col(RefreshToken.family_id) == old.family_id, col(RefreshToken.revoked_at).is_(None)
+            )
+        )
+    ).one()
+    assert live == 0
+
+
+async def test_a_class_signing_in_at_once_is_served(committing_client):
+    # More sign-ins at once than the pool has connections: each must get by with the
+    # one connection its request holds (counters included), or they wait for each other
+    # until the pool times out.
+    client = committing_client
+    settings = get_settings()
+    people = settings.db_pool_size + settings.db_max_overflow + 10
+    for n in range(people):
+        registered = await client.post(
+            "/v1/auth/register",
+            json={
+                "email": f"classe{n}@example.org",
+                "password": "una frase lunga",
+                "display_name": f"Studente {n}",
+            },
+        )
+        assert registered.status_code == 201, registered.text
+    answers = await asyncio.gather(
+        *[
+            client.post(
+                "/v1/auth/token",
+                data={
+                    "grant_type": "password",
+                    "username": f"classe{n}@example.org",
+                    "password": "una frase lunga" if n % 5 else "sbagliata!",
+                },
+            )
+            for n in range(people)
+        ]
+    )
+    statuses = [a.status_code for a in answers]
+    assert statuses == [400 if n % 5 == 0 else 200 for n in range(people)], statuses
