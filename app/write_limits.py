@@ -193,11 +193,17 @@ def write_limit(kind: WriteKind) -> Callable[..., Awaitable[None]]:
             for (scope, limit), usage in zip(scoped, usages, strict=True)
         ]
         charges = request.scope.get(CHARGES_KEY)
-        if charges is not None and not any(c.exceeded for c in counted):
-            charges.extend(
-                (c.limit.key, c.usage.resets_at - timedelta(seconds=c.limit.window_seconds))
-                for c in counted
-            )
+        if charges is not None:
+            limited = any(c.exceeded for c in counted)
+            for c in counted:  # in the order hit_chain charged them
+                if c.exceeded:
+                    # The limit that refuses keeps counting the retries; the ones after
+                    # it were not charged.
+                    break
+                # Refunded if the request fails; when a later limit refuses it (the
+                # address's), this one is refunded with the 429 too.
+                start = c.usage.resets_at - timedelta(seconds=c.limit.window_seconds)
+                charges.append((c.limit.key, start, limited))
         return counted
 
     async def enforce(
@@ -222,7 +228,8 @@ class RefundFailedWrites:
         if scope["type"] != "http" or scope["method"] not in ("POST", "PUT", "DELETE"):
             await self.app(scope, receive, send)
             return
-        charges: list[tuple[str, datetime]] = []
+        # (counter key, window start, refunded even on a 429)
+        charges: list[tuple[str, datetime, bool]] = []
         scope[CHARGES_KEY] = charges
         status = 500
 
@@ -235,8 +242,13 @@ class RefundFailedWrites:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            if charges and status >= 400 and status != 429:
+            refunds = [
+                (key, start)
+                for key, start, on_429 in charges
+                if status >= 400 and (status != 429 or on_429)
+            ]
+            if refunds:
                 try:
-                    await ratelimit.refund(charges)
+                    await ratelimit.refund(refunds)
                 except Exception:  # the answer is sent; a lost refund only costs a count
                     logger.exception("could not refund write-limit counts")
