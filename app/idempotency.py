@@ -13,7 +13,8 @@ Mobile clients on flaky networks retry. A `POST` sent with `Idempotency-Key: <ke
 The caller is the signed-in user (from a valid bearer token) or, for anonymous requests,
 the client address. The record is claimed on its own transaction before the request runs
 (a unique index decides between concurrent duplicates) and completed after it. A 5xx or a
-429 releases the key so that a retry runs again. A process that dies between the request's
+429 or a 401 (credentials refused: sign in and retry) releases the key so that a retry
+runs again. A process that dies between the request's
 commit and storing its response leaves a claim that is taken over after
 `IDEMPOTENCY_LEASE_SECONDS`. The token endpoint (`/v1/auth/token`) is excluded: its
 responses carry secrets that must not be stored. Registration is not: a phone retrying
@@ -239,8 +240,9 @@ class IdempotencyMiddleware:
         try:
             async with get_engine().begin() as conn:
                 # A crash or a throttled request did not happen: a retry must run again
-                # (a replayed 429 would outlive its Retry-After).
-                if status >= 500 or status == 429:
+                # (a replayed 429 would outlive its Retry-After). Nor did one refused
+                # for its credentials: signed in again, the client retries for real.
+                if status >= 500 or status in (401, 429):
                     await conn.execute(delete(_table).where(*where))
                     return
                 headers = {

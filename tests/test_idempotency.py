@@ -125,3 +125,25 @@ async def test_registration_retried_with_its_key_replays_but_tokens_are_never_st
     assert one.status_code == two.status_code == 200
     assert one.json()["refresh_token"] != two.json()["refresh_token"]
     assert "idempotent-replayed" not in two.headers
+
+
+async def test_a_401_is_not_stored_so_the_retry_after_signing_in_runs(client, session):
+    admin = await make_user(session, platform_admin=True)
+    first = await login(client, admin.email, PASSWORD)
+    await client.post("/v1/auth/logout", json={"refresh_token": first["refresh_token"]})
+    body = {"slug": "cm-ritorno", "name": "Ritorno"}
+    key = {"Idempotency-Key": "after-sign-in"}
+    ended = await client.post(
+        "/v1/organizations",
+        json=body,
+        headers={"Authorization": f"Bearer {first['access_token']}", **key},
+    )
+    assert_problem(ended, 401)
+    again = await login(client, admin.email, PASSWORD)
+    created = await client.post(
+        "/v1/organizations",
+        json=body,
+        headers={"Authorization": f"Bearer {again['access_token']}", **key},
+    )
+    assert created.status_code == 201, created.text
+    assert "idempotent-replayed" not in created.headers
