@@ -248,7 +248,11 @@ async def release_members_only_seats(
     session: AsyncSession, actor: User, table_id: uuid.UUID, user_id: uuid.UUID
 ) -> int:
     """Someone is no longer a member of the table (left or removed): their places at its
-    upcoming members-only meetings go to the people waiting. Returns how many."""
+    upcoming members-only meetings go to the people waiting. Returns how many.
+
+    The meetings are locked first, as registering does (NO KEY UPDATE, in id order), and
+    the person's registrations read afterwards: a registration committed meanwhile is
+    seen, and one still to come finds the membership gone."""
     meetings = (
         await session.exec(
             select(Meeting)
@@ -257,19 +261,15 @@ async def release_members_only_seats(
                 col(Meeting.kind).in_(MEMBERS_ONLY_KINDS),
                 col(Meeting.status) == "scheduled",
                 col(Meeting.starts_at) > datetime.now(UTC),
-                exists().where(
-                    col(MeetingRegistration.meeting_id) == Meeting.id,
-                    col(MeetingRegistration.user_id) == user_id,
-                    col(MeetingRegistration.status).in_(("registered", "waitlisted")),
-                ),
             )
-            .order_by(col(Meeting.id))  # one locking order: no deadlocks
-            .with_for_update()
+            .order_by(col(Meeting.id))
+            .with_for_update(key_share=True)
         )
     ).all()
+    released = 0
     for meeting in meetings:
         registration = await _active_registration(session, meeting.id, user_id)
-        if registration is None or registration.status == "attended":
+        if registration is None or registration.status not in ("registered", "waitlisted"):
             continue
         seated = registration.status == "registered"
         registration.status = "cancelled"
@@ -284,9 +284,10 @@ async def release_members_only_seats(
             had_seat=seated,
             reason="no_longer_member",
         )
+        released += 1
         if seated:
             await fill_seats(session, actor, meeting)
-    return len(meetings)
+    return released
 
 
 async def list_registrations(
@@ -364,6 +365,13 @@ async def publish_minutes(
     meeting = await get_facilitated_meeting(session, actor, meeting_id, for_update=True)
     if meeting.status == "cancelled":
         raise Conflict("This meeting is cancelled.", code="meeting_cancelled")
+    # A closing report is written once the meeting has begun: published earlier by
+    # mistake, it would make an upcoming meeting `held` for good.
+    if datetime.now(UTC) < meeting.starts_at:
+        raise Conflict(
+            "This meeting has not started yet; publish its minutes once it has.",
+            code="meeting_not_started",
+        )
     org = await session.get(Organization, meeting.organization_id)
     assert org is not None
     require_default_locale(org, [(["body", "text"], data.text, True)])

@@ -12,6 +12,7 @@ from tests.helpers import (
     assert_problem,
     bearer,
     commit_setup,
+    let_meeting_begin,
     make_meeting,
     make_municipality,
     make_org,
@@ -312,7 +313,8 @@ async def _new_user(session):
 
 async def test_minutes_mark_the_meeting_held(client, session):
     org, table, facilitator = await _table_with_facilitator(session)
-    meeting = await make_meeting(session, table)
+    meeting = await make_meeting(session, table, starts_at=datetime.now(UTC) - timedelta(hours=1))
+    upcoming = await make_meeting(session, table)
     other_table = await make_table(session, org)
     other_facilitator = await make_user(session)
     await add_member(session, other_table, other_facilitator, role="facilitator")
@@ -334,6 +336,14 @@ async def test_minutes_mark_the_meeting_held(client, session):
         "text": {"it": "Verbale dell'incontro"},
         "attending_organizations": ["Legambiente Puglia", "Arci Bari"],
     }
+    # Not before the meeting has begun.
+    assert_problem(
+        await client.put(
+            f"/v1/meetings/{upcoming.id}/minutes", headers=bearer(facilitator), json=minutes
+        ),
+        409,
+        "meeting_not_started",
+    )
 
     assert_problem(
         await client.put(url + "/minutes", headers=bearer(other_facilitator), json=minutes), 404
@@ -438,6 +448,7 @@ async def test_issue_walkthrough_youth_table_on_baris_axis_4(client, session):
             url + "/check-ins", headers=bearer(facilitator), json={"code": answer["check_in_code"]}
         )
         assert checked.json()["status"] == "attended"
+    await let_meeting_begin(session, meeting.json()["id"])
     minutes = await client.put(
         url + "/minutes", headers=bearer(facilitator), json={"text": {"it": "Verbale"}}
     )

@@ -1,5 +1,7 @@
 """Minutes link the proposals discussed at the meeting: published ones of its own table."""
 
+from datetime import UTC, datetime, timedelta
+
 from sqlmodel import col, update
 
 from app.models.proposals import Proposal
@@ -9,7 +11,9 @@ from tests.proposal_helpers import make_proposal, make_setup
 
 async def test_minutes_link_published_proposals_of_the_table(client, session):
     setup = await make_setup(session)
-    meeting = await make_meeting(session, setup.table)
+    meeting = await make_meeting(
+        session, setup.table, starts_at=datetime.now(UTC) - timedelta(hours=1)
+    )
     born_here = await make_proposal(session, setup.table, setup.member, title="Nata al tavolo")
     discussed = await make_proposal(session, setup.table, setup.member, title="Discussa")
     draft = await make_proposal(session, setup.table, setup.member, status="draft")

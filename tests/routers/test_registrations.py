@@ -302,7 +302,9 @@ async def test_leaving_the_table_gives_up_seats_at_members_only_meetings(client,
 
 
 async def test_a_meeting_is_held_by_publishing_its_minutes_not_by_a_patch(client, session):
-    _, meeting, facilitator = await _setup(session)
+    _, meeting, facilitator = await _setup(
+        session, starts_at=datetime.now(UTC) - timedelta(minutes=30)
+    )
     await commit_setup(session)
     url = f"/v1/meetings/{meeting.id}"
     body = assert_problem(
