@@ -139,6 +139,8 @@ def _tied_to(org_id: uuid.UUID, user_id: uuid.UUID) -> ColumnElement[bool]:
         exists().where(
             col(TableMembership.user_id) == user_id,
             col(TableMembership.table_id).in_(in_org_table),
+            # An invitation nobody accepted is the organization's doing, not theirs.
+            col(TableMembership.status) != "invited",
         ),
         exists().where(
             col(OrganizationRole.user_id) == user_id,
@@ -164,6 +166,21 @@ def _tied_to(org_id: uuid.UUID, user_id: uuid.UUID) -> ColumnElement[bool]:
     )
 
 
+def _staff_anywhere(user_id: uuid.UUID) -> ColumnElement[bool]:
+    """A platform admin, or an admin or facilitator of any organization."""
+    return or_(
+        exists().where(col(User.id) == user_id, col(User.is_platform_admin)),
+        exists().where(
+            col(OrganizationRole.user_id) == user_id, col(OrganizationRole.role) == "admin"
+        ),
+        exists().where(
+            col(TableMembership.user_id) == user_id,
+            col(TableMembership.role) == "facilitator",
+            col(TableMembership.status) == "active",
+        ),
+    )
+
+
 def _runs_a_table(org_id: uuid.UUID, user_id: uuid.UUID) -> ColumnElement[bool]:
     return exists().where(
         col(TableMembership.user_id) == user_id,
@@ -185,14 +202,18 @@ async def suspend(
     # Only people within the organization's reach; anyone else is a 404, as if unknown.
     row = (
         await session.exec(
-            select(User, _runs_a_table(org.id, user_id).label("facilitator"))
+            select(
+                User,
+                _runs_a_table(org.id, user_id).label("facilitator"),
+                _staff_anywhere(user_id).label("staff"),
+            )
             .where(col(User.id) == user_id, _tied_to(org.id, user_id))
             .with_for_update(of=User)
         )
     ).one_or_none()
     if row is None or row[0].deleted_at is not None:
         raise NotFound("No person with this id.")
-    person, facilitator = row
+    person, facilitator, staff = row
     if await _is_org_admin(session, org.id, person):
         raise Conflict(
             "Administrators of the organization cannot be suspended; remove the role first.",
@@ -204,6 +225,13 @@ async def suspend(
             "Facilitators cannot be suspended while they run a table; dismiss them from "
             "the facilitator role first.",
             code="cannot_suspend_facilitator",
+        )
+    if staff and not actor.is_platform_admin:
+        # A suspension signs the person out of the whole platform: one organization's
+        # admins cannot do that to another organization's staff (a platform admin can).
+        raise Conflict(
+            "This person runs another organization or its tables; ask a platform administrator.",
+            code="cannot_suspend_staff",
         )
     now = datetime.now(UTC)
     if data.ends_at is not None:

@@ -474,3 +474,34 @@ async def test_two_admins_suspending_at_once_make_one_suspension(committing_clie
             )
         ).all()
     assert len(rows) == 1 and len(audits) == 1
+
+
+async def test_another_organizations_staff_are_beyond_an_admins_reach(client, session):
+    # A suspension signs the person out of the whole platform: Bari's admin cannot do
+    # that to Milano's facilitator or admin, even where they took part in Bari.
+    scene = await make_scene(session)
+    admin = await make_admin(session, scene)
+    platform_admin = await make_user(session, platform_admin=True)
+    other = await make_scene(session)
+    other_admin = await make_admin(session, other, name="Admin di Milano")
+    for person in (other.facilitator, other_admin):
+        await make_comment(
+            session,
+            person,
+            "proposal",
+            scene.proposal.id,
+            organization_id=scene.org.id,
+            table_id=scene.table.id,
+        )
+    invited_only = await make_user(session, name="Invitata")
+    await add_member(session, scene.table, invited_only, status="invited")
+    await commit_setup(session)
+
+    for person in (other.facilitator, other_admin):
+        assert_problem(await suspend(client, scene, admin, person), 409, "cannot_suspend_staff")
+        assert (await client.get("/v1/me", headers=fresh_bearer(person))).status_code == 200
+    # An invitation nobody accepted does not bring someone within reach.
+    assert_problem(await suspend(client, scene, admin, invited_only), 404)
+    # A platform admin can.
+    done = await suspend(client, scene, platform_admin, other.facilitator)
+    assert done.status_code == 201, done.text
