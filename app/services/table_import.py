@@ -13,6 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import ARRAY, String, any_, bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -174,15 +175,24 @@ async def check_tables_against_stored(
                 )
             ).all()
         )
-        slugs = [
-            t["slug"] for t in tables if isinstance(t, dict) and isinstance(t.get("slug"), str)
-        ]
+        # Only well-formed slugs reach the database (the others are faults already), as
+        # one array parameter however many tables the document lists.
+        slugs = sorted(
+            {
+                t["slug"]
+                for t in tables
+                if isinstance(t, dict)
+                and isinstance(t.get("slug"), str)
+                and re.fullmatch(SLUG_PATTERN, t["slug"])
+            }
+        )
         stored_plans = dict(
             (
                 await session.exec(
                     select(ParticipationTable.slug, ParticipationTable.plan_id).where(
                         col(ParticipationTable.organization_id) == org.id,
-                        col(ParticipationTable.slug).in_(slugs),
+                        col(ParticipationTable.slug)
+                        == any_(bindparam("slugs", slugs, type_=ARRAY(String))),
                     )
                 )
             ).all()
@@ -195,7 +205,7 @@ async def check_tables_against_stored(
                     )
                 )
             ).one_or_none()
-            if isinstance(plan_slug, str)
+            if isinstance(plan_slug, str) and re.fullmatch(SLUG_PATTERN, plan_slug)
             else None
         )
     faults: list[Fault] = []

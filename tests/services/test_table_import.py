@@ -203,3 +203,24 @@ async def test_a_new_organizations_meetings_are_in_the_towns_it_lists(session):
     document["tables"][0]["meetings"][2]["location"]["municipality"] = "Bitonto"
     report = await import_plan(session, SYSTEM, document)
     assert report.organization_created
+
+
+async def test_garbage_in_the_tables_section_is_a_fault_never_a_crash(session):
+    await import_plan(session, SYSTEM, bari_document())
+    # More tables than a statement may have parameters, and slugs PostgreSQL could not
+    # even be sent: faults (or a clean import), never a 500.
+    many = bari_document()
+    many["tables"] = [{"slug": f"t{i}", "name": {"it": f"Tavolo {i}"}} for i in range(33_000)]
+    many["plan"]["nodes"][0]["title"] = {"en": "no Italian"}  # keeps the import from writing
+    with pytest.raises(Unprocessable) as raised:
+        await import_plan(session, SYSTEM, many)
+    assert raised.value.errors is not None
+    assert [e["code"] for e in raised.value.errors] == ["missing_default_locale"]
+
+    odd = bari_document()
+    odd["plan"]["slug"] = "piano-\ud800"
+    odd["tables"][0]["slug"] = "tavolo-\ud800"
+    with pytest.raises(Unprocessable) as raised:
+        await import_plan(session, SYSTEM, odd)
+    assert raised.value.errors is not None
+    assert {e["pointer"] for e in raised.value.errors} >= {"/tables/0/slug"}
