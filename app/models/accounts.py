@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlmodel import Field, SQLModel
 
 from app.models.base import (
+    Day,
     created_at_field,
     fk_field,
     id_field,
@@ -121,7 +122,7 @@ class UserRegister(BaseModel):
     password: str = PField(min_length=1, max_length=1024)
     display_name: str = PField(min_length=1, max_length=80)
     locale: str = PField(default="it", pattern=LOCALE_PATTERN)
-    birth_date: date | None = None
+    birth_date: Day | None = None
     municipality_id: uuid.UUID | None = None
 
 
@@ -130,7 +131,7 @@ class UserUpdate(BaseModel):
 
     display_name: str | None = PField(default=None, min_length=1, max_length=80)
     locale: str | None = PField(default=None, pattern=LOCALE_PATTERN)
-    birth_date: date | None = None
+    birth_date: Day | None = None
     municipality_id: uuid.UUID | None = None
     # Changing the password needs the current one.
     password: str | None = PField(default=None, min_length=1, max_length=1024)

@@ -1,9 +1,10 @@
 """Column helpers shared by every table."""
 
 import uuid
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
 
+from pydantic import AwareDatetime, BeforeValidator
 from sqlalchemy import Column, DateTime, ForeignKey, func, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlmodel import Field, SQLModel
@@ -19,6 +20,24 @@ SQLModel.metadata.naming_convention = {
 }
 
 TextMap = dict[str, str]
+
+
+def _iso_only(value: Any) -> Any:
+    # Pydantic reads numbers as Unix times: a client sending 12345 would get a meeting on
+    # 1 January 1970. Date-times are ISO 8601 strings here.
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("give an ISO 8601 string, e.g. 2026-05-02T16:30:00+02:00 or 2026-05-02")
+    if isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit():
+        raise ValueError("give an ISO 8601 string, e.g. 2026-05-02T16:30:00+02:00 or 2026-05-02")
+    return value
+
+
+# A date-time with a UTC offset, written as an ISO 8601 string (never a number).
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
+# The same where the service checks the offset itself (to answer with its own code).
+IsoDatetime = Annotated[datetime, BeforeValidator(_iso_only)]
+# A calendar day, written as an ISO 8601 string (2026-05-02), never a number.
+Day = Annotated[date, BeforeValidator(_iso_only)]
 
 
 def utcnow() -> datetime:

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, StringConstraints
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, StringConstraints
 from pydantic import Field as PField
 from sqlalchemy import (
     BigInteger,
@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlmodel import Field, SQLModel
 
 from app.models.base import (
+    Instant,
     TextMap,
     created_at_field,
     fk_field,
@@ -199,13 +200,13 @@ class MeetingCreate(BaseModel):
     description: LongText = PField(default_factory=dict)
     kind: MeetingKind = "plenary"
     format: MeetingFormat = "in_person"
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Instant
+    ends_at: Instant
     location: MeetingLocation | None = None
     online_url: AnyHttpUrl | None = None
     capacity: int = PField(default=0, ge=0, le=1_000_000, description="Seats; 0 = unlimited.")
-    registration_opens_at: AwareDatetime | None = None
-    registration_closes_at: AwareDatetime | None = None
+    registration_opens_at: Instant | None = None
+    registration_closes_at: Instant | None = None
     node_ids: list[uuid.UUID] = PField(default_factory=list, max_length=200)
     agenda: list[AgendaItem] = PField(default_factory=list, max_length=100)
 
@@ -219,13 +220,13 @@ class MeetingUpdate(BaseModel):
     description: LongText | None = None
     kind: MeetingKind | None = None
     format: MeetingFormat | None = None
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: Instant | None = None
+    ends_at: Instant | None = None
     location: MeetingLocation | None = None
     online_url: AnyHttpUrl | None = None
     capacity: int | None = PField(default=None, ge=0, le=1_000_000)
-    registration_opens_at: AwareDatetime | None = None
-    registration_closes_at: AwareDatetime | None = None
+    registration_opens_at: Instant | None = None
+    registration_closes_at: Instant | None = None
     node_ids: list[uuid.UUID] | None = PField(default=None, max_length=200)
     agenda: list[AgendaItem] | None = PField(default=None, max_length=100)
     status: MeetingStatus | None = None

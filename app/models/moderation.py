@@ -35,6 +35,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlmodel import Field, SQLModel
 
 from app.models.base import (
+    IsoDatetime,
     TextMap,
     created_at_field,
     fk_field,
@@ -271,7 +272,7 @@ class SuspensionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Reason
-    ends_at: datetime | None = PField(
+    ends_at: IsoDatetime | None = PField(
         default=None, description="When it ends by itself; null until lifted by hand."
     )
 

@@ -11,7 +11,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, StringConstraints
 from pydantic import Field as PField
 
-from app.models.base import TextMap
+from app.models.base import Day, TextMap
 from app.models.plans import Direction, PlanStatus, TitleText
 
 Unit = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
@@ -28,9 +28,9 @@ class IndicatorCreate(BaseModel):
     unit: Unit = PField(examples=["t CO₂e", "%", "km"])
     direction: Direction
     baseline_value: Value
-    baseline_date: date
+    baseline_date: Day
     target_value: Value
-    target_date: date
+    target_date: Day
     weight: float | None = PField(
         default=None,
         gt=0,
@@ -45,7 +45,7 @@ class MeasurementCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     value: Value
-    measured_on: date
+    measured_on: Day
     source: str | None = PField(default=None, min_length=1, max_length=500)
     note: str | None = PField(default=None, min_length=1, max_length=2_000)
 

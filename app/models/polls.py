@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, StringConstraints
 from pydantic import Field as PField
 from sqlalchemy import (
     CheckConstraint,
@@ -30,6 +30,7 @@ from sqlmodel import Field, SQLModel
 
 from app.models.accounts import LOCALE_PATTERN
 from app.models.base import (
+    Instant,
     TextMap,
     created_at_field,
     fk_field,
@@ -152,8 +153,8 @@ class PollCreate(BaseModel):
     options: list[OptionText] = PField(min_length=MIN_OPTIONS, max_length=MAX_OPTIONS)
     kind: PollKind = "single"
     max_choices: int | None = PField(default=None, ge=1, le=MAX_OPTIONS)
-    opens_at: AwareDatetime | None = None
-    closes_at: AwareDatetime
+    opens_at: Instant | None = None
+    closes_at: Instant
     results_visibility: ResultsVisibility = "after_close"
 
 

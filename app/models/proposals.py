@@ -16,7 +16,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StrictBool, StringConstraints
 from pydantic import Field as PField
 from sqlalchemy import (
     Boolean,
@@ -417,12 +417,12 @@ class TableSettingsPublic(BaseModel):
 class TableSettingsUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    proposals_open: bool | None = None
+    proposals_open: StrictBool | None = None
     supports: SupportsMode | None = None
     support_limit: int | None = PField(default=None, ge=0, le=10_000)
     support_threshold: int | None = PField(default=None, ge=0, le=10_000_000)
     edit_window_minutes: int | None = PField(default=None, ge=0, le=MAX_EDIT_WINDOW_MINUTES)
-    comments_open: bool | None = None
-    premoderation: bool | None = PField(
+    comments_open: StrictBool | None = None
+    premoderation: StrictBool | None = PField(
         default=None, description="true or false; null goes back to the default."
     )

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PField
 
+from app.models.base import Day
 from app.models.moderation import AuditEntryPublic, Reason
 from app.models.proposals import PersonRef
 
@@ -61,7 +62,7 @@ class GuardianConsentCreate(BaseModel):
         "log (read by every admin, kept after account deletion) records who recorded the "
         "consent, when, and the date it was given.",
     )
-    consented_on: date = PField(description="When the guardian consented (not in the future).")
+    consented_on: Day = PField(description="When the guardian consented (not in the future).")
     note: Reason | None = PField(
         default=None,
         description="Kept in the audit log as the action's reason; no personal data.",

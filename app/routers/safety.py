@@ -4,10 +4,10 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Response, status
-from pydantic import AwareDatetime
 
 from app.db import SessionDep
 from app.deps import CurrentUser
+from app.models.base import Instant
 from app.models.moderation import REASON_MAX, SuspensionCreate
 from app.models.safety import (
     AuditEntryView,
@@ -112,8 +112,8 @@ async def list_audit_log(
     actor_id: uuid.UUID | None = None,
     target_type: Annotated[str | None, Query(max_length=32)] = None,
     target_id: uuid.UUID | None = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: Instant | None = None,
+    until: Instant | None = None,
 ) -> Page[AuditEntryView]:
     items, cursor = await audit_log.list_audit_log(
         session,
