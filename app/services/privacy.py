@@ -58,7 +58,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, func, or_, update
+from sqlalchemy import and_, delete, exists, func, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -717,8 +717,20 @@ async def delete_account(session: AsyncSession, user: User, data: AccountDelete)
     ).all()
     await revoke_all_refresh_tokens(session, user.id)
     await session.exec(delete(OneTimeToken).where(col(OneTimeToken.user_id) == user.id))
+    # Stored answers to replay: the person's own, and their registration's (kept under
+    # the address it came from, and holding their email and birth date).
     await session.exec(
-        delete(IdempotencyRecord).where(col(IdempotencyRecord.caller) == f"user:{user.id}")
+        delete(IdempotencyRecord).where(
+            or_(
+                col(IdempotencyRecord.caller) == f"user:{user.id}",
+                and_(
+                    col(IdempotencyRecord.caller).startswith("address:"),
+                    func.encode(col(IdempotencyRecord.response_body), "escape").contains(
+                        str(user.id)
+                    ),
+                ),
+            )
+        )
     )
     locked.email = None
     locked.email_verified_at = None

@@ -623,3 +623,50 @@ async def test_deleting_the_account_removes_what_still_awaits_approval(client, s
     assert audit.data["pending_proposals_deleted"] == 1
     assert audit.data["pending_comments_deleted"] == 2
     assert audit.data["proposals_kept_authorless"] == 1
+
+
+async def test_deleting_the_account_forgets_its_registration_replay(committing_client):
+    # The answer to a registration sent with an Idempotency-Key is kept for replays under
+    # the address it came from, with the person's email and birth date in it: erasing the
+    # account erases it too.
+    from sqlalchemy import text
+
+    from app.db import get_engine
+
+    client = committing_client
+    body = {
+        "email": "dimenticami@example.org",
+        "password": "una frase lunga",
+        "display_name": "Dimenticami",
+        "birth_date": "2001-02-03",
+    }
+    headers = {"Idempotency-Key": "registrazione-1"}
+    registered = await client.post("/v1/auth/register", json=body, headers=headers)
+    assert registered.status_code == 201, registered.text
+    first_id = registered.json()["id"]
+
+    async def stored() -> int:
+        async with get_engine().connect() as conn:
+            found = await conn.scalar(
+                text(
+                    "SELECT count(*) FROM idempotency_records "
+                    "WHERE encode(response_body, 'escape') LIKE :needle"
+                ),
+                {"needle": f"%{first_id}%"},
+            )
+        return int(found or 0)
+
+    assert await stored() == 1
+    tokens = await login(client, body["email"], body["password"])
+    erased = await client.request(
+        "DELETE",
+        "/v1/me",
+        json={"password": body["password"]},
+        headers={"Authorization": f"Bearer {tokens['access_token']}"},
+    )
+    assert erased.status_code == 204, erased.text
+    assert await stored() == 0
+    # The same request now runs again: a new account, not the erased one's answer.
+    again = await client.post("/v1/auth/register", json=body, headers=headers)
+    assert again.status_code == 201, again.text
+    assert again.json()["id"] != first_id
