@@ -152,4 +152,4 @@ class RolePublic(BaseModel):
     role: str
     # The table a facilitator runs; null for organization admins.
     table_id: uuid.UUID | None = None
-    created_at: datetime
+    created_at: datetime = PField(description="Since when the role is held.")

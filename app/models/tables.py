@@ -143,6 +143,8 @@ class TableMembership(SQLModel, table=True):
     )
     # When the person last became an active member.
     activated_at: datetime | None = timestamp_field()
+    # When the current role was given; null: held since the membership began.
+    role_since: datetime | None = timestamp_field()
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
 

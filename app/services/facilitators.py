@@ -2,6 +2,7 @@
 an active membership with the facilitator role; dismissal keeps the person a member."""
 
 import uuid
+from datetime import UTC, datetime
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -47,7 +48,7 @@ def _facilitator_role(
         display_name=display_name,
         role="facilitator",
         table_id=membership.table_id,
-        created_at=membership.created_at,
+        created_at=membership.role_since or membership.created_at,
     )
 
 
@@ -70,6 +71,7 @@ async def appoint_facilitator(
     if membership.status != "active":
         await activate(session, table, membership)
     membership.role = "facilitator"
+    membership.role_since = datetime.now(UTC)
     await session.flush()
     membership_event(
         session,
@@ -93,6 +95,7 @@ async def dismiss_facilitator(
     if membership is None or membership.role != "facilitator":
         raise NotFound("This person does not facilitate this table.")
     membership.role = "member"
+    membership.role_since = datetime.now(UTC)
     membership_event(
         session, "membership.role_changed", actor, table, membership, audit=True, role="member"
     )

@@ -325,6 +325,7 @@ async def update_membership(
         if membership.role == "facilitator" and membership.user_id != actor.id:
             await _ensure_may_manage_facilitators(session, actor, table)
         membership.role = data.role
+        membership.role_since = datetime.now(UTC)
         membership_event(
             session,
             "membership.role_changed",

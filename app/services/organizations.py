@@ -264,7 +264,7 @@ def _role_public(role: OrganizationRole, display_name: str) -> RolePublic:
 def _assignments(org_id: uuid.UUID) -> Subquery:
     """Every role held in the organization, one row each: its admins, and the
     facilitators of its tables (an active membership with the facilitator role, whose id
-    is the assignment's id)."""
+    is the assignment's id, dated from when the role was given)."""
     admins = sa_select(
         col(OrganizationRole.id).label("id"),
         col(OrganizationRole.user_id).label("user_id"),
@@ -278,7 +278,7 @@ def _assignments(org_id: uuid.UUID) -> Subquery:
             col(TableMembership.user_id),
             literal("facilitator", String),
             col(TableMembership.table_id),
-            col(TableMembership.created_at),
+            func.coalesce(col(TableMembership.role_since), col(TableMembership.created_at)),
         )
         .join(ParticipationTable, col(ParticipationTable.id) == TableMembership.table_id)
         .where(

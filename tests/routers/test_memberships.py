@@ -479,3 +479,28 @@ async def test_a_closed_table_takes_no_invitations(client, session):
         (str(facilitator.id), "active"),
         (str(invited.id), "invited"),
     }
+
+
+async def test_a_promotion_is_dated_from_when_the_role_was_given(client, session):
+    admin = await make_user(session)
+    org = await make_org(session, admin=admin)
+    table = await make_table(session, org)
+    veteran = await make_user(session)
+    membership = await add_member(session, table, veteran)
+    membership.created_at = datetime(2020, 1, 1, tzinfo=MEETING_TIMEZONE)
+    await commit_setup(session)
+    roles_url = f"/v1/organizations/{org.slug}/roles"
+    before = (await client.get(roles_url, headers=bearer(admin))).json()
+    assert [r["role"] for r in before["items"]] == ["admin"]
+
+    promoted = await client.patch(
+        f"/v1/tables/{table.id}/memberships/{veteran.id}",
+        headers=bearer(admin),
+        json={"role": "facilitator"},
+    )
+    assert promoted.status_code == 200, promoted.text
+    listed = (await client.get(roles_url, headers=bearer(admin))).json()["items"]
+    assert [r["role"] for r in listed] == ["admin", "facilitator"]
+    since = datetime.fromisoformat(listed[1]["created_at"])
+    assert since > datetime.fromisoformat(listed[0]["created_at"])
+    assert since.year >= 2026
