@@ -64,7 +64,12 @@ def updated_at_field() -> Any:
     return Field(
         default_factory=utcnow,
         sa_column=Column(
-            DateTime(timezone=True), nullable=False, server_default=func.now(), onupdate=func.now()
+            DateTime(timezone=True),
+            nullable=False,
+            server_default=func.now(),
+            # The time of the change itself, not of the transaction's start (now()): a row
+            # created and changed in one transaction must not look updated before created.
+            onupdate=func.clock_timestamp(),
         ),
     )
 

@@ -196,6 +196,11 @@ class CommentPublic(BaseModel):
         description="visible; hidden (by reports or a moderator); pending (awaiting a "
         "moderator's approval: not shown to others yet).",
     )
+    replies_locked: bool = PField(
+        default=False,
+        description="On root comments in lists: the moderators locked this thread, replies "
+        "are refused (409 thread_locked).",
+    )
     created_at: datetime
     updated_at: datetime
     replies: list["CommentPublic"] = []

@@ -296,6 +296,8 @@ class AuditEntryPublic(BaseModel):
 # An open item is in exactly one state: awaiting pre-moderation approval, hidden by
 # reports and awaiting review, or reported (still visible). Closed items are reviewed.
 QueueState = Literal["reported", "pending", "hidden"]
+# Which items a queue lists: the open ones, or everything hidden or locked now.
+QueueView = Literal["queue", "hidden", "locked"]
 ItemState = Literal["reported", "pending", "hidden", "closed"]
 
 

@@ -14,8 +14,8 @@ ExportFormat = Literal["consulta.export/v1"]
 class AccountDelete(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    password: str | None = PField(
-        default=None, max_length=1024, description="The account's current password, to confirm."
+    password: str = PField(
+        max_length=1024, description="The account's current password, to confirm."
     )
 
 

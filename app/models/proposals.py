@@ -337,6 +337,11 @@ class ProposalPublic(BaseModel):
         description="Null when the table hides supports (shown to its facilitators)."
     )
     comments_count: int
+    comments_locked: bool = PField(
+        default=False,
+        description="The moderators locked its discussion: new comments and replies are "
+        "refused (409 thread_locked).",
+    )
     threshold_reached: bool | None = PField(
         description="Whether the supports reached the table's threshold (false without one; "
         "null when supports are hidden)."

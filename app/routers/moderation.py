@@ -13,6 +13,7 @@ from app.models.moderation import (
     ModerationItem,
     ModerationTargetType,
     QueueState,
+    QueueView,
     ReportCreate,
     ReportPublic,
 )
@@ -30,6 +31,14 @@ StateFilter = Annotated[
     ),
 ]
 TargetTypeFilter = Annotated[ModerationTargetType | None, Query()]
+ViewFilter = Annotated[
+    QueueView,
+    Query(
+        description="`queue` (default): the open items. `hidden`: all content hidden now, "
+        "by reports or by a moderator, reviewed or not — to find what to unhide. "
+        "`locked`: every locked thread — to find what to unlock."
+    ),
+]
 
 REPORT_DESCRIPTION = """Report a proposal, comment, meeting or person to the moderators.
 Requires a verified email address, so that throwaway accounts cannot hide content.
@@ -46,7 +55,11 @@ When the reports not dismissed by a moderator reach the organization's threshold
 QUEUE_DESCRIPTION = """Open items, oldest first: content reported and not yet reviewed
 (`reported`, or `hidden` once the reports hid it) and content awaiting approval
 (`pending`). Each item shows the content, its status, its reports and its history (the
-audit entries about it, newest first)."""
+audit entries about it, newest first).
+
+`?view=hidden` lists instead everything hidden now (by reports or by a moderator,
+reviewed or not), and `?view=locked` every locked thread: where a moderator finds what
+to unhide or unlock."""
 
 ACTION_DESCRIPTION = """`hide` (proposals, comments, meetings; confirms a hiding by
 reports), `unhide` (visible again; the reports are dismissed), `dismiss` (the reports are
@@ -91,9 +104,10 @@ async def table_queue(
     page: PageParamsDep,
     state: StateFilter = None,
     target_type: TargetTypeFilter = None,
+    view: ViewFilter = "queue",
 ) -> Page[ModerationItem]:
     items, cursor = await moderation_queue.table_queue(
-        session, user, table_id, state, target_type, page
+        session, user, table_id, state, target_type, page, view
     )
     return Page(items=items, next_cursor=cursor)
 
@@ -111,9 +125,10 @@ async def organization_queue(
     page: PageParamsDep,
     state: StateFilter = None,
     target_type: TargetTypeFilter = None,
+    view: ViewFilter = "queue",
 ) -> Page[ModerationItem]:
     items, cursor = await moderation_queue.organization_queue(
-        session, user, org, state, target_type, page
+        session, user, org, state, target_type, page, view
     )
     return Page(items=items, next_cursor=cursor)
 

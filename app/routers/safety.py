@@ -95,7 +95,7 @@ async def list_suspensions(
     "`actor_id`, `target_type`, `target_id`, `since` (inclusive) and `until` (exclusive), "
     "both with a UTC offset.\n\nActions: `moderation.hide`, `.unhide`, `.dismiss`, "
     "`.approve`, `.lock`, `.unlock`, `.auto_hidden`; `suspension.created`, `.lifted`; "
-    "`guardian_consent.recorded`, `.withdrawn`; `user.deleted`; `organization.created`, "
+    "`guardian_consent.recorded`, `.withdrawn`; `organization.created`, "
     "`.updated`, `.role_assigned`, `.role_revoked`; `municipality.created`; "
     "`plan.imported`, `plan.updated`, `plan_node.updated`; `indicator.created`, "
     "`measurement.recorded`; `table.created`, `.updated`, `.settings_updated`; "

@@ -53,6 +53,7 @@ from app.models.comments import (
     CommentUpdate,
     CommentVote,
 )
+from app.models.moderation import Moderation
 from app.models.proposals import Proposal
 from app.pagination import PageParams, SortKey, paginate
 from app.services.comment_targets import (
@@ -247,6 +248,7 @@ async def list_comments(
         )
     everything = [*roots, *replies]
     votes = await my_votes(session, actor, [c.id for c, _ in everything])
+    locked_roots = await _locked_threads(session, [c.id for c, _ in roots])
     nodes = {
         c.id: to_public(
             c,
@@ -256,11 +258,30 @@ async def list_comments(
         )
         for c, name in everything
     }
+    for root_id in locked_roots:
+        nodes[root_id].replies_locked = True
     for reply, _ in replies:
         parent = nodes.get(reply.parent_id) if reply.parent_id else None
         if parent is not None:
             parent.replies.append(nodes[reply.id])
     return [nodes[c.id] for c, _ in roots], cursor
+
+
+async def _locked_threads(session: AsyncSession, root_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """The root comments, among these, whose thread the moderators locked."""
+    if not root_ids:
+        return set()
+    return set(
+        (
+            await session.exec(
+                select(Moderation.target_id).where(
+                    col(Moderation.target_type) == "comment",
+                    col(Moderation.target_id).in_(root_ids),
+                    col(Moderation.locked_at).is_not(None),
+                )
+            )
+        ).all()
+    )
 
 
 # --- write ----------------------------------------------------------------------------

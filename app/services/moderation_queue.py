@@ -44,6 +44,7 @@ from app.models.moderation import (
     ModerationItem,
     ModerationTargetType,
     QueueState,
+    QueueView,
     Report,
 )
 from app.models.plans import PlanNode
@@ -69,14 +70,25 @@ def _state_clause(state: QueueState) -> ColumnElement[bool]:
     return and_(not_(col(Moderation.pending)), not_(hidden))
 
 
+def _view_clause(view: QueueView) -> ColumnElement[bool]:
+    """`queue`: the open items; `hidden`: everything hidden now, reviewed or not (to find
+    what to unhide); `locked`: every locked thread."""
+    if view == "hidden":
+        return col(Moderation.hidden_at).is_not(None)
+    if view == "locked":
+        return col(Moderation.locked_at).is_not(None)
+    return col(Moderation.open).is_(True)
+
+
 async def _queue(
     session: AsyncSession,
     scope: ColumnElement[bool],
     state: QueueState | None,
     target_type: ModerationTargetType | None,
     params: PageParams,
+    view: QueueView = "queue",
 ) -> tuple[list[ModerationItem], str | None]:
-    stmt = select(Moderation).where(scope, col(Moderation.open))
+    stmt = select(Moderation).where(scope, _view_clause(view))
     if state is not None:
         stmt = stmt.where(_state_clause(state))
     if target_type is not None:
@@ -98,10 +110,13 @@ async def table_queue(
     state: QueueState | None,
     target_type: ModerationTargetType | None,
     params: PageParams,
+    view: QueueView = "queue",
 ) -> tuple[list[ModerationItem], str | None]:
-    """The open items of a table the actor runs (404 otherwise)."""
+    """The items of a table the actor runs (404 otherwise)."""
     table = await get_facilitated_table(session, actor, table_id)
-    return await _queue(session, col(Moderation.table_id) == table.id, state, target_type, params)
+    return await _queue(
+        session, col(Moderation.table_id) == table.id, state, target_type, params, view
+    )
 
 
 async def organization_queue(
@@ -111,11 +126,12 @@ async def organization_queue(
     state: QueueState | None,
     target_type: ModerationTargetType | None,
     params: PageParams,
+    view: QueueView = "queue",
 ) -> tuple[list[ModerationItem], str | None]:
-    """The open items of an organization the actor administers (404 otherwise)."""
+    """The items of an organization the actor administers (404 otherwise)."""
     org = await get_admin_organization(session, actor, org_slug)
     return await _queue(
-        session, col(Moderation.organization_id) == org.id, state, target_type, params
+        session, col(Moderation.organization_id) == org.id, state, target_type, params, view
     )
 
 

@@ -9,6 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models.accounts import User
+from app.models.moderation import Moderation
 from app.models.plans import PlanNode
 from app.models.proposals import (
     PersonRef,
@@ -97,6 +98,19 @@ async def proposals_public(
                 )
             ).all()
         )
+    # Discussions the moderators locked (no new comments), in one query on the
+    # moderations' (target_type, target_id) index.
+    locked = set(
+        (
+            await session.exec(
+                select(Moderation.target_id).where(
+                    col(Moderation.target_type) == "proposal",
+                    col(Moderation.target_id).in_(ids),
+                    col(Moderation.locked_at).is_not(None),
+                )
+            )
+        ).all()
+    )
     now = datetime.now(UTC)
     counts = ctx.counts_visible
     return [
@@ -123,6 +137,7 @@ async def proposals_public(
             ),
             supports_count=p.supports_count if counts else None,
             comments_count=p.comments_count,
+            comments_locked=p.id in locked,
             threshold_reached=threshold_reached(p.supports_count, ctx.settings) if counts else None,
             supported_by_me=(p.id in supported) if actor is not None else None,
             editable_until=(

@@ -260,6 +260,11 @@ async def test_locking_a_proposal_refuses_new_comments_and_replies(client, sessi
         response = await client.post(url, json=body, headers=bearer(scene.member))
         assert_problem(response, 409, "thread_locked")
     assert await comments_count(session, scene.proposal.id) == 1
+    # Clients can tell before trying: the proposal says so, in lists too.
+    shown = (await client.get(f"/v1/proposals/{scene.proposal.id}")).json()
+    assert shown["comments_locked"] is True
+    listed = (await client.get(f"/v1/tables/{scene.table.id}/proposals")).json()["items"]
+    assert [p["comments_locked"] for p in listed if p["id"] == str(scene.proposal.id)] == [True]
     assert_problem(
         await act(client, scene.facilitator, "proposal", scene.proposal.id, "lock"),
         409,
@@ -269,6 +274,8 @@ async def test_locking_a_proposal_refuses_new_comments_and_replies(client, sessi
     unlocked = await act(client, scene.facilitator, "proposal", scene.proposal.id, "unlock")
     assert unlocked.status_code == 200, unlocked.text
     assert unlocked.json()["locked"] is False
+    shown = (await client.get(f"/v1/proposals/{scene.proposal.id}")).json()
+    assert shown["comments_locked"] is False
     for body in (comment, reply):
         response = await client.post(url, json=body, headers=bearer(scene.member))
         assert response.status_code == 201, response.text
@@ -292,6 +299,11 @@ async def test_locking_a_root_comment_closes_its_thread_only(client, session):
         await act(client, scene.facilitator, "comment", child.id, "lock"), 422, "not_a_thread_root"
     )
     assert (await act(client, scene.facilitator, "comment", root.id, "lock")).status_code == 200
+    thread = (await client.get(url)).json()["items"]
+    assert {c["id"]: c["replies_locked"] for c in thread} == {
+        str(root.id): True,
+        str(other_root.id): False,
+    }
     for parent in (root, child):
         body = {"body": "Risposta.", "alignment": "neutral", "parent_id": str(parent.id)}
         response = await client.post(url, json=body, headers=bearer(scene.author))
@@ -471,3 +483,45 @@ async def test_every_action_writes_an_audit_entry(client, session):
     assert everything == [f"moderation.{a}" for _, _, a in steps]
     # Reports were dismissed, not deleted.
     assert len((await session.exec(select(Report))).all()) == 1
+
+
+async def test_what_is_hidden_or_locked_can_be_found_to_undo_it(client, session):
+    scene = await make_scene(session)
+    comment = await _comment(session, scene)
+    other_table_facilitator = await make_user(session)
+    await commit_setup(session)
+    queue = f"/v1/tables/{scene.table.id}/moderation"
+    headers = bearer(scene.facilitator)
+
+    async def listed(view):
+        response = await client.get(queue, params={"view": view}, headers=headers)
+        assert response.status_code == 200, response.text
+        return [(i["target_type"], i["target_id"]) for i in response.json()["items"]]
+
+    hidden = await act(client, scene.facilitator, "comment", comment.id, "hide", reason="Spam")
+    assert hidden.status_code == 200, hidden.text
+    locked = await act(
+        client, scene.facilitator, "proposal", scene.proposal.id, "lock", reason="Basta"
+    )
+    assert locked.status_code == 200, locked.text
+    # Reviewed, so out of the queue…
+    assert await listed("queue") == []
+    # …but findable, to undo.
+    assert await listed("hidden") == [("comment", str(comment.id))]
+    assert await listed("locked") == [("proposal", str(scene.proposal.id))]
+    org_hidden = await client.get(
+        f"/v1/organizations/{scene.org.slug}/moderation",
+        params={"view": "hidden"},
+        headers=bearer(scene.facilitator),
+    )
+    assert_problem(org_hidden, 404)  # the organization's queue is for its admins
+    assert_problem(
+        await client.get(queue, params={"view": "hidden"}, headers=bearer(other_table_facilitator)),
+        404,
+    )
+    assert_problem(await client.get(queue, params={"view": "all"}, headers=headers), 422)
+
+    await act(client, scene.facilitator, "comment", comment.id, "unhide", reason="Ok")
+    await act(client, scene.facilitator, "proposal", scene.proposal.id, "unlock", reason="Ok")
+    assert await listed("hidden") == []
+    assert await listed("locked") == []

@@ -343,7 +343,10 @@ async def test_deleting_the_account_anonymizes_and_keeps_contributions(client, s
         403,
         "wrong_password",
     )
-    assert_problem(await client.request("DELETE", "/v1/me", json={}, headers=old_token), 403)
+    missing = assert_problem(
+        await client.request("DELETE", "/v1/me", json={}, headers=old_token), 422
+    )
+    assert missing["errors"][0]["loc"] == ["body", "password"]
     deleted = await client.request(
         "DELETE", "/v1/me", json={"password": PASSWORD}, headers=old_token
     )
