@@ -235,3 +235,10 @@ async def commit_setup(session: AsyncSession) -> None:
     nor expires the objects the test still reads."""
     await session.commit()
     session.expunge_all()
+
+
+async def refresh(client: httpx.AsyncClient, refresh_token: str) -> httpx.Response:
+    """The token endpoint's refresh_token grant."""
+    return await client.post(
+        "/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": refresh_token}
+    )

@@ -14,7 +14,15 @@ from app.config import get_settings
 from app.models.accounts import RefreshToken, User
 from app.models.events import Event
 from app.security import create_access_token, hash_opaque_token
-from tests.helpers import PASSWORD, assert_problem, auth_headers, commit_setup, login, make_user
+from tests.helpers import (
+    PASSWORD,
+    assert_problem,
+    auth_headers,
+    commit_setup,
+    login,
+    make_user,
+    refresh,
+)
 
 
 def _token_from_mail(mail_dir: Path, to: str) -> str:
@@ -309,10 +317,7 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(client, session):
     user = await make_user(session)
     phone = await login(client, user.email)  # another sign-in, on another device
     first = await login(client, user.email)
-    rotated = await client.post(
-        "/v1/auth/token",
-        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
-    )
+    rotated = await refresh(client, first["refresh_token"])
     assert rotated.status_code == 200
     second = rotated.json()
     assert second["refresh_token"] != first["refresh_token"]
@@ -320,17 +325,11 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(client, session):
     assert (await client.get("/v1/me", headers=stolen_access)).status_code == 200
 
     # The old token comes back: refused, and the whole family dies with it.
-    reuse = await client.post(
-        "/v1/auth/token",
-        data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
-    )
+    reuse = await refresh(client, first["refresh_token"])
     body = assert_problem(reuse, 401, "invalid_grant")
     assert body["error"] == "invalid_grant"
     assert reuse.headers["WWW-Authenticate"].startswith("Bearer")
-    after = await client.post(
-        "/v1/auth/token",
-        data={"grant_type": "refresh_token", "refresh_token": second["refresh_token"]},
-    )
+    after = await refresh(client, second["refresh_token"])
     assert_problem(after, 401, "invalid_grant")
     # So do the access tokens issued along it: whoever holds one is out at once.
     assert_problem(await client.get("/v1/me", headers=stolen_access), 401)
@@ -352,10 +351,7 @@ async def test_refresh_rotates_and_reuse_revokes_the_family(client, session):
     # The other sign-in is untouched: its access token and its refresh token still work.
     phone_access = {"Authorization": f"Bearer {phone['access_token']}"}
     assert (await client.get("/v1/me", headers=phone_access)).status_code == 200
-    refreshed = await client.post(
-        "/v1/auth/token",
-        data={"grant_type": "refresh_token", "refresh_token": phone["refresh_token"]},
-    )
+    refreshed = await refresh(client, phone["refresh_token"])
     assert refreshed.status_code == 200, refreshed.text
     # And signing in again works.
     fresh = await login(client, user.email)
@@ -372,15 +368,7 @@ async def test_concurrent_refresh_with_one_token_succeeds_once(committing_client
     )
     assert response.status_code == 201
     tokens = await login(client, "race@example.org", "una frase lunga")
-    results = await asyncio.gather(
-        *[
-            client.post(
-                "/v1/auth/token",
-                data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-            )
-            for _ in range(5)
-        ]
-    )
+    results = await asyncio.gather(*[refresh(client, tokens["refresh_token"]) for _ in range(5)])
     assert sorted(r.status_code for r in results) == [200, 401, 401, 401, 401]
 
 
@@ -394,10 +382,7 @@ async def test_logout_ends_the_sign_in_and_only_that_one(client, session):
         await client.post("/v1/auth/logout", json={"refresh_token": tokens["refresh_token"]})
     ).status_code == 204
     assert_problem(
-        await client.post(
-            "/v1/auth/token",
-            data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-        ),
+        await refresh(client, tokens["refresh_token"]),
         401,
         "invalid_grant",
     )
@@ -456,10 +441,7 @@ async def test_password_reset_flow(client, session, mail_dir):
     assert (await login(client, user.email, "un'altra frase lunga"))["access_token"]
     # Sessions from before the reset are dead: refresh and access tokens.
     assert_problem(
-        await client.post(
-            "/v1/auth/token",
-            data={"grant_type": "refresh_token", "refresh_token": old["refresh_token"]},
-        ),
+        await refresh(client, old["refresh_token"]),
         401,
         "invalid_grant",
     )
@@ -517,19 +499,13 @@ async def test_a_new_password_ends_the_other_sign_ins_not_this_one(client, sessi
     assert changed.status_code == 200, changed.text
     # The device the password was changed on carries on, and can refresh.
     assert (await client.get("/v1/me", headers=here)).status_code == 200
-    refreshed = await client.post(
-        "/v1/auth/token",
-        data={"grant_type": "refresh_token", "refresh_token": phone["refresh_token"]},
-    )
+    refreshed = await refresh(client, phone["refresh_token"])
     assert refreshed.status_code == 200, refreshed.text
     # The other one is signed out at once: access and refresh tokens.
     elsewhere = {"Authorization": f"Bearer {laptop['access_token']}"}
     assert_problem(await client.get("/v1/me", headers=elsewhere), 401)
     assert_problem(
-        await client.post(
-            "/v1/auth/token",
-            data={"grant_type": "refresh_token", "refresh_token": laptop["refresh_token"]},
-        ),
+        await refresh(client, laptop["refresh_token"]),
         401,
         "invalid_grant",
     )
@@ -540,12 +516,7 @@ async def test_one_revoked_token_ends_the_whole_sign_in(client, session):
     # the sign-in is over all the same (both for its access tokens and its refresh).
     user = await make_user(session)
     first = await login(client, user.email)
-    second = (
-        await client.post(
-            "/v1/auth/token",
-            data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"]},
-        )
-    ).json()
+    second = (await refresh(client, first["refresh_token"])).json()
     old = (
         await session.exec(
             select(RefreshToken).where(
@@ -559,10 +530,7 @@ async def test_one_revoked_token_ends_the_whole_sign_in(client, session):
     access = {"Authorization": f"Bearer {second['access_token']}"}
     assert_problem(await client.get("/v1/me", headers=access), 401)
     assert_problem(
-        await client.post(
-            "/v1/auth/token",
-            data={"grant_type": "refresh_token", "refresh_token": second["refresh_token"]},
-        ),
+        await refresh(client, second["refresh_token"]),
         401,
         "invalid_grant",
     )

@@ -33,6 +33,7 @@ from tests.helpers import (
     make_municipality,
     make_org,
     make_user,
+    refresh,
 )
 
 
@@ -366,10 +367,7 @@ async def test_deleting_the_account_anonymizes_and_keeps_contributions(client, s
         k: v for k, v in wrong.json().items() if k != "instance"
     }
     assert_problem(
-        await client.post(
-            "/v1/auth/token",
-            data={"grant_type": "refresh_token", "refresh_token": signed_in["refresh_token"]},
-        ),
+        await refresh(client, signed_in["refresh_token"]),
         401,
     )
 

@@ -22,6 +22,7 @@ from tests.helpers import (
     commit_setup,
     login,
     make_user,
+    refresh,
 )
 
 
@@ -113,10 +114,7 @@ async def test_suspension_ends_sessions_and_blocks_writes_in_that_organization_o
     # Their sessions end at once: the access token and the refresh token.
     assert_problem(await client.get("/v1/me", headers=old_headers), 401)
     assert_problem(
-        await client.post(
-            "/v1/auth/token",
-            data={"grant_type": "refresh_token", "refresh_token": signed_in["refresh_token"]},
-        ),
+        await refresh(client, signed_in["refresh_token"]),
         401,
         "invalid_grant",
     )
