@@ -1,11 +1,12 @@
 """Accounts: registration, email verification, sign-in, refresh rotation, password reset,
 and the caller's own profile."""
 
+import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import func, literal, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -265,12 +266,19 @@ async def resend_verification(session: AsyncSession, email: str) -> None:
 # --- sign-in and tokens --------------------------------------------------------------
 
 
+# Advisory lock namespaces (the first of pg_advisory_xact_lock's two keys).
+LOGIN_ACCOUNT_LOCK = 7_401
+TOKEN_FAMILY_LOCK = 7_402
+
+
 def _login_limits(email: str, address: str) -> tuple[ratelimit.Limit, ratelimit.Limit]:
     settings = get_settings()
     window = settings.login_window_seconds
+    # The email is hashed into the key: any length fits the counters' key column.
+    account = hashlib.sha256(email.strip().lower().encode()).hexdigest()
     return (
         ratelimit.Limit(
-            f"login:account:{email.lower()}", settings.login_max_failures_per_account, window
+            f"login:account:{account}", settings.login_max_failures_per_account, window
         ),
         ratelimit.Limit(
             f"login:address:{address}", settings.login_max_failures_per_address, window
@@ -316,6 +324,9 @@ async def login_with_password(
     # The counters are read and written on the request's own connection (one pooled
     # connection per request, see ratelimit.hit); a failure is kept by `keep_changes`.
     limits = _login_limits(email, address)
+    # One attempt at a time per account: otherwise parallel guesses would all read the
+    # counter before any of them is counted, and get past the limit.
+    await _advisory_lock(session, LOGIN_ACCOUNT_LOCK, limits[0].key)
     await _throttle(session, limits)
     user = await find_user_by_email(session, email) if len(email) <= 320 else None
     # verify_password checks a dummy hash when the user is unknown: same answer, same time.
@@ -366,14 +377,36 @@ async def revoke_all_refresh_tokens(
     await session.exec(stmt.values(revoked_at=_now()))
 
 
-async def refresh_tokens(session: AsyncSession, refresh_token: str) -> TokenResponse:
-    row = (
+async def _advisory_lock(session: AsyncSession, namespace: int, key: str) -> None:
+    """A transaction-level advisory lock on `key` within `namespace`."""
+    await session.exec(select(func.pg_advisory_xact_lock(literal(namespace), func.hashtext(key))))
+
+
+async def _locked_token(session: AsyncSession, refresh_token: str) -> RefreshToken | None:
+    """The refresh token's row, locked, after its whole family: refreshing, replaying
+    and signing out take the family's lock first, so they run one after the other
+    instead of locking each other's rows in opposite orders (a deadlock)."""
+    token_hash = hash_opaque_token(refresh_token)
+    family_id = (
         await session.exec(
-            select(RefreshToken)
-            .where(col(RefreshToken.token_hash) == hash_opaque_token(refresh_token))
-            .with_for_update()
+            select(RefreshToken.family_id).where(col(RefreshToken.token_hash) == token_hash)
         )
     ).one_or_none()
+    if family_id is None:
+        return None
+    await _advisory_lock(session, TOKEN_FAMILY_LOCK, str(family_id))
+    return (
+        await session.exec(
+            select(RefreshToken)
+            .where(col(RefreshToken.token_hash) == token_hash)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).one_or_none()
+
+
+async def refresh_tokens(session: AsyncSession, refresh_token: str) -> TokenResponse:
+    row = await _locked_token(session, refresh_token)
     if row is None:
         raise RefreshRefused("The refresh token is invalid.")
     if row.revoked_at is not None:
@@ -409,15 +442,9 @@ async def refresh_tokens(session: AsyncSession, refresh_token: str) -> TokenResp
 
 
 async def logout(session: AsyncSession, refresh_token: str) -> None:
-    # Locked: a refresh rotating this token commits first, and the revocation below (a
-    # new statement, a new snapshot) then reaches the token it issued too.
-    row = (
-        await session.exec(
-            select(RefreshToken)
-            .where(col(RefreshToken.token_hash) == hash_opaque_token(refresh_token))
-            .with_for_update()
-        )
-    ).one_or_none()
+    # After the family's lock: a refresh rotating a token of it commits first, and the
+    # revocation below (a new statement, a new snapshot) reaches the token it issued too.
+    row = await _locked_token(session, refresh_token)
     if row is not None:
         await _revoke_family(session, row.family_id)
         record_event(

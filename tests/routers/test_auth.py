@@ -578,3 +578,82 @@ async def test_a_class_signing_in_at_once_is_served(committing_client):
     )
     statuses = [a.status_code for a in answers]
     assert statuses == [400 if n % 5 == 0 else 200 for n in range(people)], statuses
+
+
+async def test_a_long_email_is_throttled_like_any_other(client, session):
+    # The account's counter key holds a hash of the email: any length fits.
+    email = f"{'a' * 60}@{'b' * 60}.{'c' * 60}.{'d' * 60}.it"
+    await make_user(session, email=email)
+    await commit_setup(session)
+    statuses = []
+    for _ in range(6):
+        response = await client.post(
+            "/v1/auth/token",
+            data={"grant_type": "password", "username": email, "password": "sbagliata!"},
+        )
+        statuses.append(response.status_code)
+    assert statuses == [400] * 5 + [429]
+    too_long = await client.post(
+        "/v1/auth/token",
+        data={"grant_type": "password", "username": "x" * 1000, "password": "sbagliata!"},
+    )
+    assert_problem(too_long, 400, "invalid_grant")
+
+
+async def test_parallel_guesses_do_not_get_past_the_account_limit(committing_client):
+    client = committing_client
+    settings = get_settings()
+    registered = await client.post(
+        "/v1/auth/register",
+        json={"email": "bersaglio@example.org", "password": "una frase lunga", "display_name": "B"},
+    )
+    assert registered.status_code == 201, registered.text
+    guesses = 6 * settings.login_max_failures_per_account
+    answers = await asyncio.gather(
+        *[
+            client.post(
+                "/v1/auth/token",
+                data={
+                    "grant_type": "password",
+                    "username": "bersaglio@example.org",
+                    "password": f"tentativo {n}",
+                },
+            )
+            for n in range(guesses)
+        ]
+    )
+    statuses = sorted(a.status_code for a in answers)
+    checked = settings.login_max_failures_per_account
+    assert statuses == [400] * checked + [429] * (guesses - checked), statuses
+
+
+async def test_signing_out_while_an_old_token_is_replayed_does_not_deadlock(
+    committing_client, monkeypatch
+):
+    # Both end the same sign-in from different tokens of it; with each locking its own
+    # token first, they deadlocked. Slowing the revocation widens the window.
+    from app.services import accounts
+
+    client = committing_client
+    registered = await client.post(
+        "/v1/auth/register",
+        json={"email": "doppio@example.org", "password": "una frase lunga", "display_name": "D"},
+    )
+    assert registered.status_code == 201
+    first = await login(client, "doppio@example.org", "una frase lunga")
+    second = (await refresh(client, first["refresh_token"])).json()
+
+    revoke = accounts._revoke_family
+
+    async def slow_revoke(session, family_id):
+        await asyncio.sleep(0.3)
+        await revoke(session, family_id)
+
+    monkeypatch.setattr(accounts, "_revoke_family", slow_revoke)
+    replayed, signed_out = await asyncio.gather(
+        refresh(client, first["refresh_token"]),
+        client.post("/v1/auth/logout", json={"refresh_token": second["refresh_token"]}),
+    )
+    assert replayed.status_code == 401, replayed.text
+    assert signed_out.status_code == 204, signed_out.text
+    assert (await refresh(client, second["refresh_token"])).status_code == 401
