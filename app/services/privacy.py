@@ -717,19 +717,16 @@ async def delete_account(session: AsyncSession, user: User, data: AccountDelete)
     ).all()
     await revoke_all_refresh_tokens(session, user.id)
     await session.exec(delete(OneTimeToken).where(col(OneTimeToken.user_id) == user.id))
-    # Stored answers to replay: the person's own, and their registration's (kept under
-    # the address it came from, and holding their email and birth date).
+    # Stored answers to replay: the person's own, and any holding their private data —
+    # their registration's (kept under whoever sent it: the address it came from, or
+    # someone signed in on a shared device), with their id, email and birth date.
+    stored_body = func.encode(col(IdempotencyRecord.response_body), "escape")
+    holds_them = stored_body.contains(str(user.id))
+    if user.email:
+        holds_them = and_(holds_them, stored_body.contains(user.email, autoescape=True))
     await session.exec(
         delete(IdempotencyRecord).where(
-            or_(
-                col(IdempotencyRecord.caller) == f"user:{user.id}",
-                and_(
-                    col(IdempotencyRecord.caller).startswith("address:"),
-                    func.encode(col(IdempotencyRecord.response_body), "escape").contains(
-                        str(user.id)
-                    ),
-                ),
-            )
+            or_(col(IdempotencyRecord.caller) == f"user:{user.id}", holds_them)
         )
     )
     locked.email = None

@@ -657,6 +657,22 @@ async def test_deleting_the_account_forgets_its_registration_replay(committing_c
             )
         return int(found or 0)
 
+    # Registered on a shared tablet where someone else is signed in: kept under them.
+    parent = await client.post(
+        "/v1/auth/register",
+        json={"email": "genitore@example.org", "password": "una frase lunga", "display_name": "G"},
+    )
+    assert parent.status_code == 201
+    parent_tokens = await login(client, "genitore@example.org", "una frase lunga")
+    sibling_body = {**body, "email": "fratello@example.org", "display_name": "Fratello"}
+    sibling = await client.post(
+        "/v1/auth/register",
+        json=sibling_body,
+        headers={**headers, "Authorization": f"Bearer {parent_tokens['access_token']}"},
+    )
+    assert sibling.status_code == 201, sibling.text
+    sibling_id = sibling.json()["id"]
+
     assert await stored() == 1
     tokens = await login(client, body["email"], body["password"])
     erased = await client.request(
@@ -667,6 +683,24 @@ async def test_deleting_the_account_forgets_its_registration_replay(committing_c
     )
     assert erased.status_code == 204, erased.text
     assert await stored() == 0
+    sibling_tokens = await login(client, sibling_body["email"], sibling_body["password"])
+    assert (
+        await client.request(
+            "DELETE",
+            "/v1/me",
+            json={"password": sibling_body["password"]},
+            headers={"Authorization": f"Bearer {sibling_tokens['access_token']}"},
+        )
+    ).status_code == 204
+    async with get_engine().connect() as conn:
+        left = await conn.scalar(
+            text(
+                "SELECT count(*) FROM idempotency_records "
+                "WHERE encode(response_body, 'escape') LIKE :needle"
+            ),
+            {"needle": f"%{sibling_id}%"},
+        )
+    assert left == 0
     # The same request now runs again: a new account, not the erased one's answer.
     again = await client.post("/v1/auth/register", json=body, headers=headers)
     assert again.status_code == 201, again.text
