@@ -1,7 +1,12 @@
 """Fixed-window rate limits with the counters in PostgreSQL, shared by every worker.
 
-Counters are written on their own short transaction, not the request's: a failed sign-in
-must count even though its request ends in an error and rolls back.
+Two ways to count, for two kinds of callers:
+
+- `peek`, `hit`, `reset` run on the request's own session (sign-in, account erasure): a
+  request never waits for a second pooled connection while holding one, which deadlocks
+  the pool under a burst. A failure that must count is raised with `keep_changes`.
+- `hit_many`, `hit_chain`, `refund` run on their own autocommitted connection, before the
+  request's session touches the database or after its response (write limits).
 """
 
 import math
@@ -55,28 +60,18 @@ class Usage:
 _table = RateLimitCounter.__table__  # type: ignore[attr-defined]
 
 
-async def peek(limit: Limit, session: AsyncSession | None = None) -> Usage:
-    """The usage of `limit` now. With `session`, read on the request's own connection
-    (see `hit`)."""
+async def peek(limit: Limit, session: AsyncSession) -> Usage:
+    """The usage of `limit` now."""
     now = datetime.now(UTC)
     start, end = limit.window(now)
     stmt = select(_table.c.count).where(_table.c.key == limit.key, _table.c.window_start == start)
-    if session is not None:
-        count = await (await session.connection()).scalar(stmt)
-    else:
-        async with get_engine().connect() as conn:
-            count = await conn.scalar(stmt)
+    count = await (await session.connection()).scalar(stmt)
     return Usage(count=count or 0, limit=limit.limit, resets_at=end)
 
 
-async def hit(limit: Limit, session: AsyncSession | None = None) -> Usage:
-    """Count one event against `limit`, atomically, and return the usage after it.
-
-    Without `session`, on a short transaction of its own. With it, in the request's
-    transaction: the caller then makes sure it commits (an error raised with
-    `keep_changes`). A request that already holds a pooled connection must pass its
-    session: waiting for a second connection while holding one deadlocks the pool when
-    many such requests arrive at once (a class signing in together)."""
+async def hit(limit: Limit, session: AsyncSession) -> Usage:
+    """Count one event against `limit`, atomically, in the request's transaction, and
+    return the usage after it; the caller makes sure it commits."""
     now = datetime.now(UTC)
     start, end = limit.window(now)
     stmt = (
@@ -88,12 +83,7 @@ async def hit(limit: Limit, session: AsyncSession | None = None) -> Usage:
         )
         .returning(_table.c.count)
     )
-    if session is not None:
-        result = await (await session.connection()).execute(stmt)
-        count = int(result.scalar_one())
-    else:
-        async with get_engine().begin() as conn:
-            count = int((await conn.execute(stmt)).scalar_one())
+    count = int((await (await session.connection()).execute(stmt)).scalar_one())
     return Usage(count=count, limit=limit.limit, resets_at=end)
 
 
@@ -200,14 +190,9 @@ async def hit_chain(limits: Sequence[Limit]) -> list[Usage]:
     ]
 
 
-async def reset(limit: Limit, session: AsyncSession | None = None) -> None:
-    """Forget `limit`'s counts (with `session`, in the request's transaction)."""
-    stmt = delete(_table).where(_table.c.key == limit.key)
-    if session is not None:
-        await (await session.connection()).execute(stmt)
-        return
-    async with get_engine().begin() as conn:
-        await conn.execute(stmt)
+async def reset(limit: Limit, session: AsyncSession) -> None:
+    """Forget `limit`'s counts, in the request's transaction."""
+    await (await session.connection()).execute(delete(_table).where(_table.c.key == limit.key))
 
 
 async def refund(charges: Sequence[tuple[str, datetime]]) -> None:

@@ -322,7 +322,7 @@ async def login_with_password(
     session: AsyncSession, email: str, password: str, address: str
 ) -> TokenResponse:
     # The counters are read and written on the request's own connection (one pooled
-    # connection per request, see ratelimit.hit); a failure is kept by `keep_changes`.
+    # connection per request, see app/ratelimit.py); a failure is kept by `keep_changes`.
     limits = _login_limits(email, address)
     # One attempt at a time per account: otherwise parallel guesses would all read the
     # counter before any of them is counted, and get past the limit.

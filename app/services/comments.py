@@ -63,7 +63,7 @@ from app.services.comment_targets import (
     resolve_comment_target,
 )
 from app.services.moderation_status import require_thread_open
-from app.services.organizations import is_org_admin_clause
+from app.services.organizations import is_org_admin
 from app.services.premoderation import HoldReason, hold_reason, queue_for_approval
 from app.services.suspensions import ensure_not_suspended
 
@@ -153,11 +153,7 @@ async def moderates(session: AsyncSession, actor: User | None, target: CommentTa
         return False
     if target.context is not None:
         return target.context.is_facilitator
-    if actor.is_platform_admin:
-        return True
-    return bool(
-        (await session.exec(select(is_org_admin_clause(actor, target.organization_id)))).one()
-    )
+    return await is_org_admin(session, actor, target.organization_id)
 
 
 async def may_see_pending(

@@ -26,7 +26,7 @@ from app.models.tables import (
 from app.pagination import PageParams, SortKey, paginate
 from app.services.accounts import find_named_person
 from app.services.audit import record_audit
-from app.services.organizations import is_org_admin_clause
+from app.services.organizations import is_org_admin
 from app.services.suspensions import ensure_not_suspended
 from app.services.table_views import active_member_counts
 from app.services.tables import facilitates, get_facilitated_table, get_visible_table
@@ -225,8 +225,7 @@ async def _ensure_may_manage_facilitators(
     """Facilitators are appointed by the organization: a facilitator may make a member a
     co-facilitator, or step down, but only the organization's admins demote or remove
     another facilitator."""
-    admin = (await session.exec(select(is_org_admin_clause(actor, table.organization_id)))).one()
-    if not admin:
+    if not await is_org_admin(session, actor, table.organization_id):
         raise Forbidden(
             "Only the organization's admins demote or remove a facilitator.",
             code="facilitator_appointed_by_organization",

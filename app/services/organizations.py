@@ -63,6 +63,13 @@ def is_org_admin_clause(user: User, organization_id: Any) -> ColumnElement[bool]
     )
 
 
+async def is_org_admin(session: AsyncSession, user: User, organization_id: uuid.UUID) -> bool:
+    """Whether `user` administers the organization (platform admins administer all)."""
+    if user.is_platform_admin:
+        return True
+    return bool((await session.exec(select(is_org_admin_clause(user, organization_id)))).one())
+
+
 def admin_organizations(user: User) -> SelectOfScalar[Organization]:
     """The organizations `user` may administer, as a query to narrow further."""
     stmt = select(Organization)

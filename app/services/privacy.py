@@ -470,7 +470,7 @@ async def export_personal_data(session: AsyncSession, user: User) -> PersonalDat
 async def _confirm_password(session: AsyncSession, user: User, password: str | None) -> None:
     if user.password_hash is None:  # accounts without a password (none today)
         return
-    # On the request's connection (see ratelimit.hit); a wrong password keeps its count.
+    # On the request's connection (see app/ratelimit.py); a wrong password keeps its count.
     limit = ratelimit.Limit(f"erase:{user.id}", ERASE_MAX_FAILURES, ERASE_WINDOW_SECONDS)
     usage = await ratelimit.peek(limit, session)
     if usage.exceeded:

@@ -235,11 +235,25 @@ async def cancel_registration(session: AsyncSession, actor: User, meeting_id: uu
         raise NotFound("You are not registered for this meeting.")
     if registration.status == "attended":
         raise Conflict("You attended this meeting already.", code="already_attended")
+    await _give_up_place(session, actor, meeting, registration)
+
+
+async def _give_up_place(
+    session: AsyncSession,
+    actor: User,
+    meeting: Meeting,
+    registration: MeetingRegistration,
+    **payload: Any,
+) -> None:
+    """Cancel a seat or a waiting-list place (the meeting row is locked); a freed seat
+    goes to the first person waiting."""
     seated = registration.status == "registered"
     registration.status = "cancelled"
     registration.cancelled_at = datetime.now(UTC)
     await session.flush()
-    _event(session, "registration.cancelled", actor, meeting, registration, had_seat=seated)
+    _event(
+        session, "registration.cancelled", actor, meeting, registration, had_seat=seated, **payload
+    )
     if seated:
         await fill_seats(session, actor, meeting)
 
@@ -271,22 +285,8 @@ async def release_members_only_seats(
         registration = await _active_registration(session, meeting.id, user_id)
         if registration is None or registration.status not in ("registered", "waitlisted"):
             continue
-        seated = registration.status == "registered"
-        registration.status = "cancelled"
-        registration.cancelled_at = datetime.now(UTC)
-        await session.flush()
-        _event(
-            session,
-            "registration.cancelled",
-            actor,
-            meeting,
-            registration,
-            had_seat=seated,
-            reason="no_longer_member",
-        )
+        await _give_up_place(session, actor, meeting, registration, reason="no_longer_member")
         released += 1
-        if seated:
-            await fill_seats(session, actor, meeting)
     return released
 
 

@@ -39,7 +39,7 @@ from app.models.tables import ParticipationTable, TableMembership
 from app.pagination import PageParams, SortKey, paginate
 from app.services.accounts import revoke_all_refresh_tokens
 from app.services.audit import record_audit
-from app.services.organizations import get_admin_organization
+from app.services.organizations import get_admin_organization, is_org_admin
 
 NOT_SUSPENDED = "This person is not suspended in this organization."
 
@@ -111,21 +111,6 @@ def _invalid(field: str, msg: str, code: str) -> Unprocessable:
     return Unprocessable(
         msg, code=code, errors=[{"loc": ["body", field], "msg": msg, "code": code}]
     )
-
-
-async def _is_org_admin(session: AsyncSession, org_id: uuid.UUID, user: User) -> bool:
-    if user.is_platform_admin:
-        return True
-    found = (
-        await session.exec(
-            select(OrganizationRole.id).where(
-                col(OrganizationRole.organization_id) == org_id,
-                col(OrganizationRole.user_id) == user.id,
-                col(OrganizationRole.role) == "admin",
-            )
-        )
-    ).first()
-    return found is not None
 
 
 def _tied_to(org_id: uuid.UUID, user_id: uuid.UUID) -> ColumnElement[bool]:
@@ -214,7 +199,7 @@ async def suspend(
     if row is None or row[0].deleted_at is not None:
         raise NotFound("No person with this id.")
     person, facilitator, staff = row
-    if await _is_org_admin(session, org.id, person):
+    if await is_org_admin(session, person, org.id):
         raise Conflict(
             "Administrators of the organization cannot be suspended; remove the role first.",
             code="cannot_suspend_admin",
