@@ -14,6 +14,10 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from app.config import PROJECT_ROOT, get_settings
+from app.demo.seed import seed_demo
+from app.services.accounts.admin import create_platform_admin
+from app.services.accounts.people import find_user_by_email
+from app.services.imports.plan_import import SYSTEM, Importer, import_plan
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -61,8 +65,6 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 
 def cmd_create_admin(args: argparse.Namespace) -> None:
-    from app.services.admin import create_platform_admin
-
     password = args.password or getpass.getpass("Password: ")
     user = _in_transaction(
         lambda session: create_platform_admin(session, args.email, password, args.name)
@@ -71,8 +73,6 @@ def cmd_create_admin(args: argparse.Namespace) -> None:
 
 
 def cmd_seed_demo(args: argparse.Namespace) -> None:
-    from app.services.demo import seed_demo
-
     if get_settings().environment == "production":
         sys.exit("seed-demo refuses to run with ENVIRONMENT=production")
     for line in _in_transaction(seed_demo):
@@ -84,8 +84,6 @@ def cmd_import_plan(args: argparse.Namespace) -> None:
     from pathlib import Path
 
     from app.errors import AppError
-    from app.services.accounts import find_user_by_email
-    from app.services.plan_import import SYSTEM, Importer, import_plan
 
     try:
         document = json.loads(Path(args.file).read_text("utf-8"))

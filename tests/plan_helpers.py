@@ -15,8 +15,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.models.accounts import User
 from app.models.monitoring import IndicatorCreate, MeasurementCreate
 from app.models.plan_import import ImportReport
-from app.services.monitoring import create_indicator, record_measurement
-from app.services.plan_import import SYSTEM, import_plan
+from app.services.imports.plan_import import SYSTEM, import_plan
+from app.services.plans.monitoring import create_indicator, record_measurement
 
 BUNDLED = {"bari": 38, "milano": 51, "torino": 47}
 

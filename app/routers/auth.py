@@ -20,7 +20,9 @@ from app.models.accounts import (
     VerifyEmailRequest,
 )
 from app.models.privacy import AccountDelete, PersonalDataExport
-from app.services import accounts, privacy
+from app.services.accounts import passwords, profile, registration, sign_in
+from app.services.privacy import erasure
+from app.services.privacy import export as data_export
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 
@@ -42,8 +44,8 @@ class InvalidTokenRequest(AppError):
     summary="Create an account (public); sends a verification email",
 )
 async def register(session: SessionDep, body: UserRegister) -> Me:
-    user = await accounts.register(session, body)
-    return await accounts.get_me(session, user)
+    user = await registration.register(session, body)
+    return await profile.get_me(session, user)
 
 
 @router.post(
@@ -52,7 +54,7 @@ async def register(session: SessionDep, body: UserRegister) -> Me:
     summary="Confirm an email address with the token from the email (public)",
 )
 async def verify_email(session: SessionDep, body: VerifyEmailRequest) -> Response:
-    await accounts.verify_email(session, body.token)
+    await registration.verify_email(session, body.token)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -62,7 +64,7 @@ async def verify_email(session: SessionDep, body: VerifyEmailRequest) -> Respons
     summary="Send the verification email again (public; always 202)",
 )
 async def resend_verification(session: SessionDep, body: ResendVerificationRequest) -> Response:
-    await accounts.resend_verification(session, str(body.email))
+    await registration.resend_verification(session, str(body.email))
     return Response(status_code=status.HTTP_202_ACCEPTED)
 
 
@@ -95,13 +97,13 @@ async def token(
                 "The password grant needs username and password.",
                 extra={"error": "invalid_request"},
             )
-        return await accounts.login_with_password(session, username.strip(), password, address)
+        return await sign_in.login_with_password(session, username.strip(), password, address)
     if grant_type == "refresh_token":
         if not refresh_token:
             raise InvalidTokenRequest(
                 "The refresh_token grant needs refresh_token.", extra={"error": "invalid_request"}
             )
-        return await accounts.refresh_tokens(session, refresh_token)
+        return await sign_in.refresh_tokens(session, refresh_token)
     raise UnsupportedGrant(
         f"grant_type must be password or refresh_token, not {grant_type!r}.",
         extra={"error": "unsupported_grant_type"},
@@ -116,7 +118,7 @@ async def token(
     "stop working at once. The person's other sign-ins (other devices) carry on. Always 204.",
 )
 async def logout(session: SessionDep, body: LogoutRequest) -> Response:
-    await accounts.logout(session, body.refresh_token)
+    await sign_in.logout(session, body.refresh_token)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -126,7 +128,7 @@ async def logout(session: SessionDep, body: LogoutRequest) -> Response:
     summary="Email a password reset token (public; always 202)",
 )
 async def password_reset(session: SessionDep, body: PasswordResetRequest) -> Response:
-    await accounts.request_password_reset(session, str(body.email))
+    await passwords.request_password_reset(session, str(body.email))
     return Response(status_code=status.HTTP_202_ACCEPTED)
 
 
@@ -136,13 +138,13 @@ async def password_reset(session: SessionDep, body: PasswordResetRequest) -> Res
     summary="Set a new password with a reset token (public); signs out everywhere",
 )
 async def password_reset_confirm(session: SessionDep, body: PasswordResetConfirm) -> Response:
-    await accounts.confirm_password_reset(session, body.token, body.password)
+    await passwords.confirm_password_reset(session, body.token, body.password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/me", response_model=Me, summary="The caller's own profile (signed in)")
 async def get_me(session: SessionDep, user: CurrentUser) -> Me:
-    return await accounts.get_me(session, user)
+    return await profile.get_me(session, user)
 
 
 @router.patch(
@@ -151,7 +153,7 @@ async def get_me(session: SessionDep, user: CurrentUser) -> Me:
     summary="Edit the caller's profile (signed in); a new password needs the current",
 )
 async def patch_me(session: SessionDep, user: CurrentUser, sign_in: SignIn, body: UserUpdate) -> Me:
-    return await accounts.update_me(session, user, body, keep_sign_in=sign_in)
+    return await profile.update_me(session, user, body, keep_sign_in=sign_in)
 
 
 @router.get(
@@ -172,11 +174,11 @@ async def patch_me(session: SessionDep, user: CurrentUser, sign_in: SignIn, body
     "whatever the amount of data.",
 )
 async def export_me(session: SessionDep, user: CurrentUser) -> JSONResponse:
-    export = await privacy.export_personal_data(session, user)
+    export = await data_export.export_personal_data(session, user)
     return JSONResponse(
         export.model_dump(mode="json"),
         headers={
-            "Content-Disposition": f'attachment; filename="{privacy.export_filename()}"',
+            "Content-Disposition": f'attachment; filename="{data_export.export_filename()}"',
             "Cache-Control": "no-store",
         },
     )
@@ -196,5 +198,5 @@ async def export_me(session: SessionDep, user: CurrentUser) -> JSONResponse:
     "as with a wrong password and old tokens are refused (401).",
 )
 async def delete_me(session: SessionDep, user: CurrentUser, body: AccountDelete) -> Response:
-    await privacy.delete_account(session, user, body)
+    await erasure.delete_account(session, user, body)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -16,7 +16,8 @@ from app.models.comments import (
     CommentVotePut,
 )
 from app.pagination import Page, PageParamsDep
-from app.services import comment_votes, comments
+from app.services.comments import comments, reading
+from app.services.comments import votes as comment_votes
 from app.write_limits import write_limit
 
 router = APIRouter(prefix="/v1", tags=["comments"])
@@ -51,7 +52,7 @@ def _add_target_routes(segment: str, param: str, target_type: CommentTargetType,
         page: PageParamsDep,
         order: Annotated[CommentOrder, Query()] = "oldest",
     ) -> Page[CommentPublic]:
-        items, cursor = await comments.list_comments(
+        items, cursor = await reading.list_comments(
             session, user, target_type, target_id, order, page
         )
         return Page(items=items, next_cursor=cursor)

@@ -23,7 +23,7 @@ from app.models.meetings import (
 )
 from app.pagination import Page, PageParamsDep
 from app.routers.tables import ICS_RESPONSE, ics_response
-from app.services import calendars, meetings, registrations
+from app.services.meetings import calendars, meetings, minutes, registrations
 
 router = APIRouter(prefix="/v1", tags=["meetings"])
 
@@ -183,4 +183,4 @@ async def check_in(
 async def publish_minutes(
     session: SessionDep, user: CurrentUser, meeting_id: uuid.UUID, body: MinutesPut
 ) -> MinutesPublic:
-    return await registrations.publish_minutes(session, user, meeting_id, body)
+    return await minutes.publish_minutes(session, user, meeting_id, body)

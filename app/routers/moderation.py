@@ -18,7 +18,9 @@ from app.models.moderation import (
     ReportPublic,
 )
 from app.pagination import Page, PageParamsDep
-from app.services import moderation_actions, moderation_queue, reports
+from app.services.moderation import actions as moderation_actions
+from app.services.moderation import queue as moderation_queue
+from app.services.moderation import reports
 from app.write_limits import write_limit
 
 router = APIRouter(prefix="/v1", tags=["moderation"])

@@ -5,7 +5,7 @@ from fastapi import APIRouter
 from app.db import SessionDep
 from app.deps import CurrentUser
 from app.models.moderation_settings import ModerationSettingsPublic, ModerationSettingsUpdate
-from app.services import moderation_settings
+from app.services.moderation import settings as moderation_settings
 
 router = APIRouter(prefix="/v1/organizations", tags=["moderation"])
 

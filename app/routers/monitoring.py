@@ -11,7 +11,7 @@ from app.models.accounts import LOCALE_PATTERN
 from app.models.monitoring import IndicatorCreate, MeasurementCreate, ProgressReport
 from app.models.plans import IndicatorPublic, MeasurementPublic
 from app.pagination import Page, PageParamsDep
-from app.services import monitoring, progress
+from app.services.plans import monitoring, progress
 
 router = APIRouter(tags=["monitoring"])
 

@@ -19,7 +19,9 @@ from app.models.organizations import (
     RoleRevoke,
 )
 from app.pagination import Page, PageParamsDep
-from app.services import organizations
+from app.services.access import orgs
+from app.services.organizations import organizations
+from app.services.roles import roles
 
 router = APIRouter(prefix="/v1/organizations", tags=["organizations"])
 
@@ -45,7 +47,7 @@ async def create_organization(
 @router.get("/{org}", response_model=OrganizationPublic, summary="One organization (public)")
 async def get_organization(session: SessionDep, org: str) -> OrganizationPublic:
     return await organizations.organization_public(
-        session, await organizations.get_organization(session, org)
+        session, await orgs.get_organization(session, org)
     )
 
 
@@ -104,7 +106,7 @@ async def list_roles(
         uuid.UUID | None, Query(description="Only the facilitators of this table.")
     ] = None,
 ) -> Page[RolePublic]:
-    items, cursor = await organizations.list_roles(session, user, org, page, role, table_id)
+    items, cursor = await roles.list_roles(session, user, org, page, role, table_id)
     return Page(items=items, next_cursor=cursor)
 
 
@@ -118,7 +120,7 @@ async def list_roles(
 async def assign_role(
     session: SessionDep, user: CurrentUser, org: str, body: RoleAssign
 ) -> RolePublic:
-    return await organizations.assign_role(session, user, org, body)
+    return await roles.assign_role(session, user, org, body)
 
 
 @router.delete(
@@ -130,7 +132,7 @@ async def assign_role(
 async def revoke_role(
     session: SessionDep, user: CurrentUser, org: str, body: RoleRevoke
 ) -> Response:
-    await organizations.revoke_role(session, user, org, body)
+    await roles.revoke_role(session, user, org, body)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -142,5 +144,5 @@ async def revoke_role(
 async def revoke_role_by_id(
     session: SessionDep, user: CurrentUser, org: str, role_id: uuid.UUID
 ) -> Response:
-    await organizations.revoke_role_by_id(session, user, org, role_id)
+    await roles.revoke_role_by_id(session, user, org, role_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -20,7 +20,8 @@ from app.models.plans import (
     PlanUpdate,
 )
 from app.pagination import Page, PageParamsDep
-from app.services import plan_import, plan_nodes, plans
+from app.services.imports import plan_import
+from app.services.plans import plan_nodes, plans
 
 router = APIRouter(tags=["plans"])
 

@@ -8,7 +8,7 @@ from app.db import SessionDep
 from app.deps import CurrentUser, OptionalUser, ParticipantUser
 from app.models.polls import BallotCreate, PollCreate, PollPublic
 from app.pagination import Page, PageParamsDep
-from app.services import polls
+from app.services.polls import polls
 from app.write_limits import write_limit
 
 router = APIRouter(prefix="/v1", tags=["polls"])

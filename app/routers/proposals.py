@@ -25,8 +25,9 @@ from app.models.proposals import (
     TableSettingsUpdate,
 )
 from app.pagination import PageParamsDep
-from app.services import proposal_search, proposals, supports, table_settings
-from app.services.proposal_search import ProposalFilters
+from app.services.proposals import proposal_search, proposals, supports
+from app.services.proposals.proposal_search import ProposalFilters
+from app.services.tables import table_settings
 from app.write_limits import write_limit
 
 router = APIRouter(prefix="/v1", tags=["proposals"])

@@ -17,7 +17,9 @@ from app.models.safety import (
     SuspensionPublic,
 )
 from app.pagination import Page, PageParamsDep
-from app.services import audit_log, guardian_consent, suspensions
+from app.services.audit import read as audit_log
+from app.services.moderation import suspensions
+from app.services.tables import guardian_consent
 
 router = APIRouter(prefix="/v1/organizations", tags=["moderation"])
 

@@ -19,7 +19,8 @@ from app.models.tables import (
     TableUpdate,
 )
 from app.pagination import Page, PageParamsDep
-from app.services import calendars, memberships, tables
+from app.services.meetings import calendars
+from app.services.tables import memberships, tables
 
 router = APIRouter(prefix="/v1", tags=["tables"])
 

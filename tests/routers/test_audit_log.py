@@ -5,7 +5,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from app.models.moderation import AuditEntry
-from app.services.audit import record_audit
+from app.services.audit.write import record_audit
 from tests.helpers import assert_problem, bearer, commit_setup, make_org, make_user
 
 

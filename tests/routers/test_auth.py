@@ -632,7 +632,7 @@ async def test_signing_out_while_an_old_token_is_replayed_does_not_deadlock(
 ):
     # Both end the same sign-in from different tokens of it; with each locking its own
     # token first, they deadlocked. Slowing the revocation widens the window.
-    from app.services import accounts
+    from app.services.accounts import sign_in
 
     client = committing_client
     registered = await client.post(
@@ -643,13 +643,13 @@ async def test_signing_out_while_an_old_token_is_replayed_does_not_deadlock(
     first = await login(client, "doppio@example.org", "una frase lunga")
     second = (await refresh(client, first["refresh_token"])).json()
 
-    revoke = accounts._revoke_family
+    revoke = sign_in._revoke_family
 
     async def slow_revoke(session, family_id):
         await asyncio.sleep(0.3)
         await revoke(session, family_id)
 
-    monkeypatch.setattr(accounts, "_revoke_family", slow_revoke)
+    monkeypatch.setattr(sign_in, "_revoke_family", slow_revoke)
     replayed, signed_out = await asyncio.gather(
         refresh(client, first["refresh_token"]),
         client.post("/v1/auth/logout", json={"refresh_token": second["refresh_token"]}),

@@ -5,7 +5,7 @@ thread, not counted), meetings (lists, lookups, calendar feeds, counts)."""
 from sqlmodel import col, select
 
 from app.models.comments import Comment
-from app.services.moderation_status import set_content_status
+from app.services.moderation.status import set_content_status
 from tests.comment_helpers import comments_count, comments_url, make_comment, make_scene
 from tests.helpers import (
     add_member,

@@ -392,7 +392,7 @@ async def test_issue_walkthrough_youth_table_on_baris_axis_4(client, session):
 
     from app.models.organizations import Organization, OrganizationRole
     from app.models.plans import PlanNode
-    from app.services.plan_import import SYSTEM, import_plan
+    from app.services.imports.plan_import import SYSTEM, import_plan
 
     document = json.loads(
         resources.files("app").joinpath("data/plans/bari.json").read_text("utf-8")

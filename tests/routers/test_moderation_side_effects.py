@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from app.models.events import Event
 from app.models.meetings import MeetingRegistration
 from app.models.proposals import Proposal
-from app.services.moderation_status import set_content_status
+from app.services.moderation.status import set_content_status
 from tests.helpers import (
     add_member,
     assert_problem,

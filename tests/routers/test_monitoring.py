@@ -9,7 +9,7 @@ from sqlmodel import col, select
 
 from app.models.events import Event
 from app.models.plans import PlanNode
-from app.services.plans import today_in_rome
+from app.services.plans.plans import today_in_rome
 from tests.helpers import assert_problem, auth_headers, make_org, make_user
 from tests.plan_helpers import count_rows, import_document, small_document
 

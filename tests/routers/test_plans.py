@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from app.errors import Unprocessable
 from app.models.events import Event
 from app.models.plans import Plan, PlanNode
-from app.services.plans import get_plan_nodes_by_ids, today_in_rome
+from app.services.plans.plans import get_plan_nodes_by_ids, today_in_rome
 from tests.helpers import assert_problem, auth_headers, make_org, make_user
 from tests.plan_helpers import (
     add_indicator,

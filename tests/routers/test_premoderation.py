@@ -8,14 +8,14 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
+from app.demo.moderation import HELD_PROPOSAL
+from app.demo.seed import seed_demo
 from app.models.comments import Comment
 from app.models.events import Event
 from app.models.organizations import Organization
 from app.models.proposals import Proposal
 from app.models.tables import ParticipationTable
-from app.services.demo import seed_demo
-from app.services.demo_moderation import HELD_PROPOSAL
-from app.services.moderation_status import set_content_status
+from app.services.moderation.status import set_content_status
 from tests.comment_helpers import comments_count, comments_url, make_scene
 from tests.helpers import add_member, assert_problem, bearer, commit_setup, make_table, make_user
 from tests.moderation_helpers import act

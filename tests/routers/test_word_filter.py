@@ -7,7 +7,7 @@ from sqlmodel import col, select
 
 from app.models.moderation import AuditEntry
 from app.models.organizations import Organization
-from app.services.content_filter import contains_blocked, find_blocked, fold
+from app.services.guards.content_filter import contains_blocked, find_blocked, fold
 from tests.comment_helpers import comments_count, comments_url, make_comment, make_scene
 from tests.helpers import assert_problem, bearer, commit_setup, make_org, make_user
 from tests.moderation_visibility_helpers import (

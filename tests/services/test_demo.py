@@ -2,9 +2,9 @@
 
 from sqlmodel import col, func, select
 
+from app.demo.seed import seed_demo
 from app.models.accounts import User
 from app.models.organizations import Municipality, Organization
-from app.services.demo import seed_demo
 
 
 async def _counts(session):

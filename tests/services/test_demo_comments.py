@@ -6,15 +6,15 @@ from datetime import UTC, datetime
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from app.demo.comments import Line, demo_threads
+from app.demo.moderation import SPAM
+from app.demo.seed import seed_demo
 from app.models.comments import Comment, CommentVote
 from app.models.organizations import Organization
 from app.models.polls import Poll, PollOption, PollParticipation
 from app.models.proposals import Proposal
 from app.models.tables import ParticipationTable
-from app.services.demo import seed_demo
-from app.services.demo_comments import Line, demo_threads
-from app.services.demo_moderation import SPAM
-from app.services.polls import poll_status
+from app.services.polls.polls import poll_status
 
 
 def _lines(line: Line) -> int:

@@ -3,10 +3,10 @@
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from app.demo.comments import youth_table
+from app.demo.seed import seed_demo
 from app.models.events import Event
 from app.models.meetings import MeetingMinutes
-from app.services.demo import seed_demo
-from app.services.demo_comments import youth_table
 from tests.helpers import commit_setup
 
 

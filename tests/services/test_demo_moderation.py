@@ -3,10 +3,10 @@
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from app.demo.comments import youth_table
+from app.demo.moderation import HELD_PROPOSAL, SPAM
+from app.demo.seed import seed_demo
 from app.models.moderation import Moderation, Report
-from app.services.demo import seed_demo
-from app.services.demo_comments import youth_table
-from app.services.demo_moderation import HELD_PROPOSAL, SPAM
 from tests.helpers import bearer, commit_setup
 
 
@@ -17,7 +17,7 @@ async def test_the_demo_queue_has_a_pending_proposal_and_a_reported_comment(clie
     table = await youth_table(session)
     assert table is not None
     facilitator_email = "facilitazione.giovani@consulta.demo"
-    from app.services.accounts import find_user_by_email
+    from app.services.accounts.people import find_user_by_email
 
     facilitator = await find_user_by_email(session, facilitator_email)
     assert facilitator is not None

@@ -2,8 +2,8 @@
 
 from sqlmodel import col, select
 
+from app.demo.seed import DEMO_INDICATORS, seed_demo
 from app.models.plans import Indicator, Plan, PlanNode
-from app.services.demo import DEMO_INDICATORS, seed_demo
 from tests.plan_helpers import count_rows
 
 

@@ -5,14 +5,14 @@ import uuid
 
 from sqlmodel import col, func, select
 
+from app.demo.moderation import HELD_PROPOSAL
+from app.demo.proposals import demo_document
+from app.demo.seed import seed_demo
 from app.models.organizations import Organization
 from app.models.plans import PlanNode
 from app.models.proposals import Proposal, ProposalNode, ProposalSupport
 from app.models.tables import ParticipationTable
-from app.services.demo import seed_demo
-from app.services.demo_moderation import HELD_PROPOSAL
-from app.services.demo_proposals import demo_document
-from app.services.moderation_status import set_content_status
+from app.services.moderation.status import set_content_status
 from tests.helpers import bearer
 
 
@@ -83,7 +83,7 @@ async def test_the_youth_table_is_full_of_proposals_with_exact_counts(client, se
 
 
 async def test_a_demo_participant_can_propose_and_support(client, session):
-    from app.services.accounts import find_user_by_email
+    from app.services.accounts.people import find_user_by_email
 
     await seed_demo(session)
     table = await _youth_table(session)

@@ -6,11 +6,7 @@ import pytest
 from sqlmodel import col, select
 
 from app.models.plans import PlanNode
-from app.services.progress import (
-    indicator_progress,
-    progress_report,
-    weighted_mean,
-)
+from app.services.plans.progress import indicator_progress, progress_report, weighted_mean
 from tests.helpers import make_org, make_user
 from tests.plan_helpers import add_indicator, import_document, small_document
 

@@ -7,7 +7,7 @@ from app.errors import NotFound, Unprocessable
 from app.models.events import Event
 from app.models.organizations import Municipality, Organization
 from app.models.plans import Plan, PlanNode, PlanPhase
-from app.services.plan_validation import check_document
+from app.services.imports.plan_validation import check_document
 from tests.helpers import make_org, make_user
 from tests.plan_helpers import (
     BUNDLED,

@@ -14,7 +14,7 @@ from app.models.meetings import Meeting, MeetingPlanNode
 from app.models.organizations import Municipality
 from app.models.plans import Plan, PlanNode
 from app.models.tables import ParticipationTable
-from app.services.plan_import import SYSTEM, import_plan
+from app.services.imports.plan_import import SYSTEM, import_plan
 
 
 def bari_document():
@@ -151,7 +151,7 @@ async def test_meeting_places_must_be_municipalities_of_the_organization(session
 
 
 async def test_the_demo_has_baris_youth_table_for_16_to_35_year_olds(session):
-    from app.services.demo import seed_demo
+    from app.demo.seed import seed_demo
 
     await seed_demo(session)
     table = (

@@ -1,0 +1,238 @@
+"""Who may see content: meetings, plans and their nodes, proposals.
+
+* `meeting_shown_clause(actor)` / `visible_meetings` / `facilitated_meetings`: meetings of
+  tables the actor may see (hidden ones only for the table's moderators), and those of
+  tables the actor runs; `get_visible_meeting` / `get_facilitated_meeting` are 404 for
+  anything else.
+* `plan_visible_clause(actor)`: every plan but drafts, and drafts of organizations the
+  actor administers; `get_admin_plan` / `get_admin_node` only the latter's (writes).
+* `proposal_visibility(actor)` / `visible_proposals` / `proposal_context`: see
+  `proposal_visibility`'s docstring; every lookup of a proposal goes through them.
+"""
+
+import uuid
+from typing import Any
+
+from sqlalchemy import ColumnElement, exists, or_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+from app.errors import NotFound
+from app.models.accounts import User
+from app.models.meetings import (
+    Meeting,
+)
+from app.models.plans import (
+    Plan,
+    PlanNode,
+)
+from app.models.proposals import Proposal, ProposalSupport, TableSettings
+from app.models.tables import ParticipationTable
+from app.services.access.orgs import is_org_admin_clause
+from app.services.access.standing import TableContext, context_of, standing_columns
+from app.services.access.tables import (
+    can_see_table_clause,
+    facilitates_clause,
+)
+
+MEETING_NOT_FOUND = "No meeting with this id."
+
+
+def meeting_shown_clause(actor: User | None) -> ColumnElement[bool]:
+    """SQL condition on `Meeting` joined to its `ParticipationTable`: not hidden by
+    moderation, or the actor runs the table (its moderators)."""
+    visible = col(Meeting.moderation_status) == "visible"
+    if actor is None:
+        return visible
+    return or_(visible, facilitates_clause(actor))
+
+
+def visible_meetings(actor: User | None) -> SelectOfScalar[Meeting]:
+    return (
+        select(Meeting)
+        .join(ParticipationTable, col(ParticipationTable.id) == Meeting.table_id)
+        .where(can_see_table_clause(actor), meeting_shown_clause(actor))
+    )
+
+
+def facilitated_meetings(actor: User) -> SelectOfScalar[Meeting]:
+    return (
+        select(Meeting)
+        .join(ParticipationTable, col(ParticipationTable.id) == Meeting.table_id)
+        .where(facilitates_clause(actor))
+    )
+
+
+async def _one_meeting(
+    session: AsyncSession, stmt: SelectOfScalar[Meeting], meeting_id: uuid.UUID, for_update: bool
+) -> Meeting:
+    stmt = stmt.where(col(Meeting.id) == meeting_id)
+    if for_update:
+        # Lock the meeting row only (not its table), and as NO KEY UPDATE: it serializes
+        # seat decisions without blocking inserts that merely reference the meeting.
+        stmt = stmt.with_for_update(of=Meeting, key_share=True)
+    meeting = (await session.exec(stmt)).one_or_none()
+    if meeting is None:
+        raise NotFound(MEETING_NOT_FOUND)
+    return meeting
+
+
+async def get_visible_meeting(
+    session: AsyncSession, actor: User | None, meeting_id: uuid.UUID, *, for_update: bool = False
+) -> Meeting:
+    return await _one_meeting(session, visible_meetings(actor), meeting_id, for_update)
+
+
+async def get_facilitated_meeting(
+    session: AsyncSession, actor: User, meeting_id: uuid.UUID, *, for_update: bool = False
+) -> Meeting:
+    return await _one_meeting(session, facilitated_meetings(actor), meeting_id, for_update)
+
+
+PLAN_NOT_FOUND = "No plan with this id."
+
+
+NODE_NOT_FOUND = "No plan node with this id."
+
+
+def plan_visible_clause(actor: User | None) -> ColumnElement[bool]:
+    """SQL condition on `Plan`: published, or a draft of an organization the actor runs."""
+    published = col(Plan.status) != "draft"
+    if actor is None:
+        return published
+    return or_(published, is_org_admin_clause(actor, Plan.organization_id))
+
+
+async def get_visible_plan(session: AsyncSession, actor: User | None, plan_id: uuid.UUID) -> Plan:
+    """The plan, if `actor` may see it (404 if missing, or a draft they do not administer)."""
+    plan = (
+        await session.exec(select(Plan).where(col(Plan.id) == plan_id, plan_visible_clause(actor)))
+    ).one_or_none()
+    if plan is None:
+        raise NotFound(PLAN_NOT_FOUND)
+    return plan
+
+
+async def get_admin_plan(
+    session: AsyncSession, actor: User, plan_id: uuid.UUID, *, lock: bool = False
+) -> Plan:
+    """The plan, if `actor` administers its organization (404 otherwise)."""
+    stmt = select(Plan).where(
+        col(Plan.id) == plan_id, is_org_admin_clause(actor, Plan.organization_id)
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    plan = (await session.exec(stmt)).one_or_none()
+    if plan is None:
+        raise NotFound(PLAN_NOT_FOUND)
+    return plan
+
+
+async def get_visible_node(
+    session: AsyncSession, actor: User | None, node_id: uuid.UUID
+) -> PlanNode:
+    """The node (live or archived), if `actor` may see its plan."""
+    node = (
+        await session.exec(
+            select(PlanNode)
+            .join(Plan, col(Plan.id) == PlanNode.plan_id)
+            .where(col(PlanNode.id) == node_id, plan_visible_clause(actor))
+        )
+    ).one_or_none()
+    if node is None:
+        raise NotFound(NODE_NOT_FOUND)
+    return node
+
+
+async def get_admin_node(
+    session: AsyncSession, actor: User, node_id: uuid.UUID, *, lock: bool = False
+) -> PlanNode:
+    """The node, if `actor` administers its organization (404 otherwise)."""
+    stmt = select(PlanNode).where(
+        col(PlanNode.id) == node_id, is_org_admin_clause(actor, PlanNode.organization_id)
+    )
+    if lock:
+        stmt = stmt.with_for_update()
+    node = (await session.exec(stmt)).one_or_none()
+    if node is None:
+        raise NotFound(NODE_NOT_FOUND)
+    return node
+
+
+PROPOSAL_NOT_FOUND = "No proposal with this id."
+
+
+def proposal_visibility(
+    actor: User | None, *, supported: bool = False
+) -> list[ColumnElement[bool]]:
+    """Conditions on `Proposal` joined to its `ParticipationTable`: the actor may see it.
+    With `supported`, also a proposal the actor supports, whatever its moderation status
+    (withdrawing a support from a proposal hidden since).
+
+    Plain SQL, no extra query: the moderators' test (`facilitates_clause`, an EXISTS on
+    the proposal's table) comes after the cheap column tests, which settle visible
+    proposals and the actor's own."""
+    visible = col(Proposal.moderation_status) == "visible"
+    if actor is None:
+        return [can_see_table_clause(actor), col(Proposal.status) != "draft", visible]
+    mine = col(Proposal.author_id) == actor.id
+    shown = [visible, mine]
+    if supported:
+        shown.append(
+            exists().where(
+                col(ProposalSupport.proposal_id) == Proposal.id,
+                col(ProposalSupport.user_id) == actor.id,
+            )
+        )
+    return [
+        can_see_table_clause(actor),
+        or_(col(Proposal.status) != "draft", mine),
+        or_(*shown, facilitates_clause(actor)),
+    ]
+
+
+def visible_proposals(actor: User | None) -> SelectOfScalar[Proposal]:
+    """The proposals `actor` may see, as a query to narrow further."""
+    return (
+        select(Proposal)
+        .join(ParticipationTable, col(ParticipationTable.id) == Proposal.table_id)
+        .where(*proposal_visibility(actor))
+    )
+
+
+async def proposal_context(
+    session: AsyncSession,
+    actor: User | None,
+    proposal_id: uuid.UUID,
+    *,
+    own: bool = False,
+    facilitated: bool = False,
+    supported: bool = False,
+    for_update: bool = False,
+) -> tuple[Proposal, TableContext]:
+    """A proposal the actor may see — with `own`, only their own; with `facilitated`, only
+    a non-draft one of a table they run; with `supported`, also one they support whatever
+    its moderation status — with its table context, in one query."""
+    is_member, is_facilitator = standing_columns(actor)
+    # Five columns: past the arity of SQLModel's typed `select` overloads.
+    stmt: Any = (
+        select(Proposal, ParticipationTable, TableSettings, is_member)
+        .add_columns(is_facilitator)
+        .select_from(Proposal)
+        .join(ParticipationTable, col(ParticipationTable.id) == Proposal.table_id)
+        .outerjoin(TableSettings, col(TableSettings.table_id) == ParticipationTable.id)
+        .where(col(Proposal.id) == proposal_id, *proposal_visibility(actor, supported=supported))
+    )
+    if own:
+        assert actor is not None
+        stmt = stmt.where(col(Proposal.author_id) == actor.id)
+    if facilitated:
+        assert actor is not None
+        stmt = stmt.where(facilitates_clause(actor), col(Proposal.status) != "draft")
+    if for_update:
+        stmt = stmt.with_for_update(of=Proposal).execution_options(populate_existing=True)
+    row = (await session.exec(stmt)).one_or_none()
+    if row is None:
+        raise NotFound(PROPOSAL_NOT_FOUND)
+    return row[0], context_of(row)

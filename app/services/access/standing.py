@@ -1,0 +1,198 @@
+"""Who may see, write and run proposals — as SQL, so that lookups only ever find what the
+actor may see — and the shared checks of the proposal and support services.
+
+* `proposal_visibility(actor)` (the conditions) / `visible_proposals(actor)` (a query):
+  proposals of tables the actor may see (the tables' own rule: public, or private ones
+  they belong to or administer), drafts only for their authors, and content that is not
+  `visible` (`moderation_status` hidden, or pending approval) only for its author and
+  its moderators (facilitators of its table, organization and platform admins). Every
+  lookup of a proposal — `proposal_context`, lists, search, similar proposals, comments,
+  supports — applies them, so anything else is a 404.
+* `proposal_context(..., own=True)`: only the actor's own proposals: editing, publishing
+  or withdrawing another person's proposal is a 404.
+* `proposal_context(..., facilitated=True)`: only non-draft proposals of tables the actor
+  runs (active facilitator, organization or platform admin): facilitators' answers.
+* `proposal_context(..., supported=True)`: also proposals the actor supports, whatever
+  their moderation status: a supporter may always withdraw their support, even from a
+  proposal hidden or sent back for approval since.
+
+Who may take part (propose, support): active members of the table (facilitators
+included) or — on a public table with an open membership policy — any verified person
+who meets the table's eligibility rules (age, municipality), without joining first.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import false
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.models.accounts import User, age_on
+from app.models.meetings import MEETING_TIMEZONE
+from app.models.proposals import TableSettings
+from app.models.tables import (
+    ParticipationTable,
+)
+from app.services.access.tables import (
+    TABLE_NOT_FOUND,
+    can_see_table_clause,
+    facilitates_clause,
+    member_clause,
+)
+
+# --- a table and the actor's standing in it, in one query -----------------------------
+
+
+@dataclass
+class TableContext:
+    table: ParticipationTable
+    settings: TableSettings
+    # Active member (or facilitator) of the table.
+    is_member: bool
+    # Runs the table: active facilitator, organization admin or platform admin.
+    is_facilitator: bool
+
+    @property
+    def counts_visible(self) -> bool:
+        return self.settings.supports != "hidden" or self.is_facilitator
+
+
+def standing_columns(actor: User | None) -> tuple[Any, Any]:
+    """`(is_member, is_facilitator)` as selectable columns."""
+    facilitator = facilitates_clause(actor) if actor is not None else false()
+    return member_clause(actor).label("is_member"), facilitator.label("is_facilitator")
+
+
+def context_of(row: Any) -> TableContext:
+    """A `TableContext` from a row of (…, ParticipationTable, TableSettings | None,
+    is_member, is_facilitator) — the last four columns."""
+    table, settings, is_member, is_facilitator = row[-4:]
+    return TableContext(
+        table=table,
+        settings=settings if settings is not None else default_settings(table.id),
+        is_member=bool(is_member),
+        is_facilitator=bool(is_facilitator),
+    )
+
+
+async def table_context(
+    session: AsyncSession, actor: User | None, table_id: uuid.UUID
+) -> TableContext:
+    """The table (404 unless the actor may see it), its settings and the actor's standing."""
+    is_member, is_facilitator = standing_columns(actor)
+    stmt = (
+        select(ParticipationTable, TableSettings, is_member, is_facilitator)
+        .outerjoin(TableSettings, col(TableSettings.table_id) == ParticipationTable.id)
+        .where(col(ParticipationTable.id) == table_id, can_see_table_clause(actor))
+    )
+    row = (await session.exec(stmt)).one_or_none()
+    if row is None:
+        raise NotFound(TABLE_NOT_FOUND)
+    return context_of(row)
+
+
+# --- checks shared by proposals and supports ------------------------------------------
+
+
+def require_open_table(ctx: TableContext) -> None:
+    if ctx.table.status != "open":
+        raise Conflict(
+            "This table is closed: its proposals and supports can no longer change.",
+            code="table_closed",
+        )
+
+
+def require_participant(ctx: TableContext, actor: User) -> None:
+    """403 unless the actor may take part in the table (see the module docstring)."""
+    if ctx.is_member:
+        return
+    table = ctx.table
+    if table.visibility == "public" and table.membership_policy == "open":
+        errors = eligibility_errors(table, actor)
+        if errors:
+            raise Forbidden(
+                "You do not meet this table's eligibility rules: "
+                + "; ".join(e["msg"] for e in errors)
+                + ".",
+                code="not_eligible",
+                errors=errors,
+            )
+        return
+    raise Forbidden(
+        "Only the members of this table may take part; join it first.", code="not_a_member"
+    )
+
+
+def require_proposals_open(ctx: TableContext) -> None:
+    if not ctx.settings.proposals_open:
+        raise Conflict("This table does not accept proposals now.", code="proposals_closed")
+
+
+def require_plan(ctx: TableContext) -> uuid.UUID:
+    if ctx.table.plan_id is None:
+        raise Unprocessable(
+            "This table is not linked to a plan, so proposals have no nodes to refer to.",
+            code="no_plan",
+            errors=[
+                {"loc": ["body", "node_ids"], "msg": "the table has no plan", "code": "no_plan"}
+            ],
+        )
+    return ctx.table.plan_id
+
+
+def eligibility_errors(
+    table: ParticipationTable, user: User, today: date | None = None
+) -> list[dict[str, Any]]:
+    """The table's eligibility rules that `user` fails, as problem `errors` entries."""
+    today = today or datetime.now(MEETING_TIMEZONE).date()
+    errors: list[dict[str, Any]] = []
+
+    def fail(field: str, code: str, msg: str) -> None:
+        errors.append({"loc": ["user", field], "msg": msg, "code": code})
+
+    if table.min_age is not None or table.max_age is not None:
+        if user.birth_date is None:
+            fail(
+                "birth_date",
+                "birth_date_required",
+                "this table has an age requirement: add your birth date to your profile",
+            )
+        else:
+            age = age_on(user.birth_date, today)
+            if table.min_age is not None and age < table.min_age:
+                fail("birth_date", "too_young", f"members must be at least {table.min_age}")
+            if table.max_age is not None and age > table.max_age:
+                fail("birth_date", "too_old", f"members must be at most {table.max_age}")
+    if table.eligible_municipality_ids:
+        if user.municipality_id is None:
+            fail(
+                "municipality_id",
+                "municipality_required",
+                "this table is for residents of some municipalities: add yours to your profile",
+            )
+        elif user.municipality_id not in table.eligible_municipality_ids:
+            fail(
+                "municipality_id",
+                "municipality_not_eligible",
+                "your municipality of residence is not among this table's",
+            )
+    return errors
+
+
+def default_settings(table_id: uuid.UUID) -> TableSettings:
+    """The settings of a table that never changed them (not added to the session)."""
+    return TableSettings(
+        table_id=table_id,
+        proposals_open=True,
+        supports="enabled",
+        support_limit=0,
+        support_threshold=0,
+        edit_window_minutes=15,
+        comments_open=True,
+        premoderation=None,
+        version=1,
+    )

@@ -1,0 +1,3 @@
+"""Comments on proposals, meetings, polls and plan nodes: the targets, reading threads,
+writing, votes, and the `comments_count` counter.
+"""

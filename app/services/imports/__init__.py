@@ -1,0 +1,1 @@
+"""Importing plan documents (with their tables and meetings) from JSON."""

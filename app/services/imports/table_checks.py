@@ -1,0 +1,215 @@
+"""Checks of the `tables` section of a plan document, before anything is written: within
+the document, and against what is already stored.
+"""
+
+import re
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ARRAY, String, any_, bindparam
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.models.base import TextMap
+from app.models.organizations import SLUG_PATTERN, Municipality, Organization
+from app.models.plans import Plan
+from app.models.tables import ParticipationTable
+from app.services.imports.plan_validation import Fault, Path
+
+
+def aware(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _node_codes(nodes: Any) -> set[str]:
+    codes: set[str] = set()
+    for node in nodes if isinstance(nodes, list) else []:
+        if isinstance(node, dict):
+            if isinstance(node.get("code"), str):
+                codes.add(node["code"])
+            codes |= _node_codes(node.get("children"))
+    return codes
+
+
+def title_key(title: TextMap, starts_at: datetime, locale: str) -> tuple[str, datetime]:
+    return (title.get(locale, ""), starts_at)
+
+
+def check_tables(document: dict[str, Any], locale: str) -> list[Fault]:
+    """What the JSON Schema cannot say: slugs, default-locale texts, times with an
+    offset that end after they start, node codes of the document's plan."""
+    tables = document.get("tables")
+    if not isinstance(tables, list):
+        return []
+    plan = document.get("plan")
+    codes = _node_codes(plan.get("nodes") if isinstance(plan, dict) else None)
+    faults: list[Fault] = []
+
+    def text(value: Any, path: Path) -> None:
+        if isinstance(value, dict) and value and locale not in value:
+            faults.append(
+                Fault(
+                    path,
+                    f"needs a text in '{locale}', the organization's default locale",
+                    "missing_default_locale",
+                )
+            )
+
+    slugs: set[str] = set()
+    for i, table in enumerate(tables):
+        if not isinstance(table, dict):
+            continue
+        where: Path = ("tables", i)
+        slug = table.get("slug")
+        if isinstance(slug, str):
+            if not re.fullmatch(SLUG_PATTERN, slug):
+                faults.append(
+                    Fault(
+                        (*where, "slug"),
+                        "must be lower-case letters, digits and hyphens (2 to 63)",
+                        "invalid_slug",
+                    )
+                )
+            elif slug in slugs:
+                faults.append(
+                    Fault((*where, "slug"), f"duplicate table '{slug}'", "duplicate_slug")
+                )
+            slugs.add(slug)
+        text(table.get("name"), (*where, "name"))
+        text(table.get("description"), (*where, "description"))
+        meetings = table.get("meetings")
+        seen: set[tuple[str, datetime]] = set()
+        for j, meeting in enumerate(meetings if isinstance(meetings, list) else []):
+            if not isinstance(meeting, dict):
+                continue
+            at: Path = (*where, "meetings", j)
+            text(meeting.get("title"), (*at, "title"))
+            starts, ends = aware(meeting.get("starts_at")), aware(meeting.get("ends_at"))
+            for field, value in (("starts_at", starts), ("ends_at", ends)):
+                if value is None and field in meeting:
+                    faults.append(
+                        Fault(
+                            (*at, field),
+                            "must be a date-time with an offset, e.g. 2022-04-28T16:00:00+02:00",
+                            "invalid_datetime",
+                        )
+                    )
+            if starts is not None and ends is not None and ends <= starts:
+                faults.append(
+                    Fault(
+                        (*at, "ends_at"), "the meeting ends before it starts", "ends_before_start"
+                    )
+                )
+            title = meeting.get("title")
+            if starts is not None and isinstance(title, dict):
+                key = title_key(title, starts, locale)
+                if key in seen:
+                    faults.append(
+                        Fault(at, "the same meeting (title and start) twice", "duplicate_meeting")
+                    )
+                seen.add(key)
+            linked = meeting.get("linked_nodes")
+            for k, code in enumerate(linked if isinstance(linked, list) else []):
+                if isinstance(code, str) and code not in codes:
+                    faults.append(
+                        Fault(
+                            (*at, "linked_nodes", k),
+                            f"no node with code '{code}' in this plan",
+                            "unknown_node",
+                        )
+                    )
+    return faults
+
+
+async def check_tables_against_stored(
+    session: AsyncSession, org: Organization | None, document: dict[str, Any]
+) -> list[Fault]:
+    """What only the database can say, found before anything is written so that these
+    faults are reported together with all the others: meeting places that are not
+    municipalities of the organization, and tables (by slug) that work on another plan.
+    An organization the document creates has just the municipalities it lists."""
+    tables = document.get("tables")
+    if not isinstance(tables, list):
+        return []
+    plan, organization = document.get("plan"), document.get("organization")
+    plan_slug = plan.get("slug") if isinstance(plan, dict) else None
+    if org is None:
+        listed = organization.get("municipalities") if isinstance(organization, dict) else None
+        towns = {t for t in listed if isinstance(t, str)} if isinstance(listed, list) else set()
+        stored_plans: dict[str, uuid.UUID | None] = {}
+        plan_id = None
+    else:
+        towns = set(
+            (
+                await session.exec(
+                    select(Municipality.name).where(col(Municipality.organization_id) == org.id)
+                )
+            ).all()
+        )
+        # Only well-formed slugs reach the database (the others are faults already), as
+        # one array parameter however many tables the document lists.
+        slugs = sorted(
+            {
+                t["slug"]
+                for t in tables
+                if isinstance(t, dict)
+                and isinstance(t.get("slug"), str)
+                and re.fullmatch(SLUG_PATTERN, t["slug"])
+            }
+        )
+        stored_plans = dict(
+            (
+                await session.exec(
+                    select(ParticipationTable.slug, ParticipationTable.plan_id).where(
+                        col(ParticipationTable.organization_id) == org.id,
+                        col(ParticipationTable.slug)
+                        == any_(bindparam("slugs", slugs, type_=ARRAY(String))),
+                    )
+                )
+            ).all()
+        )
+        plan_id = (
+            (
+                await session.exec(
+                    select(Plan.id).where(
+                        col(Plan.organization_id) == org.id, col(Plan.slug) == plan_slug
+                    )
+                )
+            ).one_or_none()
+            if isinstance(plan_slug, str) and re.fullmatch(SLUG_PATTERN, plan_slug)
+            else None
+        )
+    faults: list[Fault] = []
+    for i, table in enumerate(tables):
+        if not isinstance(table, dict):
+            continue
+        slug = table.get("slug")
+        if isinstance(slug, str) and stored_plans.get(slug) not in (None, plan_id):
+            faults.append(
+                Fault(
+                    ("tables", i, "slug"),
+                    f"table '{slug}' works on another plan",
+                    "table_on_other_plan",
+                )
+            )
+        meetings = table.get("meetings")
+        for j, meeting in enumerate(meetings if isinstance(meetings, list) else []):
+            location = meeting.get("location") if isinstance(meeting, dict) else None
+            town = location.get("municipality") if isinstance(location, dict) else None
+            if isinstance(town, str) and town and town not in towns:
+                name = org.name if org else "the organization"
+                faults.append(
+                    Fault(
+                        ("tables", i, "meetings", j, "location", "municipality"),
+                        f"'{town}' is not a municipality of {name}",
+                        "unknown_municipality",
+                    )
+                )
+    return faults

@@ -1,0 +1,3 @@
+"""Meetings of participation tables: scheduling, registrations and check-in, minutes,
+calendars (iCalendar feeds).
+"""

@@ -1,0 +1,1 @@
+"""Polls of participation tables."""

@@ -1,0 +1,1 @@
+"""Proposals: writing, searching, supporting, and their public shape."""

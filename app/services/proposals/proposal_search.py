@@ -1,0 +1,323 @@
+"""Lists, full-text search and likely duplicates of a table's proposals.
+
+**Filters.** `node` (the node and all its descendants, by a recursive CTE over
+`plan_nodes.parent_id`), `municipality`, `author` (author or co-author; `me` for the
+caller), `q` (full text, Italian stemming: `websearch_to_tsquery('italian', q)` against
+the stored `search_vector`) and `status`, whose values match either the lifecycle or the
+answer: `draft` (the caller's own drafts only), `published`, `withdrawn` (lifecycle), or
+`evaluating | accepted | rejected | implemented` (answer of a published proposal).
+Several values are OR-ed; without any, the list shows published proposals.
+
+**Sorts and keyset cursors.** Every order ends with `id`, so it is total:
+
+* `supports`: (supports_count DESC, id DESC) — refused (422) to participants when the
+  table hides supports, as the order would reveal them;
+* `comments`: (comments_count DESC, id DESC);
+* `recent`: (coalesce(published_at, created_at) DESC, id DESC) — the default;
+* `random`: (md5(seed || id), id) — a seeded shuffle, the same on every page; without a
+  `seed` one is generated and returned in the response's `seed`;
+* with `q` and no explicit sort: relevance, (ts_rank DESC, id DESC).
+
+The cursor carries the sort, the seed and the last row's key; a cursor of another sort
+or seed is a 422 `invalid_cursor`. Inserted proposals never produce duplicates (a row is
+either before or after the cursor's key, once). Keys on counters are a trade-off: when a
+proposal's count changes between two page requests it moves in the order, so it may be
+shown twice or not at all in that one walk — exactness would need a snapshot per walk.
+
+**Similar proposals.** Published proposals of the same table that the caller may see
+(`proposal_visibility`: hidden and pending ones only for their authors and moderators)
+sharing stemmed words
+(an OR of the source's lexemes, through the GIN index) or with a similar title
+(`consulta_trigram_similarity`, a pg_trgm-style trigram similarity written in SQL by the
+migration, since the embedded PostgreSQL has no pg_trgm). Score: 0.6 * title trigram
+similarity + 0.4 * word overlap (Jaccard of the two lexeme sets); at least 0.25.
+"""
+
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Text,
+    and_,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    literal_column,
+    or_,
+)
+from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.errors import Unauthorized, Unprocessable
+from app.models.accounts import User
+from app.models.plans import PlanNode
+from app.models.proposals import (
+    ANSWER_STATES,
+    SEARCH_VECTOR,
+    Proposal,
+    ProposalCoauthor,
+    ProposalNode,
+    ProposalPage,
+    SimilarProposal,
+)
+from app.models.tables import ParticipationTable
+from app.pagination import PageParams, SortKey, after_key, decode_cursor, encode_cursor, order_by
+from app.services.access.content import proposal_context, proposal_visibility
+from app.services.access.standing import TableContext, table_context
+from app.services.proposals.responses import proposals_public
+
+# The text-search configuration of proposals (Italian stemming and stop words).
+ITALIAN: Any = literal_column("'italian'::regconfig")
+SIMILAR_LIMIT = 10
+SIMILAR_MIN_SCORE = 0.25
+TITLE_TRIGRAM_MIN = 0.3
+
+
+@dataclass(frozen=True)
+class ProposalFilters:
+    node: uuid.UUID | None = None
+    municipality: uuid.UUID | None = None
+    statuses: Sequence[str] = field(default_factory=tuple)
+    author: str | None = None  # a user id, or "me"
+    q: str | None = None
+    sort: str | None = None
+    seed: str | None = None
+
+
+def _invalid_cursor() -> Unprocessable:
+    return Unprocessable(
+        "The cursor is not valid for this list; start again without it.",
+        code="invalid_cursor",
+        errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "code": "invalid"}],
+    )
+
+
+def node_and_descendants(node_id: uuid.UUID) -> Any:
+    """A subquery of the node's id and the ids of every node below it."""
+    tree = select(PlanNode.id).where(col(PlanNode.id) == node_id).cte("node_tree", recursive=True)
+    tree = tree.union(select(PlanNode.id).where(col(PlanNode.parent_id) == tree.c.id))
+    return select(tree.c.id)
+
+
+def _status_clause(statuses: Sequence[str], actor: User | None) -> ColumnElement[bool]:
+    if not statuses:
+        return col(Proposal.status) == "published"
+    clauses: list[ColumnElement[bool]] = []
+    for value in dict.fromkeys(statuses):
+        if value == "draft":
+            clauses.append(
+                and_(col(Proposal.status) == "draft", col(Proposal.author_id) == actor.id)
+                if actor is not None
+                else false()
+            )
+        elif value in ANSWER_STATES:
+            clauses.append(
+                and_(col(Proposal.status) == "published", col(Proposal.answer_state) == value)
+            )
+        else:
+            clauses.append(col(Proposal.status) == value)
+    return or_(*clauses)
+
+
+def _author_clause(author: str, actor: User | None) -> ColumnElement[bool]:
+    if author == "me":
+        if actor is None:
+            raise Unauthorized("Sign in to list your own proposals.", error="invalid_request")
+        user_id = actor.id
+    else:
+        try:
+            user_id = uuid.UUID(author)
+        except ValueError as exc:
+            raise Unprocessable(
+                "author is a user id or `me`.",
+                code="validation_error",
+                errors=[
+                    {"loc": ["query", "author"], "msg": "a user id or `me`", "code": "uuid_parsing"}
+                ],
+            ) from exc
+    return or_(
+        col(Proposal.author_id) == user_id,
+        exists().where(
+            col(ProposalCoauthor.proposal_id) == Proposal.id,
+            col(ProposalCoauthor.user_id) == user_id,
+        ),
+    )
+
+
+def _sort_keys(sort: str, seed: str | None, tsquery: Any) -> list[SortKey]:
+    last_desc = SortKey(Proposal.id, descending=True, kind=uuid.UUID)
+    if sort == "supports":
+        return [SortKey(Proposal.supports_count, descending=True, kind=int), last_desc]
+    if sort == "comments":
+        return [SortKey(Proposal.comments_count, descending=True, kind=int), last_desc]
+    if sort == "random":
+        assert seed is not None
+        shuffled = func.md5(literal(seed, Text) + cast(Proposal.id, Text))
+        return [SortKey(shuffled, kind=str), SortKey(Proposal.id, kind=uuid.UUID)]
+    if sort == "relevance":
+        return [
+            SortKey(func.ts_rank(SEARCH_VECTOR, tsquery), descending=True, kind=float),
+            last_desc,
+        ]
+    listed_at = func.coalesce(Proposal.published_at, Proposal.created_at)
+    return [SortKey(listed_at, descending=True, kind=datetime), last_desc]
+
+
+async def list_proposals(
+    session: AsyncSession,
+    actor: User | None,
+    table_id: uuid.UUID,
+    filters: ProposalFilters,
+    params: PageParams,
+) -> ProposalPage:
+    """A page of the table's proposals; a constant number of queries per page."""
+    ctx = await table_context(session, actor, table_id)
+    q = (filters.q or "").strip() or None
+    sort = filters.sort or ("relevance" if q else "recent")
+    if sort == "supports" and not ctx.counts_visible:
+        raise Unprocessable(
+            "This table hides supports, so proposals cannot be sorted by them.",
+            code="sort_unavailable",
+            errors=[
+                {
+                    "loc": ["query", "sort"],
+                    "msg": "supports are hidden here",
+                    "code": "sort_unavailable",
+                }
+            ],
+        )
+    seed = filters.seed
+    cursor_values: list[Any] | None = None
+    if params.cursor:
+        head = [SortKey(None, kind=str), SortKey(None, kind=str)]
+        keys_for_decoding = _sort_keys(sort, seed or "-", None)
+        decoded = decode_cursor(params.cursor, [*head, *keys_for_decoding])
+        if decoded[0] != sort or (seed is not None and decoded[1] != seed):
+            raise _invalid_cursor()
+        seed = decoded[1]
+        cursor_values = decoded[2:]
+    if sort == "random" and seed is None:
+        seed = secrets.token_hex(8)
+    if sort != "random":
+        seed = None
+    tsquery = func.websearch_to_tsquery(ITALIAN, q) if q else None
+    keys = _sort_keys(sort, seed, tsquery)
+
+    stmt = (
+        select(Proposal, keys[0].column)
+        .join(ParticipationTable, col(ParticipationTable.id) == Proposal.table_id)
+        .where(
+            col(Proposal.table_id) == ctx.table.id,
+            *proposal_visibility(actor),
+            _status_clause(filters.statuses, actor),
+        )
+    )
+    if filters.node is not None:
+        stmt = stmt.where(
+            exists().where(
+                col(ProposalNode.proposal_id) == Proposal.id,
+                col(ProposalNode.node_id).in_(node_and_descendants(filters.node)),
+            )
+        )
+    if filters.municipality is not None:
+        stmt = stmt.where(col(Proposal.municipality_id) == filters.municipality)
+    if filters.author is not None:
+        stmt = stmt.where(_author_clause(filters.author, actor))
+    if tsquery is not None:
+        stmt = stmt.where(SEARCH_VECTOR.op("@@")(tsquery))
+    if cursor_values is not None:
+        stmt = stmt.where(after_key(keys, cursor_values))
+    stmt = stmt.order_by(*order_by(keys)).limit(params.limit + 1)
+
+    rows = list((await session.exec(stmt)).all())
+    next_cursor = None
+    if len(rows) > params.limit:
+        rows = rows[: params.limit]
+        last_proposal, last_key = rows[-1]
+        next_cursor = encode_cursor([sort, seed, last_key, last_proposal.id])
+    items = await proposals_public(session, actor, ctx, [row[0] for row in rows])
+    return ProposalPage(items=items, next_cursor=next_cursor, seed=seed)
+
+
+# --- similar proposals --------------------------------------------------------------
+
+
+async def find_similar(
+    session: AsyncSession,
+    actor: User | None,
+    ctx: TableContext,
+    *,
+    title: str,
+    body: str,
+    exclude_id: uuid.UUID | None = None,
+    counts_visible: bool,
+    limit: int = SIMILAR_LIMIT,
+) -> list[SimilarProposal]:
+    """Published proposals of `ctx.table` that `actor` may see, likely to duplicate a
+    text (best first)."""
+    text = literal(f"{title}\n{body}", Text)
+    source_lexemes = func.tsvector_to_array(func.to_tsvector(ITALIAN, text))
+    # plainto_tsquery quotes every lexeme ('a' & 'b'); turning & into | gives "any word".
+    any_word = cast(
+        func.replace(cast(func.plainto_tsquery(ITALIAN, text), Text), " & ", " | "), TSQUERY
+    )
+    title_similarity = func.consulta_trigram_similarity(
+        Proposal.title, literal(title, Text), type_=Float
+    )
+    word_overlap = func.consulta_array_jaccard(
+        func.tsvector_to_array(SEARCH_VECTOR), source_lexemes, type_=Float
+    )
+    score = 0.6 * title_similarity + 0.4 * word_overlap
+    stmt = (
+        select(Proposal, score.label("score"))
+        .join(ParticipationTable, col(ParticipationTable.id) == Proposal.table_id)
+        .where(*proposal_visibility(actor))
+    )
+    stmt = stmt.where(
+        col(Proposal.table_id) == ctx.table.id,
+        col(Proposal.status) == "published",
+        or_(SEARCH_VECTOR.op("@@")(any_word), title_similarity >= TITLE_TRIGRAM_MIN),
+        score >= SIMILAR_MIN_SCORE,
+    )
+    if exclude_id is not None:
+        stmt = stmt.where(col(Proposal.id) != exclude_id)
+    rows = (await session.exec(stmt.order_by(score.desc(), col(Proposal.id)).limit(limit))).all()
+    return [
+        SimilarProposal(
+            id=p.id,
+            title=p.title,
+            status=p.status,
+            moderation_status=p.moderation_status,
+            answer_state=p.answer_state,
+            supports_count=p.supports_count if counts_visible else None,
+            comments_count=p.comments_count,
+            published_at=p.published_at,
+            similarity=round(float(value), 4),
+        )
+        for p, value in rows
+    ]
+
+
+async def similar_proposals(
+    session: AsyncSession, actor: User | None, proposal_id: uuid.UUID
+) -> list[SimilarProposal]:
+    """Likely duplicates of a proposal the actor may see."""
+    proposal, ctx = await proposal_context(session, actor, proposal_id)
+    return await find_similar(
+        session,
+        actor,
+        ctx,
+        title=proposal.title,
+        body=proposal.body,
+        exclude_id=proposal.id,
+        counts_visible=ctx.counts_visible,
+    )

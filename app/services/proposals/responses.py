@@ -1,0 +1,162 @@
+"""Proposal responses, built for a whole page at once: nodes, co-authors, authors and the
+caller's supports each come from one query, whatever the page size (no N+1)."""
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.models.accounts import User
+from app.models.moderation import Moderation
+from app.models.plans import PlanNode
+from app.models.proposals import (
+    PersonRef,
+    Proposal,
+    ProposalAnswer,
+    ProposalCoauthor,
+    ProposalNode,
+    ProposalPublic,
+    ProposalSupport,
+)
+from app.services.access.standing import TableContext
+from app.services.tables.table_settings import threshold_reached
+
+
+def edit_deadline(proposal: Proposal, ctx: TableContext) -> datetime | None:
+    """When the author's edit window of a published proposal closes (None: a draft)."""
+    if proposal.published_at is None:
+        return None
+    return proposal.published_at + timedelta(minutes=ctx.settings.edit_window_minutes)
+
+
+def can_still_edit(proposal: Proposal, ctx: TableContext, now: datetime | None = None) -> bool:
+    if proposal.status == "draft":
+        return True
+    deadline = edit_deadline(proposal, ctx)
+    return (
+        proposal.status == "published"
+        and proposal.answer_state is None
+        and deadline is not None
+        and (now or datetime.now(UTC)) < deadline
+    )
+
+
+async def proposals_public(
+    session: AsyncSession,
+    actor: User | None,
+    ctx: TableContext,
+    proposals: Sequence[Proposal],
+) -> list[ProposalPublic]:
+    """Responses for proposals of one table (`ctx`), in a constant number of queries."""
+    ids = [p.id for p in proposals]
+    if not ids:
+        return []
+    nodes: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for proposal_id, node_id in (
+        await session.exec(
+            select(ProposalNode.proposal_id, ProposalNode.node_id)
+            .join(PlanNode, col(PlanNode.id) == ProposalNode.node_id)
+            .where(col(ProposalNode.proposal_id).in_(ids))
+            .order_by(col(PlanNode.sort_path), col(PlanNode.id))
+        )
+    ).all():
+        nodes.setdefault(proposal_id, []).append(node_id)
+    coauthors: dict[uuid.UUID, list[PersonRef]] = {}
+    for proposal_id, user_id, name in (
+        await session.exec(
+            select(ProposalCoauthor.proposal_id, User.id, User.display_name)
+            .join(User, col(User.id) == ProposalCoauthor.user_id)
+            .where(col(ProposalCoauthor.proposal_id).in_(ids), col(User.deleted_at).is_(None))
+            .order_by(col(User.display_name), col(User.id))
+        )
+    ).all():
+        coauthors.setdefault(proposal_id, []).append(PersonRef(id=user_id, display_name=name))
+    author_ids = {p.author_id for p in proposals if p.author_id is not None}
+    authors: dict[uuid.UUID, PersonRef] = {}
+    if author_ids:
+        authors = {
+            user_id: PersonRef(id=user_id, display_name=name)
+            for user_id, name in (
+                await session.exec(
+                    select(User.id, User.display_name).where(
+                        col(User.id).in_(author_ids), col(User.deleted_at).is_(None)
+                    )
+                )
+            ).all()
+        }
+    supported: set[uuid.UUID] = set()
+    if actor is not None:
+        supported = set(
+            (
+                await session.exec(
+                    select(ProposalSupport.proposal_id).where(
+                        col(ProposalSupport.user_id) == actor.id,
+                        col(ProposalSupport.proposal_id).in_(ids),
+                    )
+                )
+            ).all()
+        )
+    # Discussions the moderators locked (no new comments), in one query on the
+    # moderations' (target_type, target_id) index.
+    locked = set(
+        (
+            await session.exec(
+                select(Moderation.target_id).where(
+                    col(Moderation.target_type) == "proposal",
+                    col(Moderation.target_id).in_(ids),
+                    col(Moderation.locked_at).is_not(None),
+                )
+            )
+        ).all()
+    )
+    now = datetime.now(UTC)
+    counts = ctx.counts_visible
+    return [
+        ProposalPublic(
+            id=p.id,
+            table_id=p.table_id,
+            organization_id=p.organization_id,
+            title=p.title,
+            body=p.body,
+            author=authors.get(p.author_id) if p.author_id is not None else None,
+            coauthors=coauthors.get(p.id, []),
+            node_ids=nodes.get(p.id, []),
+            municipality_id=p.municipality_id,
+            status=p.status,
+            moderation_status=p.moderation_status,
+            answer=(
+                ProposalAnswer(
+                    state=p.answer_state,
+                    text=p.answer_text,
+                    answered_at=p.answered_at,
+                )
+                if p.answer_state is not None and p.answered_at is not None
+                else None
+            ),
+            supports_count=p.supports_count if counts else None,
+            comments_count=p.comments_count,
+            comments_locked=p.id in locked,
+            threshold_reached=threshold_reached(p.supports_count, ctx.settings) if counts else None,
+            supported_by_me=(p.id in supported) if actor is not None else None,
+            editable_until=(
+                edit_deadline(p, ctx)
+                if actor is not None
+                and p.author_id == actor.id
+                and p.status == "published"
+                and can_still_edit(p, ctx, now)
+                else None
+            ),
+            published_at=p.published_at,
+            created_at=p.created_at,
+            updated_at=p.updated_at,
+        )
+        for p in proposals
+    ]
+
+
+async def proposal_public(
+    session: AsyncSession, actor: User | None, ctx: TableContext, proposal: Proposal
+) -> ProposalPublic:
+    return (await proposals_public(session, actor, ctx, [proposal]))[0]

@@ -1,0 +1,1 @@
+"""Roles in organizations (admins, facilitators…)."""

@@ -1,0 +1,1 @@
+"""Participation tables: CRUD, memberships, facilitators, settings, guardian consent."""
