@@ -16,8 +16,8 @@ from app.models.meetings import Meeting
 from app.models.organizations import Organization
 from app.models.plans import Plan, PlanNode
 from app.models.polls import Poll, PollOption
-from app.models.proposals import Proposal, TableSettings
-from app.models.tables import ParticipationTable
+from app.models.proposals import Proposal
+from app.models.tables import ParticipationTable, TableSettings
 from tests.helpers import add_member, make_meeting, make_org, make_plan, make_table, make_user
 
 

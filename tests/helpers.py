@@ -152,8 +152,7 @@ async def make_table(
     Pre-moderation is switched off explicitly unless asked for (`premoderation=True`) or
     left to the table's default (`premoderation=None`, no settings row): tables admitting
     minors hold new content by default, which only the moderation tests are about."""
-    from app.models.proposals import TableSettings
-    from app.models.tables import ParticipationTable
+    from app.models.tables import ParticipationTable, TableSettings
 
     fields.setdefault("slug", f"tavolo-{uuid.uuid4().hex[:8]}")
     fields.setdefault("name", {"it": "Tavolo di prova"})

@@ -12,8 +12,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.models.accounts import User
 from app.models.organizations import Organization
 from app.models.plans import Plan, PlanNode
-from app.models.proposals import Proposal, ProposalNode, TableSettings
-from app.models.tables import ParticipationTable
+from app.models.proposals import Proposal, ProposalNode
+from app.models.tables import ParticipationTable, TableSettings
 from tests.helpers import add_member, make_org, make_plan, make_table, make_user
 
 

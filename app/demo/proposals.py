@@ -20,8 +20,8 @@ from app.events import record_event
 from app.models.accounts import User
 from app.models.organizations import Municipality, Organization
 from app.models.plans import PlanNode
-from app.models.proposals import Proposal, ProposalNode, ProposalSupport, TableSettings
-from app.models.tables import ParticipationTable, TableMembership
+from app.models.proposals import Proposal, ProposalNode, ProposalSupport
+from app.models.tables import ParticipationTable, TableMembership, TableSettings
 from app.security import hash_password
 from app.services.accounts.people import find_user_by_email
 

@@ -15,10 +15,9 @@ from app.models.proposals import (
     ProposalCoauthor,
     ProposalNode,
     ProposalSupport,
-    TableSettings,
 )
 from app.models.ratelimits import RateLimitCounter
-from app.models.tables import ParticipationTable, TableMembership, TablePlanNode
+from app.models.tables import ParticipationTable, TableMembership, TablePlanNode, TableSettings
 
 __all__ = [
     "AuditEntry",

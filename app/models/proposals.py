@@ -1,5 +1,5 @@
 """Proposals of a participation table, their plan nodes and co-authors, the people who
-support them, and each table's participation settings.
+support them. (Each table's participation settings are in `app/models/tables.py`.)
 
 A proposal has two independent pieces of state:
 
@@ -16,10 +16,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StrictBool, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 from pydantic import Field as PField
 from sqlalchemy import (
-    Boolean,
     CheckConstraint,
     Column,
     Computed,
@@ -51,10 +50,8 @@ ANSWER_STATES: tuple[str, ...] = ("evaluating", "accepted", "rejected", "impleme
 StatusFilter = Literal[
     "draft", "published", "withdrawn", "evaluating", "accepted", "rejected", "implemented"
 ]
-SupportsMode = Literal["enabled", "blocked", "hidden"]
 # Moderation state of content (as in `app/models/moderation.py`, which imports this module).
 ModerationStatus = Literal["visible", "hidden", "pending"]
-SUPPORTS_MODES: tuple[str, ...] = ("enabled", "blocked", "hidden")
 ProposalSort = Literal["supports", "recent", "comments", "random"]
 
 TITLE_MIN, TITLE_MAX = 5, 150
@@ -62,7 +59,6 @@ BODY_MIN, BODY_MAX = 10, 10_000
 ANSWER_MAX = 5_000
 MAX_NODES = 10
 MAX_COAUTHORS = 10
-MAX_EDIT_WINDOW_MINUTES = 7 * 24 * 60
 
 # The full-text document: the title weighs more than the body. Italian stemming, so that
 # "biciclette" finds "bicicletta".
@@ -194,50 +190,6 @@ class MinutesProposal(SQLModel, table=True):
 
     meeting_id: uuid.UUID = link_key("meeting_minutes.meeting_id")
     proposal_id: uuid.UUID = link_key("proposals.id")
-
-
-class TableSettings(SQLModel, table=True):
-    """A table's participation settings; a table without a row has the defaults (the row
-    is created by the first change)."""
-
-    __tablename__ = "table_settings"
-    __table_args__ = (
-        CheckConstraint(one_of("supports", SUPPORTS_MODES), name="supports"),
-        CheckConstraint("support_limit >= 0", name="support_limit"),
-        CheckConstraint("support_threshold >= 0", name="support_threshold"),
-        CheckConstraint(
-            f"edit_window_minutes BETWEEN 0 AND {MAX_EDIT_WINDOW_MINUTES}",
-            name="edit_window_minutes",
-        ),
-    )
-
-    table_id: uuid.UUID = link_key("participation_tables.id")
-    proposals_open: bool = Field(
-        default=True, sa_column=Column(Boolean, nullable=False, server_default="true")
-    )
-    supports: str = Field(
-        default="enabled",
-        sa_column=Column(String(16), nullable=False, server_default="enabled"),
-    )
-    # Supports one person may give in the table (0: no limit).
-    support_limit: int = _counter()
-    # Supports after which a proposal is marked as reaching the threshold (0: none).
-    support_threshold: int = _counter()
-    edit_window_minutes: int = Field(
-        default=15, sa_column=Column(Integer, nullable=False, server_default="15")
-    )
-    comments_open: bool = Field(
-        default=True, sa_column=Column(Boolean, nullable=False, server_default="true")
-    )
-    # New proposals and comments wait for a facilitator's approval. Null: the default,
-    # which is on for tables whose eligibility admits people under 18.
-    premoderation: bool | None = Field(default=None, sa_column=Column(Boolean, nullable=True))
-    version: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
-    updated_by_id: uuid.UUID | None = fk_field(
-        "users.id", nullable=True, ondelete="SET NULL", index=False
-    )
-    created_at: datetime = created_at_field()
-    updated_at: datetime = updated_at_field()
 
 
 # --- schemas -------------------------------------------------------------------------
@@ -393,41 +345,3 @@ class SupportStatus(BaseModel):
     supported_by_me: bool
     supports_count: int | None = PField(description="Null when the table hides supports.")
     threshold_reached: bool | None
-
-
-class TableSettingsPublic(BaseModel):
-    table_id: uuid.UUID
-    proposals_open: bool = PField(description="Whether members may put forward proposals.")
-    supports: SupportsMode = PField(
-        description="enabled; blocked (nobody may support or withdraw a support); hidden "
-        "(supporting works, counts are shown only to facilitators)."
-    )
-    support_limit: int = PField(description="Supports one person may give here; 0: no limit.")
-    support_threshold: int = PField(
-        description="Supports after which a proposal is marked as reaching it; 0: none."
-    )
-    edit_window_minutes: int = PField(description="How long authors may edit after publishing.")
-    comments_open: bool
-    premoderation: bool | None = PField(
-        description="Whether new proposals and comments wait for a facilitator's approval "
-        "before being shown; null: the default (see premoderation_effective)."
-    )
-    premoderation_effective: bool = PField(
-        description="What applies: `premoderation` when set, otherwise on for tables whose "
-        "eligibility admits people under 18 — every table without a min_age of 18 or more "
-        "— and off for adults-only tables. Facilitators' own content is never held."
-    )
-
-
-class TableSettingsUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    proposals_open: StrictBool | None = None
-    supports: SupportsMode | None = None
-    support_limit: int | None = PField(default=None, ge=0, le=10_000)
-    support_threshold: int | None = PField(default=None, ge=0, le=10_000_000)
-    edit_window_minutes: int | None = PField(default=None, ge=0, le=MAX_EDIT_WINDOW_MINUTES)
-    comments_open: StrictBool | None = None
-    premoderation: StrictBool | None = PField(
-        default=None, description="true or false; null goes back to the default."
-    )

@@ -21,9 +21,8 @@ from app.models.proposals import (
     SimilarPage,
     StatusFilter,
     SupportStatus,
-    TableSettingsPublic,
-    TableSettingsUpdate,
 )
+from app.models.tables import TableSettingsPublic, TableSettingsUpdate
 from app.pagination import PageParamsDep
 from app.services.proposals import proposal_search, proposals, supports
 from app.services.proposals.proposal_search import ProposalFilters

@@ -3,7 +3,7 @@
 from sqlmodel import col, select
 
 from app.models.events import Event
-from app.models.proposals import TableSettings
+from app.models.tables import TableSettings
 from app.services.tables.table_settings import get_table_settings
 from tests.helpers import add_member, assert_problem, bearer, commit_setup, make_table, make_user
 from tests.proposal_helpers import make_setup

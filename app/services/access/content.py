@@ -27,8 +27,8 @@ from app.models.plans import (
     Plan,
     PlanNode,
 )
-from app.models.proposals import Proposal, ProposalSupport, TableSettings
-from app.models.tables import ParticipationTable
+from app.models.proposals import Proposal, ProposalSupport
+from app.models.tables import ParticipationTable, TableSettings
 from app.services.access.orgs import is_org_admin_clause
 from app.services.access.standing import TableContext, context_of, standing_columns
 from app.services.access.tables import (

@@ -33,9 +33,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.models.accounts import User, age_on
 from app.models.meetings import MEETING_TIMEZONE
-from app.models.proposals import TableSettings
 from app.models.tables import (
     ParticipationTable,
+    TableSettings,
 )
 from app.services.access.tables import (
     TABLE_NOT_FOUND,

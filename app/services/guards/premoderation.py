@@ -25,8 +25,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models.moderation import Moderation
-from app.models.proposals import TableSettings
-from app.models.tables import ParticipationTable
+from app.models.tables import ParticipationTable, TableSettings
 from app.services.access.standing import TableContext
 from app.services.guards.content_filter import contains_blocked
 from app.services.guards.org_settings import blocked_words

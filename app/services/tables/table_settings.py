@@ -23,8 +23,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.errors import Unprocessable
 from app.etag import check_if_match
 from app.models.accounts import User
-from app.models.proposals import TableSettings, TableSettingsPublic, TableSettingsUpdate
-from app.models.tables import ParticipationTable
+from app.models.tables import (
+    ParticipationTable,
+    TableSettings,
+    TableSettingsPublic,
+    TableSettingsUpdate,
+)
 from app.services.access.standing import default_settings
 from app.services.access.tables import get_facilitated_table, get_visible_table
 from app.services.audit.write import record_audit
