@@ -32,7 +32,7 @@ from app.models.accounts import User
 from app.models.comments import Comment
 from app.models.meetings import Meeting, MeetingRegistration
 from app.models.moderation import Moderation, Suspension, SuspensionCreate
-from app.models.organizations import OrganizationRole
+from app.models.organizations import Organization, OrganizationRole
 from app.models.proposals import PersonRef, Proposal, ProposalSupport
 from app.models.safety import SuspensionPublic
 from app.models.tables import ParticipationTable, TableMembership
@@ -141,13 +141,11 @@ def _runs_a_table(org_id: uuid.UUID, user_id: uuid.UUID) -> ColumnElement[bool]:
     )
 
 
-async def suspend(
-    session: AsyncSession, actor: User, slug: str, user_id: uuid.UUID, data: SuspensionCreate
-) -> SuspensionPublic:
-    """An admin of the organization (or a platform admin) suspends a person there."""
-    org = await get_admin_organization(session, actor, slug)
-    if user_id == actor.id:
-        raise Unprocessable("You cannot suspend yourself.", code="cannot_suspend_self")
+async def _suspendable_person(
+    session: AsyncSession, actor: User, org: Organization, user_id: uuid.UUID
+) -> User:
+    """The person to suspend, locked: 404 outside the organization's reach, 409 for its
+    admins, its facilitators and (unless a platform admin acts) other organizations' staff."""
     # Only people within the organization's reach; anyone else is a 404, as if unknown.
     row = (
         await session.exec(
@@ -182,12 +180,26 @@ async def suspend(
             "This person runs another organization or its tables; ask a platform administrator.",
             code="cannot_suspend_staff",
         )
-    now = datetime.now(UTC)
-    if data.ends_at is not None:
-        if data.ends_at.tzinfo is None:
+    return person
+
+
+def _check_end(ends_at: datetime | None, now: datetime) -> None:
+    if ends_at is not None:
+        if ends_at.tzinfo is None:
             raise _invalid("ends_at", "Give ends_at with a UTC offset.", "timezone_required")
-        if data.ends_at <= now:
+        if ends_at <= now:
             raise _invalid("ends_at", "ends_at must be in the future.", "ends_at_in_past")
+
+
+async def _insert_suspension(
+    session: AsyncSession,
+    actor: User,
+    org: Organization,
+    person: User,
+    data: SuspensionCreate,
+    now: datetime,
+) -> uuid.UUID:
+    """The new suspension's id; 409 `already_suspended` when one is in force."""
     # A timed suspension that ran out still holds the unique index: close it at its end.
     await session.exec(
         update(Suspension)
@@ -224,7 +236,21 @@ async def suspend(
             "first to change it.",
             code="already_suspended",
         )
-    suspension_id = suspension_id[0]
+    new_id: uuid.UUID = suspension_id[0]
+    return new_id
+
+
+async def suspend(
+    session: AsyncSession, actor: User, slug: str, user_id: uuid.UUID, data: SuspensionCreate
+) -> SuspensionPublic:
+    """An admin of the organization (or a platform admin) suspends a person there."""
+    org = await get_admin_organization(session, actor, slug)
+    if user_id == actor.id:
+        raise Unprocessable("You cannot suspend yourself.", code="cannot_suspend_self")
+    person = await _suspendable_person(session, actor, org, user_id)
+    now = datetime.now(UTC)
+    _check_end(data.ends_at, now)
+    suspension_id = await _insert_suspension(session, actor, org, person, data, now)
     # Their sessions end now: access tokens issued before this instant, refresh tokens.
     person.tokens_invalid_before = now
     await revoke_all_refresh_tokens(session, person.id)

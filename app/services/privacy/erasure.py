@@ -280,6 +280,60 @@ async def _delete_pending_comments(session: AsyncSession, user: User, now: datet
     return len(rows)
 
 
+async def _keep_authorless(session: AsyncSession, user: User) -> tuple[int, int]:
+    """Published and withdrawn proposals and comments stay, without an author: how many
+    of each."""
+    proposals = (
+        await session.exec(
+            update(Proposal)
+            .where(col(Proposal.author_id) == user.id)
+            .values(author_id=None, updated_at=col(Proposal.updated_at))
+            .returning(col(Proposal.id))
+            .execution_options(synchronize_session=False)
+        )
+    ).all()
+    comments = (
+        await session.exec(
+            update(Comment)
+            .where(col(Comment.author_id) == user.id)
+            .values(author_id=None, updated_at=col(Comment.updated_at))
+            .returning(col(Comment.id))
+            .execution_options(synchronize_session=False)
+        )
+    ).all()
+    return len(proposals), len(comments)
+
+
+async def _forget_stored_replays(session: AsyncSession, user: User) -> None:
+    # Stored answers to replay: the person's own, and any holding their private data —
+    # their registration's (kept under whoever sent it: the address it came from, or
+    # someone signed in on a shared device), with their id, email and birth date.
+    stored_body = func.encode(col(IdempotencyRecord.response_body), "escape")
+    holds_them = stored_body.contains(str(user.id))
+    if user.email:
+        holds_them = and_(holds_them, stored_body.contains(user.email, autoescape=True))
+    await session.exec(
+        delete(IdempotencyRecord).where(
+            or_(col(IdempotencyRecord.caller) == f"user:{user.id}", holds_them)
+        )
+    )
+
+
+def _anonymize(locked: User, now: datetime) -> None:
+    locked.email = None
+    locked.email_verified_at = None
+    locked.password_hash = None
+    locked.display_name = DELETED_DISPLAY_NAME
+    locked.birth_date = None
+    locked.municipality_id = None
+    locked.is_platform_admin = False
+    locked.guardian_consent_at = None
+    locked.guardian_consent_by_id = None
+    locked.deleted_at = now
+    locked.tokens_invalid_before = now
+    locked.updated_at = now
+
+
 async def delete_account(session: AsyncSession, user: User, data: AccountDelete) -> None:
     """Anonymize the caller's account (see the module docstring)."""
     await _confirm_password(session, user, data.password)
@@ -304,55 +358,16 @@ async def delete_account(session: AsyncSession, user: User, data: AccountDelete)
     pending_proposals = await _delete_pending_proposals(session, locked)
     pending_comments = await _delete_pending_comments(session, locked, now)
     await session.exec(delete(ProposalCoauthor).where(col(ProposalCoauthor.user_id) == user.id))
-    proposals = (
-        await session.exec(
-            update(Proposal)
-            .where(col(Proposal.author_id) == user.id)
-            .values(author_id=None, updated_at=col(Proposal.updated_at))
-            .returning(col(Proposal.id))
-            .execution_options(synchronize_session=False)
-        )
-    ).all()
-    comments = (
-        await session.exec(
-            update(Comment)
-            .where(col(Comment.author_id) == user.id)
-            .values(author_id=None, updated_at=col(Comment.updated_at))
-            .returning(col(Comment.id))
-            .execution_options(synchronize_session=False)
-        )
-    ).all()
+    proposals, comments = await _keep_authorless(session, user)
     await revoke_all_refresh_tokens(session, user.id)
     await session.exec(delete(OneTimeToken).where(col(OneTimeToken.user_id) == user.id))
-    # Stored answers to replay: the person's own, and any holding their private data —
-    # their registration's (kept under whoever sent it: the address it came from, or
-    # someone signed in on a shared device), with their id, email and birth date.
-    stored_body = func.encode(col(IdempotencyRecord.response_body), "escape")
-    holds_them = stored_body.contains(str(user.id))
-    if user.email:
-        holds_them = and_(holds_them, stored_body.contains(user.email, autoescape=True))
-    await session.exec(
-        delete(IdempotencyRecord).where(
-            or_(col(IdempotencyRecord.caller) == f"user:{user.id}", holds_them)
-        )
-    )
-    locked.email = None
-    locked.email_verified_at = None
-    locked.password_hash = None
-    locked.display_name = DELETED_DISPLAY_NAME
-    locked.birth_date = None
-    locked.municipality_id = None
-    locked.is_platform_admin = False
-    locked.guardian_consent_at = None
-    locked.guardian_consent_by_id = None
-    locked.deleted_at = now
-    locked.tokens_invalid_before = now
-    locked.updated_at = now
+    await _forget_stored_replays(session, user)
+    _anonymize(locked, now)
     counts: dict[str, Any] = {
-        "proposals_kept_authorless": len(proposals),
+        "proposals_kept_authorless": proposals,
         "drafts_deleted": drafts,
         "pending_proposals_deleted": pending_proposals,
-        "comments_kept_authorless": len(comments),
+        "comments_kept_authorless": comments,
         "pending_comments_deleted": pending_comments,
         "memberships_removed": memberships,
         "registrations_cancelled": registrations,

@@ -43,16 +43,9 @@ def can_still_edit(proposal: Proposal, ctx: TableContext, now: datetime | None =
     )
 
 
-async def proposals_public(
-    session: AsyncSession,
-    actor: User | None,
-    ctx: TableContext,
-    proposals: Sequence[Proposal],
-) -> list[ProposalPublic]:
-    """Responses for proposals of one table (`ctx`), in a constant number of queries."""
-    ids = [p.id for p in proposals]
-    if not ids:
-        return []
+async def _node_ids(
+    session: AsyncSession, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
     nodes: dict[uuid.UUID, list[uuid.UUID]] = {}
     for proposal_id, node_id in (
         await session.exec(
@@ -63,6 +56,12 @@ async def proposals_public(
         )
     ).all():
         nodes.setdefault(proposal_id, []).append(node_id)
+    return nodes
+
+
+async def _coauthors(
+    session: AsyncSession, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[PersonRef]]:
     coauthors: dict[uuid.UUID, list[PersonRef]] = {}
     for proposal_id, user_id, name in (
         await session.exec(
@@ -73,34 +72,48 @@ async def proposals_public(
         )
     ).all():
         coauthors.setdefault(proposal_id, []).append(PersonRef(id=user_id, display_name=name))
+    return coauthors
+
+
+async def _authors(
+    session: AsyncSession, proposals: Sequence[Proposal]
+) -> dict[uuid.UUID, PersonRef]:
     author_ids = {p.author_id for p in proposals if p.author_id is not None}
-    authors: dict[uuid.UUID, PersonRef] = {}
-    if author_ids:
-        authors = {
-            user_id: PersonRef(id=user_id, display_name=name)
-            for user_id, name in (
-                await session.exec(
-                    select(User.id, User.display_name).where(
-                        col(User.id).in_(author_ids), col(User.deleted_at).is_(None)
-                    )
+    if not author_ids:
+        return {}
+    return {
+        user_id: PersonRef(id=user_id, display_name=name)
+        for user_id, name in (
+            await session.exec(
+                select(User.id, User.display_name).where(
+                    col(User.id).in_(author_ids), col(User.deleted_at).is_(None)
                 )
-            ).all()
-        }
-    supported: set[uuid.UUID] = set()
-    if actor is not None:
-        supported = set(
-            (
-                await session.exec(
-                    select(ProposalSupport.proposal_id).where(
-                        col(ProposalSupport.user_id) == actor.id,
-                        col(ProposalSupport.proposal_id).in_(ids),
-                    )
+            )
+        ).all()
+    }
+
+
+async def _supported(
+    session: AsyncSession, actor: User | None, ids: list[uuid.UUID]
+) -> set[uuid.UUID]:
+    if actor is None:
+        return set()
+    return set(
+        (
+            await session.exec(
+                select(ProposalSupport.proposal_id).where(
+                    col(ProposalSupport.user_id) == actor.id,
+                    col(ProposalSupport.proposal_id).in_(ids),
                 )
-            ).all()
-        )
-    # Discussions the moderators locked (no new comments), in one query on the
-    # moderations' (target_type, target_id) index.
-    locked = set(
+            )
+        ).all()
+    )
+
+
+async def _locked(session: AsyncSession, ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Discussions the moderators locked (no new comments), in one query on the
+    moderations' (target_type, target_id) index."""
+    return set(
         (
             await session.exec(
                 select(Moderation.target_id).where(
@@ -111,6 +124,29 @@ async def proposals_public(
             )
         ).all()
     )
+
+
+def _answer(p: Proposal) -> ProposalAnswer | None:
+    if p.answer_state is None or p.answered_at is None:
+        return None
+    return ProposalAnswer(state=p.answer_state, text=p.answer_text, answered_at=p.answered_at)
+
+
+async def proposals_public(
+    session: AsyncSession,
+    actor: User | None,
+    ctx: TableContext,
+    proposals: Sequence[Proposal],
+) -> list[ProposalPublic]:
+    """Responses for proposals of one table (`ctx`), in a constant number of queries."""
+    ids = [p.id for p in proposals]
+    if not ids:
+        return []
+    nodes = await _node_ids(session, ids)
+    coauthors = await _coauthors(session, ids)
+    authors = await _authors(session, proposals)
+    supported = await _supported(session, actor, ids)
+    locked = await _locked(session, ids)
     now = datetime.now(UTC)
     counts = ctx.counts_visible
     return [
@@ -126,15 +162,7 @@ async def proposals_public(
             municipality_id=p.municipality_id,
             status=p.status,
             moderation_status=p.moderation_status,
-            answer=(
-                ProposalAnswer(
-                    state=p.answer_state,
-                    text=p.answer_text,
-                    answered_at=p.answered_at,
-                )
-                if p.answer_state is not None and p.answered_at is not None
-                else None
-            ),
+            answer=_answer(p),
             supports_count=p.supports_count if counts else None,
             comments_count=p.comments_count,
             comments_locked=p.id in locked,
