@@ -1,7 +1,7 @@
 """Comments on proposals, meetings, plan nodes and polls: threads, alignment and votes.
 
 A comment names its target polymorphically (`target_type`, `target_id`); its visibility
-is the target's (see `app/services/comments.py: resolve_comment_target`). Threads go down
+is the target's (see `app/services/comments/targets.py: resolve_comment_target`). Threads go down
 to depth 3: a root has depth 0, `root_id` is its own id, and every reply carries the
 root's id so a page of roots loads its whole sub-threads in one query.
 """

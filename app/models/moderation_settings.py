@@ -1,5 +1,5 @@
 """An organization's moderation settings (request and response schemas; the values live
-in `organizations.settings`, see `app/services/moderation_settings.py`)."""
+in `organizations.settings`, see `app/services/moderation/settings.py`)."""
 
 from typing import Annotated
 

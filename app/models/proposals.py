@@ -8,7 +8,7 @@ A proposal has two independent pieces of state:
   `evaluating | accepted | rejected | implemented` (null until answered).
 
 `supports_count` always equals the number of `proposal_supports` rows of the proposal
-(see `app/services/supports.py`); `comments_count` is kept by the comments service and
+(see `app/services/proposals/supports.py`); `comments_count` is kept by the comments service and
 counts the proposal's comments that are visible (`status = 'visible'`) and not deleted.
 """
 
@@ -119,7 +119,7 @@ class Proposal(SQLModel, table=True):
     )
     # `visible`; `pending` until a facilitator approves it (pre-moderation); `hidden` by
     # reports or a moderator. Only visible proposals are shown to people other than the
-    # author and the moderators (see app/services/proposal_access.py).
+    # author and the moderators (see app/services/access/content.py).
     moderation_status: str = Field(
         default="visible",
         sa_column=Column(String(16), nullable=False, server_default="visible"),

@@ -3,7 +3,7 @@
 Its organization's admins (and platform admins) read it, newest first, keyset-paginated
 on `seq` (the index (organization_id, seq) serves every page). Each page is one query:
 the actor's name comes from a join, not one lookup per row. Rows are written by
-`app/services/audit.py: record_audit` and never change.
+`app/services/audit/write.py: record_audit` and never change.
 """
 
 import uuid

@@ -1,7 +1,7 @@
 """Comments on proposals, meetings, plan nodes and polls.
 
 A comment is visible exactly when its target is: every path goes through
-`resolve_comment_target` (`comment_targets.py`), which reuses each domain's own
+`resolve_comment_target` (`targets.py`), which reuses each domain's own
 visibility lookup, so a comment on a private table's proposal is a 404 for whoever
 cannot see that table. Writers are participants (`ParticipantUser`) who may take part
 where the target lives (`check_may_write`); only authors edit or delete, and another
@@ -24,8 +24,8 @@ placeholder. Nobody replies to a comment that is not visible.
 
 `proposals.comments_count` counts the proposal's comments that are visible and not
 deleted (`status = 'visible' AND deleted_at IS NULL`, the definition shared with
-`moderation_status.py`); it moves with an atomic `UPDATE … SET comments_count =
-comments_count ± 1` in the transaction that adds, deletes, holds or approves the
+`app/services/moderation/status.py`): `counters.adjust_comments_count` moves it with an
+atomic `UPDATE … SET comments_count = comments_count ± 1` in the transaction that adds, deletes, holds or approves the
 comment, so it stays exact under concurrency. A held comment does not count.
 """
 

@@ -9,8 +9,8 @@ blocked word matches only where it is not preceded or followed by a letter or di
 words of a blocked phrase may be separated by any run of whitespace.
 
 Content that matches goes to pre-moderation instead of being published (see
-`app/services/premoderation.py`); the list itself is an organization setting
-(`app/services/moderation_settings.py`).
+`app/services/guards/premoderation.py`); the list itself is an organization setting
+(`app/services/moderation/settings.py`).
 """
 
 import re

@@ -13,7 +13,7 @@ The content of the people who moderate it — the table's facilitators, organiza
 admins, platform admins — is never held. Held content is shown only to its author and
 its moderators, counts nowhere (`comments_count` counts visible comments only), and is
 put in the moderation queue: its `moderations` row is upserted with `pending` and `open`
-set. A moderator's `approve` (`app/services/moderation_status.py`) makes it visible.
+set. A moderator's `approve` (`app/services/moderation/status.py`) makes it visible.
 """
 
 import uuid

@@ -1,6 +1,6 @@
 """Import of `consulta.plan/v1` documents (`POST /v1/plans/import`, `consulta import-plan`).
 
-Atomic: the whole document is checked first (`app/services/plan_validation.py`) and
+Atomic: the whole document is checked first (`app/services/imports/plan_validation.py`) and
 nothing is written unless every check passes. The plan is found again by (organization,
 plan slug), its nodes by code, so re-importing the same document changes nothing and
 an edited one updates the plan in place: new nodes are added, changed ones updated,

@@ -1,5 +1,5 @@
 """The `tables` section of `consulta.plan/v1` documents: participation tables and their
-meetings, imported with the plan (`app/services/plan_import.py` calls `TablesSection`).
+meetings, imported with the plan (`app/services/imports/plan_import.py` calls `TablesSection`).
 
 Idempotent: a table is found again by (organization, slug), a meeting by its title in
 the organization's default locale and its start time, so importing the same document

@@ -10,7 +10,7 @@ An item is open while it is reported and unreviewed, or held for pre-moderation.
 state is one of `pending` (awaiting approval), `hidden` (hidden by reports, awaiting
 review) or `reported` (still visible); `closed` once reviewed. Lists are keyset-paginated
 oldest first by (`updated_at`, `id`) — `updated_at` of an open item is when it entered
-the queue (see `app/services/reports.py`) — on the partial indexes of open items.
+the queue (see `app/services/moderation/reports.py`) — on the partial indexes of open items.
 
 A page costs a fixed number of queries whatever its size: the page, one per kind of
 target on it (at most six), the reports of the whole page, the history of the whole page

@@ -3,7 +3,7 @@
 * `report_threshold` (1..100, default 3): reports, not dismissed, after which content is
   hidden automatically (read by the reports service through `report_threshold_of`);
 * `blocked_words` (≤ 500 words or phrases of 1 to 100 characters): content matching one of
-  them goes to pre-moderation (`app/services/content_filter.py`).
+  them goes to pre-moderation (`app/services/guards/content_filter.py`).
 
 Only the organization's admins (and platform admins) read or change them; anyone else
 gets a 404. Every change is audited (`organization.moderation_settings_updated`).

@@ -15,7 +15,7 @@ service, under the comment's row lock (no lost update with a concurrent delete).
 
 `require_thread_open` is the lock check of comment creation: a moderator may lock a
 thread host (a proposal, meeting, poll or plan node: no new comments on it) or a root
-comment (no more replies in its thread); see `app/services/moderation_actions.py`.
+comment (no more replies in its thread); see `app/services/moderation/actions.py`.
 """
 
 import uuid

@@ -4,7 +4,8 @@ A suspension is *in force* while it is not lifted and has no end or an end in th
 so a timed one ends by itself. While in force, the person's writes in that organization
 (proposing, editing, supporting, commenting, voting, ballots, registering, joining,
 reporting) are refused with 403 `suspended`: every write path calls
-`ensure_not_suspended` once it knows the organization. Taking one's own part back
+`ensure_not_suspended` (`app/services/guards/suspension.py`) once it knows the
+organization. Taking one's own part back
 (withdrawing a support or a proposal, deleting a comment, removing a vote, cancelling a
 registration, leaving a table) stays possible, and so does reading, exporting and
 erasing one's data.

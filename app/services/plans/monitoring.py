@@ -2,7 +2,7 @@
 
 Indicators belong to a node and move from a baseline towards a target (`increase` or
 `decrease`); measurements are dated values, the latest by date being the indicator's
-current value. How progress is computed and rolled up: `app/services/progress.py`.
+current value. How progress is computed and rolled up: `app/services/plans/progress.py`.
 Reads follow the plan's visibility (drafts: its organization's admins only), writes
 its organization's admins: anything else is a 404.
 """

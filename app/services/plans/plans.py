@@ -5,8 +5,8 @@ drafts, and drafts of organizations the actor administers; `is_org_admin_clause`
 only the latter's plans for writes. A draft, or another organization's plan on a write,
 is therefore a 404, never a 403.
 
-The nodes of a plan are browsed and edited in `app/services/plan_nodes.py`, imported in
-`app/services/plan_import.py` and monitored in `app/services/monitoring.py`.
+The nodes of a plan are browsed and edited in `app/services/plans/plan_nodes.py`, imported in
+`app/services/imports/plan_import.py` and monitored in `app/services/plans/monitoring.py`.
 """
 
 import uuid

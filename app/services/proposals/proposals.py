@@ -1,6 +1,7 @@
 """Proposals: creation, the author's edits, publishing and withdrawal, the facilitators'
 answers. Lists, search and similar proposals are in `proposal_search.py`; supports in
-`supports.py`; who may see and do what in `proposal_access.py`.
+`supports.py`; who may see and do what in `app/services/access/` (`content.py`,
+`standing.py`).
 
 Lifecycle (`status`, the author's): `draft` → `published` → `withdrawn`. Answer
 (`answer_state`, the facilitators'): `evaluating | accepted | rejected | implemented`, on

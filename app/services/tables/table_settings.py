@@ -7,7 +7,7 @@ value (`effective_premoderation`) is the setting when there is one; otherwise it
 for tables whose eligibility admits people under 18 — `min_age` under 18, or a `max_age`
 with no `min_age` — and off for the others. When on, new proposals and comments of
 people other than the table's facilitators wait for approval
-(`app/services/premoderation.py`).
+(`app/services/guards/premoderation.py`).
 
 A table has the defaults until a facilitator changes something; the row is created by
 that first change (`INSERT … ON CONFLICT DO NOTHING`, then locked), so reads never write.
