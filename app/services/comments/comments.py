@@ -25,8 +25,9 @@ placeholder. Nobody replies to a comment that is not visible.
 `proposals.comments_count` counts the proposal's comments that are visible and not
 deleted (`status = 'visible' AND deleted_at IS NULL`, the definition shared with
 `app/services/moderation/status.py`): `counters.adjust_comments_count` moves it with an
-atomic `UPDATE … SET comments_count = comments_count ± 1` in the transaction that adds, deletes, holds or approves the
-comment, so it stays exact under concurrency. A held comment does not count.
+atomic `UPDATE … SET comments_count = comments_count ± 1` in the transaction that adds,
+deletes, holds or approves the comment, so it stays exact under concurrency. A held
+comment does not count.
 """
 
 import uuid

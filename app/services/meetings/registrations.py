@@ -27,7 +27,7 @@ from app.models.meetings import (
     RegistrationPublic,
     RegistrationView,
 )
-from app.models.tables import ParticipationTable, TableMembership
+from app.models.tables import ParticipationTable
 from app.pagination import PageParams, SortKey, paginate
 from app.services.access.content import (
     MEETING_NOT_FOUND,
@@ -35,7 +35,7 @@ from app.services.access.content import (
     get_visible_meeting,
     meeting_shown_clause,
 )
-from app.services.access.tables import can_see_table_clause, facilitates
+from app.services.access.tables import can_see_table_clause, facilitates, member_clause
 from app.services.guards.suspension import ensure_not_suspended
 from app.services.meetings.meetings import fill_seats
 from app.services.meetings.responses import (
@@ -145,16 +145,14 @@ async def _check_open(session: AsyncSession, actor: User, meeting: Meeting) -> N
         raise Conflict("Registration for this meeting is closed.", code="registration_closed")
     if meeting.kind not in MEMBERS_ONLY_KINDS:
         return
-    member = (
+    is_member = (
         await session.exec(
-            select(TableMembership.id).where(
-                col(TableMembership.table_id) == meeting.table_id,
-                col(TableMembership.user_id) == actor.id,
-                col(TableMembership.status) == "active",
+            select(
+                exists().where(col(ParticipationTable.id) == meeting.table_id, member_clause(actor))
             )
         )
-    ).first()
-    if member is None and not await facilitates(session, actor, meeting.table_id):
+    ).one()
+    if not is_member and not await facilitates(session, actor, meeting.table_id):
         raise Forbidden(
             f"This {meeting.kind.replace('_', ' ')} meeting is for the table's "
             "members; join the table first.",
