@@ -6,6 +6,8 @@ reported twice (under the threshold of 3, so still shown, but in the queue), and
 list of blocked words for Bari. Idempotent: each piece is skipped once it exists.
 """
 
+import uuid
+
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -15,6 +17,7 @@ from app.models.moderation import Moderation, Report, ReportCreate
 from app.models.organizations import Organization
 from app.models.plans import PlanNode
 from app.models.proposals import Proposal, ProposalCreate
+from app.models.tables import ParticipationTable
 from app.services.accounts.people import find_user_by_email
 from app.services.comments.comments import create_comment
 from app.services.moderation.reports import create_report
@@ -36,17 +39,8 @@ REPORTERS = ("sara@consulta.demo", "chiara@consulta.demo")
 BLOCKED_WORDS = ["idiota", "idioti", "imbecille", "imbecilli", "cretino", "cretini"]
 
 
-async def seed_demo_moderation(session: AsyncSession) -> list[str]:
-    table = await youth_table(session)
-    if table is None or table.plan_id is None:
-        return []
-    report: list[str] = []
-    org = await session.get(Organization, table.organization_id)
-    assert org is not None
-    if "blocked_words" not in org.settings:
-        org.settings = {**org.settings, "blocked_words": BLOCKED_WORDS}
-        report.append(f"organization {org.slug}: blocked words for the word filter")
-
+async def _held_proposal(session: AsyncSession, table: ParticipationTable) -> list[str]:
+    """A proposal awaiting approval (the youth table is pre-moderated)."""
     email, title, body = HELD_PROPOSAL
     author = await find_user_by_email(session, email)
     exists = (
@@ -56,23 +50,28 @@ async def seed_demo_moderation(session: AsyncSession) -> list[str]:
             )
         )
     ).first()
-    if author is not None and exists is None:
-        node = (
-            await session.exec(
-                select(PlanNode.id)
-                .where(col(PlanNode.plan_id) == table.plan_id, col(PlanNode.depth) == 0)
-                .order_by(col(PlanNode.sort_path))
-            )
-        ).first()
-        if node is not None:
-            await create_proposal(
-                session,
-                author,
-                table.id,
-                ProposalCreate(title=title, body=body, node_ids=[node]),
-            )
-            report.append("table cm-bari/tavolo-giovani: a proposal awaiting approval")
+    if author is None or exists is not None:
+        return []
+    node = (
+        await session.exec(
+            select(PlanNode.id)
+            .where(col(PlanNode.plan_id) == table.plan_id, col(PlanNode.depth) == 0)
+            .order_by(col(PlanNode.sort_path))
+        )
+    ).first()
+    if node is None:
+        return []
+    await create_proposal(
+        session,
+        author,
+        table.id,
+        ProposalCreate(title=title, body=body, node_ids=[node]),
+    )
+    return ["table cm-bari/tavolo-giovani: a proposal awaiting approval"]
 
+
+async def _spam_comment(session: AsyncSession, table: ParticipationTable) -> uuid.UUID | None:
+    """The spam comment on the demo proposal (written once), or None without them."""
     email, proposal_title, spam_body = SPAM
     spammer = await find_user_by_email(session, email)
     proposal_id = (
@@ -83,7 +82,7 @@ async def seed_demo_moderation(session: AsyncSession) -> list[str]:
         )
     ).first()
     if spammer is None or proposal_id is None:
-        return report
+        return None
     spam_id = (
         await session.exec(
             select(Comment.id).where(
@@ -96,6 +95,11 @@ async def seed_demo_moderation(session: AsyncSession) -> list[str]:
             session, spammer, "proposal", proposal_id, CommentCreate(body=spam_body), approved=True
         )
         spam_id = created.id
+    return spam_id
+
+
+async def _report_spam(session: AsyncSession, spam_id: uuid.UUID) -> int:
+    """Reports of the spam comment by the demo reporters who have not reported it yet."""
     reported = set(
         (
             await session.exec(
@@ -124,6 +128,24 @@ async def seed_demo_moderation(session: AsyncSession) -> list[str]:
             ),
         )
         added += 1
+    return added
+
+
+async def seed_demo_moderation(session: AsyncSession) -> list[str]:
+    table = await youth_table(session)
+    if table is None or table.plan_id is None:
+        return []
+    report: list[str] = []
+    org = await session.get(Organization, table.organization_id)
+    assert org is not None
+    if "blocked_words" not in org.settings:
+        org.settings = {**org.settings, "blocked_words": BLOCKED_WORDS}
+        report.append(f"organization {org.slug}: blocked words for the word filter")
+    report += await _held_proposal(session, table)
+    spam_id = await _spam_comment(session, table)
+    if spam_id is None:
+        return report
+    added = await _report_spam(session, spam_id)
     if added:
         report.append(f"table cm-bari/tavolo-giovani: a spam comment reported {added} times")
     return report

@@ -140,9 +140,8 @@ async def _ensure_membership(
         )
 
 
-async def seed_demo_proposals(session: AsyncSession, password: str) -> list[str]:
-    demo = demo_document()
-    table = (
+async def _demo_table(session: AsyncSession, demo: DemoDocument) -> ParticipationTable | None:
+    return (
         await session.exec(
             select(ParticipationTable)
             .join(Organization, col(Organization.id) == ParticipationTable.organization_id)
@@ -152,21 +151,16 @@ async def seed_demo_proposals(session: AsyncSession, password: str) -> list[str]
             )
         )
     ).one_or_none()
-    if table is None or table.plan_id is None:
-        return []
-    password_hash = hash_password(password)
-    facilitator = await _ensure_person(session, *demo.facilitator, password_hash)
-    await _ensure_membership(session, table, facilitator, "facilitator")
-    municipalities = {
-        m.name: m.id
-        for m in (
-            await session.exec(
-                select(Municipality).where(
-                    col(Municipality.organization_id) == table.organization_id
-                )
-            )
-        ).all()
-    }
+
+
+async def _participants(
+    session: AsyncSession,
+    table: ParticipationTable,
+    demo: DemoDocument,
+    password_hash: str,
+    municipalities: dict[str, uuid.UUID],
+) -> list[User]:
+    """The demo participants, members of the table (and Giulia, when she exists)."""
     people = []
     for email, name, year, town in demo.participants:
         person = await _ensure_person(
@@ -182,11 +176,37 @@ async def seed_demo_proposals(session: AsyncSession, password: str) -> list[str]
     giulia = await find_user_by_email(session, "giulia@consulta.demo")
     if giulia is not None:
         await _ensure_membership(session, table, giulia, "member")
+    return people
+
+
+async def _support_threshold(session: AsyncSession, table: ParticipationTable) -> int:
     settings = await session.get(TableSettings, table.id)
     if settings is None:
         settings = TableSettings(table_id=table.id, support_threshold=15)
         session.add(settings)
-    threshold = settings.support_threshold
+    return settings.support_threshold
+
+
+async def seed_demo_proposals(session: AsyncSession, password: str) -> list[str]:
+    demo = demo_document()
+    table = await _demo_table(session, demo)
+    if table is None or table.plan_id is None:
+        return []
+    password_hash = hash_password(password)
+    facilitator = await _ensure_person(session, *demo.facilitator, password_hash)
+    await _ensure_membership(session, table, facilitator, "facilitator")
+    municipalities = {
+        m.name: m.id
+        for m in (
+            await session.exec(
+                select(Municipality).where(
+                    col(Municipality.organization_id) == table.organization_id
+                )
+            )
+        ).all()
+    }
+    people = await _participants(session, table, demo, password_hash, municipalities)
+    threshold = await _support_threshold(session, table)
     nodes = {
         n.code: n.id
         for n in (
