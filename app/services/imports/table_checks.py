@@ -42,6 +42,79 @@ def title_key(title: TextMap, starts_at: datetime, locale: str) -> tuple[str, da
     return (title.get(locale, ""), starts_at)
 
 
+def _text_faults(value: Any, path: Path, locale: str) -> list[Fault]:
+    if isinstance(value, dict) and value and locale not in value:
+        return [
+            Fault(
+                path,
+                f"needs a text in '{locale}', the organization's default locale",
+                "missing_default_locale",
+            )
+        ]
+    return []
+
+
+def _slug_faults(slug: Any, where: Path, slugs: set[str]) -> list[Fault]:
+    if not isinstance(slug, str):
+        return []
+    faults: list[Fault] = []
+    if not re.fullmatch(SLUG_PATTERN, slug):
+        faults.append(
+            Fault(
+                (*where, "slug"),
+                "must be lower-case letters, digits and hyphens (2 to 63)",
+                "invalid_slug",
+            )
+        )
+    elif slug in slugs:
+        faults.append(Fault((*where, "slug"), f"duplicate table '{slug}'", "duplicate_slug"))
+    slugs.add(slug)
+    return faults
+
+
+def _meeting_faults(
+    meeting: dict[str, Any],
+    at: Path,
+    locale: str,
+    codes: set[str],
+    seen: set[tuple[str, datetime]],
+) -> list[Fault]:
+    faults = _text_faults(meeting.get("title"), (*at, "title"), locale)
+    starts, ends = aware(meeting.get("starts_at")), aware(meeting.get("ends_at"))
+    for field, value in (("starts_at", starts), ("ends_at", ends)):
+        if value is None and field in meeting:
+            faults.append(
+                Fault(
+                    (*at, field),
+                    "must be a date-time with an offset, e.g. 2022-04-28T16:00:00+02:00",
+                    "invalid_datetime",
+                )
+            )
+    if starts is not None and ends is not None and ends <= starts:
+        faults.append(
+            Fault((*at, "ends_at"), "the meeting ends before it starts", "ends_before_start")
+        )
+    title = meeting.get("title")
+    if starts is not None and isinstance(title, dict):
+        key = title_key(title, starts, locale)
+        if key in seen:
+            faults.append(
+                Fault(at, "the same meeting (title and start) twice", "duplicate_meeting")
+            )
+        seen.add(key)
+    linked = meeting.get("linked_nodes")
+    for k, code in enumerate(linked if isinstance(linked, list) else []):
+        if isinstance(code, str) and code not in codes:
+            faults.append(
+                Fault(
+                    (*at, "linked_nodes", k),
+                    f"no node with code '{code}' in this plan",
+                    "unknown_node",
+                )
+            )
+    return faults
+
+
 def check_tables(document: dict[str, Any], locale: str) -> list[Fault]:
     """What the JSON Schema cannot say: slugs, default-locale texts, times with an
     offset that end after they start, node codes of the document's plan."""
@@ -51,81 +124,68 @@ def check_tables(document: dict[str, Any], locale: str) -> list[Fault]:
     plan = document.get("plan")
     codes = _node_codes(plan.get("nodes") if isinstance(plan, dict) else None)
     faults: list[Fault] = []
-
-    def text(value: Any, path: Path) -> None:
-        if isinstance(value, dict) and value and locale not in value:
-            faults.append(
-                Fault(
-                    path,
-                    f"needs a text in '{locale}', the organization's default locale",
-                    "missing_default_locale",
-                )
-            )
-
     slugs: set[str] = set()
     for i, table in enumerate(tables):
         if not isinstance(table, dict):
             continue
         where: Path = ("tables", i)
-        slug = table.get("slug")
-        if isinstance(slug, str):
-            if not re.fullmatch(SLUG_PATTERN, slug):
-                faults.append(
-                    Fault(
-                        (*where, "slug"),
-                        "must be lower-case letters, digits and hyphens (2 to 63)",
-                        "invalid_slug",
-                    )
-                )
-            elif slug in slugs:
-                faults.append(
-                    Fault((*where, "slug"), f"duplicate table '{slug}'", "duplicate_slug")
-                )
-            slugs.add(slug)
-        text(table.get("name"), (*where, "name"))
-        text(table.get("description"), (*where, "description"))
+        faults += _slug_faults(table.get("slug"), where, slugs)
+        faults += _text_faults(table.get("name"), (*where, "name"), locale)
+        faults += _text_faults(table.get("description"), (*where, "description"), locale)
         meetings = table.get("meetings")
         seen: set[tuple[str, datetime]] = set()
         for j, meeting in enumerate(meetings if isinstance(meetings, list) else []):
-            if not isinstance(meeting, dict):
-                continue
-            at: Path = (*where, "meetings", j)
-            text(meeting.get("title"), (*at, "title"))
-            starts, ends = aware(meeting.get("starts_at")), aware(meeting.get("ends_at"))
-            for field, value in (("starts_at", starts), ("ends_at", ends)):
-                if value is None and field in meeting:
-                    faults.append(
-                        Fault(
-                            (*at, field),
-                            "must be a date-time with an offset, e.g. 2022-04-28T16:00:00+02:00",
-                            "invalid_datetime",
-                        )
-                    )
-            if starts is not None and ends is not None and ends <= starts:
-                faults.append(
-                    Fault(
-                        (*at, "ends_at"), "the meeting ends before it starts", "ends_before_start"
-                    )
-                )
-            title = meeting.get("title")
-            if starts is not None and isinstance(title, dict):
-                key = title_key(title, starts, locale)
-                if key in seen:
-                    faults.append(
-                        Fault(at, "the same meeting (title and start) twice", "duplicate_meeting")
-                    )
-                seen.add(key)
-            linked = meeting.get("linked_nodes")
-            for k, code in enumerate(linked if isinstance(linked, list) else []):
-                if isinstance(code, str) and code not in codes:
-                    faults.append(
-                        Fault(
-                            (*at, "linked_nodes", k),
-                            f"no node with code '{code}' in this plan",
-                            "unknown_node",
-                        )
-                    )
+            if isinstance(meeting, dict):
+                faults += _meeting_faults(meeting, (*where, "meetings", j), locale, codes, seen)
     return faults
+
+
+async def _stored(
+    session: AsyncSession, org: Organization, tables: list[Any], plan_slug: Any
+) -> tuple[set[str], dict[str, uuid.UUID | None], uuid.UUID | None]:
+    """The organization's municipalities, the stored plan of each table the document
+    names (by slug) and the id of the document's plan, if stored."""
+    towns = set(
+        (
+            await session.exec(
+                select(Municipality.name).where(col(Municipality.organization_id) == org.id)
+            )
+        ).all()
+    )
+    # Only well-formed slugs reach the database (the others are faults already), as
+    # one array parameter however many tables the document lists.
+    slugs = sorted(
+        {
+            t["slug"]
+            for t in tables
+            if isinstance(t, dict)
+            and isinstance(t.get("slug"), str)
+            and re.fullmatch(SLUG_PATTERN, t["slug"])
+        }
+    )
+    stored_plans = dict(
+        (
+            await session.exec(
+                select(ParticipationTable.slug, ParticipationTable.plan_id).where(
+                    col(ParticipationTable.organization_id) == org.id,
+                    col(ParticipationTable.slug)
+                    == any_(bindparam("slugs", slugs, type_=ARRAY(String))),
+                )
+            )
+        ).all()
+    )
+    plan_id = (
+        (
+            await session.exec(
+                select(Plan.id).where(
+                    col(Plan.organization_id) == org.id, col(Plan.slug) == plan_slug
+                )
+            )
+        ).one_or_none()
+        if isinstance(plan_slug, str) and re.fullmatch(SLUG_PATTERN, plan_slug)
+        else None
+    )
+    return towns, stored_plans, plan_id
 
 
 async def check_tables_against_stored(
@@ -146,46 +206,7 @@ async def check_tables_against_stored(
         stored_plans: dict[str, uuid.UUID | None] = {}
         plan_id = None
     else:
-        towns = set(
-            (
-                await session.exec(
-                    select(Municipality.name).where(col(Municipality.organization_id) == org.id)
-                )
-            ).all()
-        )
-        # Only well-formed slugs reach the database (the others are faults already), as
-        # one array parameter however many tables the document lists.
-        slugs = sorted(
-            {
-                t["slug"]
-                for t in tables
-                if isinstance(t, dict)
-                and isinstance(t.get("slug"), str)
-                and re.fullmatch(SLUG_PATTERN, t["slug"])
-            }
-        )
-        stored_plans = dict(
-            (
-                await session.exec(
-                    select(ParticipationTable.slug, ParticipationTable.plan_id).where(
-                        col(ParticipationTable.organization_id) == org.id,
-                        col(ParticipationTable.slug)
-                        == any_(bindparam("slugs", slugs, type_=ARRAY(String))),
-                    )
-                )
-            ).all()
-        )
-        plan_id = (
-            (
-                await session.exec(
-                    select(Plan.id).where(
-                        col(Plan.organization_id) == org.id, col(Plan.slug) == plan_slug
-                    )
-                )
-            ).one_or_none()
-            if isinstance(plan_slug, str) and re.fullmatch(SLUG_PATTERN, plan_slug)
-            else None
-        )
+        towns, stored_plans, plan_id = await _stored(session, org, tables, plan_slug)
     faults: list[Fault] = []
     for i, table in enumerate(tables):
         if not isinstance(table, dict):
