@@ -117,6 +117,53 @@ async def _upsert_table(
     return table, outcome
 
 
+def _meeting_values(
+    spec: dict[str, Any], org: Organization, municipalities: dict[str, uuid.UUID], where: Path
+) -> dict[str, Any]:
+    """The imported fields of a meeting but its title and start (its key)."""
+    location = spec.get("location") or {}
+    municipality_id = None
+    if location.get("municipality"):
+        municipality_id = municipalities.get(location["municipality"])
+        if municipality_id is None:
+            raise _invalid(
+                (*where, "location", "municipality"),
+                f"'{location['municipality']}' is not a municipality of {org.name}",
+                "unknown_municipality",
+            )
+    return {
+        "kind": spec.get("kind", "plenary"),
+        "format": spec.get("format", "in_person"),
+        "ends_at": aware(spec["ends_at"]),
+        "location_name": location.get("name") or None,
+        "location_address": location.get("address") or None,
+        "location_municipality_id": municipality_id,
+    }
+
+
+async def _update_meeting(
+    session: AsyncSession, meeting: Meeting, values: dict[str, Any], node_ids: list[uuid.UUID]
+) -> list[str]:
+    """Apply the document to a stored meeting: the names of the fields that changed."""
+    linked = sorted(
+        (
+            await session.exec(
+                select(MeetingPlanNode.node_id).where(col(MeetingPlanNode.meeting_id) == meeting.id)
+            )
+        ).all()
+    )
+    changed = sorted(f for f, v in values.items() if getattr(meeting, f) != v)
+    if linked != node_ids:
+        await set_meeting_nodes(session, meeting.id, node_ids)
+        changed.append("node_ids")
+    if not changed:
+        return []
+    for field in set(changed) - {"node_ids"}:
+        setattr(meeting, field, values[field])
+    meeting.version += 1
+    return changed
+
+
 async def _upsert_meeting(
     session: AsyncSession,
     actor_id: uuid.UUID | None,
@@ -128,26 +175,9 @@ async def _upsert_meeting(
     where: Path,
 ) -> str | None:
     municipalities, nodes = lookups
-    location = spec.get("location") or {}
-    municipality_id = None
-    if location.get("municipality"):
-        municipality_id = municipalities.get(location["municipality"])
-        if municipality_id is None:
-            raise _invalid(
-                (*where, "location", "municipality"),
-                f"'{location['municipality']}' is not a municipality of {org.name}",
-                "unknown_municipality",
-            )
+    values = _meeting_values(spec, org, municipalities, where)
     starts_at = aware(spec["starts_at"])
     assert starts_at is not None  # checked before writing
-    values: dict[str, Any] = {
-        "kind": spec.get("kind", "plenary"),
-        "format": spec.get("format", "in_person"),
-        "ends_at": aware(spec["ends_at"]),
-        "location_name": location.get("name") or None,
-        "location_address": location.get("address") or None,
-        "location_municipality_id": municipality_id,
-    }
     node_ids = sorted({nodes[code] for code in spec.get("linked_nodes", [])})
     meeting = existing.get(title_key(spec["title"], starts_at, org.default_locale))
     if meeting is None:
@@ -165,29 +195,13 @@ async def _upsert_meeting(
         outcome = "created"
         payload: dict[str, Any] = {"table_id": str(table.id), "source": "import"}
     else:
-        linked = sorted(
-            (
-                await session.exec(
-                    select(MeetingPlanNode.node_id).where(
-                        col(MeetingPlanNode.meeting_id) == meeting.id
-                    )
-                )
-            ).all()
+        changed = await _update_meeting(
+            session, meeting, {**values, "title": dict(spec["title"])}, node_ids
         )
-        values["title"] = dict(spec["title"])
-        changed = sorted(f for f, v in values.items() if getattr(meeting, f) != v)
-        if linked != node_ids:
-            await set_meeting_nodes(session, meeting.id, node_ids)
-            changed.append("node_ids")
         if not changed:
             return None
-        for field in set(changed) - {"node_ids"}:
-            setattr(meeting, field, values[field])
-        meeting.version += 1
-        outcome, payload = (
-            "updated",
-            {"table_id": str(table.id), "fields": changed, "source": "import"},
-        )
+        outcome = "updated"
+        payload = {"table_id": str(table.id), "fields": changed, "source": "import"}
     record_event(
         session,
         f"meeting.{outcome}",
