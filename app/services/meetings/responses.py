@@ -129,14 +129,9 @@ async def _my_registrations(
     }
 
 
-async def meetings_public(
-    session: AsyncSession, actor: User | None, meetings: Sequence[Meeting]
-) -> list[MeetingPublic]:
-    """Responses for a page of meetings in a constant number of queries."""
-    ids = [m.id for m in meetings]
-    if not ids:
-        return []
-    seats = await seat_counts(session, ids)
+async def _node_ids(
+    session: AsyncSession, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
     nodes: dict[uuid.UUID, list[uuid.UUID]] = {}
     for meeting_id, node_id in (
         await session.exec(
@@ -146,8 +141,12 @@ async def meetings_public(
         )
     ).all():
         nodes.setdefault(meeting_id, []).append(node_id)
+    return nodes
+
+
+async def _minutes(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, MinutesPublic]:
     linked = await minutes_proposal_ids(session, ids)
-    minutes = {
+    return {
         m.meeting_id: minutes_public(m, linked.get(m.meeting_id, ()))
         for m in (
             await session.exec(
@@ -155,20 +154,38 @@ async def meetings_public(
             )
         ).all()
     }
+
+
+async def _facilitated(
+    session: AsyncSession, actor: User, table_ids: set[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of these tables the actor runs."""
+    return set(
+        (
+            await session.exec(
+                select(ParticipationTable.id).where(
+                    col(ParticipationTable.id).in_(table_ids), facilitates_clause(actor)
+                )
+            )
+        ).all()
+    )
+
+
+async def meetings_public(
+    session: AsyncSession, actor: User | None, meetings: Sequence[Meeting]
+) -> list[MeetingPublic]:
+    """Responses for a page of meetings in a constant number of queries."""
+    ids = [m.id for m in meetings]
+    if not ids:
+        return []
+    seats = await seat_counts(session, ids)
+    nodes = await _node_ids(session, ids)
+    minutes = await _minutes(session, ids)
     mine: dict[uuid.UUID, MyRegistration] = {}
     facilitated: set[uuid.UUID] = set()
     if actor is not None:
         mine = await _my_registrations(session, actor, ids)
-        table_ids = {m.table_id for m in meetings}
-        facilitated = set(
-            (
-                await session.exec(
-                    select(ParticipationTable.id).where(
-                        col(ParticipationTable.id).in_(table_ids), facilitates_clause(actor)
-                    )
-                )
-            ).all()
-        )
+        facilitated = await _facilitated(session, actor, {m.table_id for m in meetings})
     result = []
     for m in meetings:
         my = mine.get(m.id)
