@@ -1,13 +1,31 @@
-"""Who may see content: meetings, plans and their nodes, proposals.
+"""Who may see content — meetings, plans and their nodes, proposals — as SQL, so that
+lookups only ever find what the actor may see.
 
-* `meeting_shown_clause(actor)` / `visible_meetings` / `facilitated_meetings`: meetings of
-  tables the actor may see (hidden ones only for the table's moderators), and those of
-  tables the actor runs; `get_visible_meeting` / `get_facilitated_meeting` are 404 for
-  anything else.
-* `plan_visible_clause(actor)`: every plan but drafts, and drafts of organizations the
-  actor administers; `get_admin_plan` / `get_admin_node` only the latter's (writes).
-* `proposal_visibility(actor)` / `visible_proposals` / `proposal_context`: see
-  `proposal_visibility`'s docstring; every lookup of a proposal goes through them.
+**Meetings.** `meeting_shown_clause(actor)` / `visible_meetings` / `facilitated_meetings`:
+meetings of tables the actor may see (hidden ones only for those who run the table), and
+those of tables the actor runs; `get_visible_meeting` / `get_facilitated_meeting` are a
+404 for anything else.
+
+**Plans.** `plan_visible_clause(actor)`: every plan but drafts, and drafts of
+organizations the actor administers; `get_admin_plan` / `get_admin_node` only the
+latter's (writes).
+
+**Proposals.**
+
+* `proposal_visibility(actor)` (the conditions) / `visible_proposals(actor)` (a query):
+  proposals of tables the actor may see (the tables' own rule: public, or private ones
+  they belong to or administer), drafts only for their authors, and content that is not
+  `visible` (`moderation_status` hidden, or pending approval) only for its author and
+  its moderators (facilitators of its table, organization and platform admins). Every
+  lookup of a proposal — `proposal_context`, lists, search, similar proposals, comments,
+  supports — applies them, so anything else is a 404.
+* `proposal_context(..., own=True)`: only the actor's own proposals: editing, publishing
+  or withdrawing another person's proposal is a 404.
+* `proposal_context(..., facilitated=True)`: only non-draft proposals of tables the actor
+  runs (active facilitator, organization or platform admin): facilitators' answers.
+* `proposal_context(..., supported=True)`: also proposals the actor supports, whatever
+  their moderation status: a supporter may always withdraw their support, even from a
+  proposal hidden or sent back for approval since.
 """
 
 import uuid

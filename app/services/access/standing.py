@@ -1,24 +1,14 @@
-"""Who may see, write and run proposals — as SQL, so that lookups only ever find what the
-actor may see — and the shared checks of the proposal and support services.
+"""A table and the actor's standing in it, in one query, and who may take part.
 
-* `proposal_visibility(actor)` (the conditions) / `visible_proposals(actor)` (a query):
-  proposals of tables the actor may see (the tables' own rule: public, or private ones
-  they belong to or administer), drafts only for their authors, and content that is not
-  `visible` (`moderation_status` hidden, or pending approval) only for its author and
-  its moderators (facilitators of its table, organization and platform admins). Every
-  lookup of a proposal — `proposal_context`, lists, search, similar proposals, comments,
-  supports — applies them, so anything else is a 404.
-* `proposal_context(..., own=True)`: only the actor's own proposals: editing, publishing
-  or withdrawing another person's proposal is a 404.
-* `proposal_context(..., facilitated=True)`: only non-draft proposals of tables the actor
-  runs (active facilitator, organization or platform admin): facilitators' answers.
-* `proposal_context(..., supported=True)`: also proposals the actor supports, whatever
-  their moderation status: a supporter may always withdraw their support, even from a
-  proposal hidden or sent back for approval since.
+`table_context(actor, table_id)` (and `context_of` for queries that select the same
+columns) gives a `TableContext`: the table (404 unless the actor may see it), its
+settings (the defaults, `default_settings`, until a facilitator changes them) and whether
+the actor is an active member and whether they run it. The `require_*` checks read it.
 
-Who may take part (propose, support): active members of the table (facilitators
-included) or — on a public table with an open membership policy — any verified person
-who meets the table's eligibility rules (age, municipality), without joining first.
+Who may take part (propose, support, comment, vote in polls): active members of the table
+(facilitators included) or — on a public table with an open membership policy — any
+verified person who meets the table's eligibility rules (`eligibility_errors`: age,
+municipality), without joining first.
 """
 
 import uuid

@@ -1,5 +1,4 @@
-"""Accounts: registration, email verification, sign-in, refresh rotation, password reset,
-and the caller's own profile."""
+"""The caller's own profile: reading it (`get_me`) and changing it (`update_me`)."""
 
 import uuid
 

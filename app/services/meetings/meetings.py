@@ -1,4 +1,5 @@
-"""Meetings of a participation table: lookups scoped to the actor, seats, CRUD.
+"""Meetings of a participation table: seats and CRUD. The lookups scoped to the actor
+are in `app/services/access/content.py`.
 
 A meeting is visible exactly when its table is (`can_see_table_clause`) and run by the
 table's facilitators (`facilitates_clause`); a meeting hidden by moderation

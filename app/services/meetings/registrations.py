@@ -1,4 +1,5 @@
-"""Meeting registrations (seats and the waiting list), check-ins and minutes.
+"""Meeting registrations (seats and the waiting list) and check-ins; minutes are
+`minutes.py`.
 
 Capacity and "one registration per person" hold under any concurrency because every
 write locks the meeting row first (`get_visible_meeting(..., for_update=True)`), then

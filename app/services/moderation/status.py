@@ -13,9 +13,10 @@ so hiding a visible comment decrements it and unhiding or approving one incremen
 with the same atomic `UPDATE … SET comments_count = comments_count ± 1` as the comments
 service, under the comment's row lock (no lost update with a concurrent delete).
 
-`require_thread_open` is the lock check of comment creation: a moderator may lock a
-thread host (a proposal, meeting, poll or plan node: no new comments on it) or a root
-comment (no more replies in its thread); see `app/services/moderation/actions.py`.
+Locks (a moderator locks a thread host or a root comment: see
+`app/services/moderation/actions.py`) are checked by `require_thread_open` in
+`app/services/guards/threads.py`; the counter itself moves through
+`app/services/comments/counters.py`.
 """
 
 import uuid

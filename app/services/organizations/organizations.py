@@ -1,7 +1,9 @@
-"""Organizations, municipalities and organization roles.
+"""Organizations and their municipalities: listing, creating, editing.
 
-Authorization lives in the queries: `_admin_organization` only finds an organization the
-actor administers, so another organization's admin gets a 404, not a 403.
+Authorization lives in the queries: `get_admin_organization`
+(`app/services/access/orgs.py`) only finds an organization the actor administers, so
+another organization's admin gets a 404, not a 403. Organization roles are
+`app/services/roles/roles.py`.
 """
 
 import uuid

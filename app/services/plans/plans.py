@@ -1,12 +1,14 @@
-"""Plans: who may see and edit them, browsing plans and editing them.
+"""Plans: browsing plans and editing them.
 
-Authorization lives in the queries. `plan_visible_clause(actor)` admits every plan but
+Authorization lives in the queries (`app/services/access/content.py`).
+`plan_visible_clause(actor)` admits every plan but
 drafts, and drafts of organizations the actor administers; `is_org_admin_clause` admits
 only the latter's plans for writes. A draft, or another organization's plan on a write,
 is therefore a 404, never a 403.
 
-The nodes of a plan are browsed and edited in `app/services/plans/plan_nodes.py`, imported in
-`app/services/imports/plan_import.py` and monitored in `app/services/plans/monitoring.py`.
+The nodes of a plan are browsed and edited in `app/services/plans/plan_nodes.py`,
+imported in `app/services/imports/plan_import.py` and monitored in
+`app/services/plans/monitoring.py`.
 """
 
 import uuid

@@ -1,11 +1,12 @@
-"""Participation tables: who may see and facilitate them, and their CRUD.
+"""Participation tables: creating, listing, reading and editing them.
 
-Authorization lives in the queries. `visible_tables(actor)` only finds the tables the
-actor may see (public ones, private ones where they are an active member, every table of
-an organization they administer); `facilitated_tables(actor)` only the tables they run
-(active facilitator, organization admin, platform admin). Everything that belongs to a
-table (memberships, meetings, registrations, calendars) is looked up through them, so a
-private table, its content and another table's facilitator actions are a 404.
+Who may see and run a table is `app/services/access/tables.py`: `visible_tables(actor)`
+only finds the tables the actor may see (public ones, private ones where they are an
+active member, every table of an organization they administer); `facilitated_tables(actor)`
+only the tables they run (active facilitator, organization admin, platform admin).
+Everything that belongs to a table (memberships, meetings, registrations, calendars) is
+looked up through them, so a private table, its content and another table's facilitator
+actions are a 404.
 """
 
 import uuid
