@@ -30,8 +30,6 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models.accounts import User
-from app.models.comments import Comment
-from app.models.meetings import Meeting
 from app.models.moderation import (
     ITEM_HISTORY,
     ITEM_REPORTS,
@@ -39,7 +37,6 @@ from app.models.moderation import (
     ItemHistoryEntry,
     ItemReport,
     ItemState,
-    ModeratedContent,
     Moderation,
     ModerationItem,
     ModerationTargetType,
@@ -47,16 +44,10 @@ from app.models.moderation import (
     QueueView,
     Report,
 )
-from app.models.plans import PlanNode
-from app.models.polls import Poll
-from app.models.proposals import PersonRef, Proposal
 from app.pagination import PageParams, SortKey, paginate
 from app.services.access.orgs import get_admin_organization
 from app.services.access.tables import get_facilitated_table
-
-# How much of a proposal's text an item shows.
-EXCERPT_CHARS = 500
-
+from app.services.moderation.contents import moderated_contents, named_user, person_ref
 
 # --- the lists --------------------------------------------------------------------------
 
@@ -148,106 +139,6 @@ def item_state(row: Moderation) -> ItemState:
     return "reported"
 
 
-def _person(user_id: uuid.UUID | None, name: str | None) -> PersonRef | None:
-    """A person by id and display name; null once the account is deleted."""
-    if user_id is None or name is None:
-        return None
-    return PersonRef(id=user_id, display_name=name)
-
-
-def _named(user_column: Any) -> Any:
-    """Join condition: the user of `user_column`, unless the account is deleted."""
-    return and_(col(User.id) == user_column, col(User.deleted_at).is_(None))
-
-
-Contents = dict[tuple[str, uuid.UUID], tuple[ModeratedContent, str | None]]
-
-
-async def _contents(session: AsyncSession, rows: Sequence[Moderation]) -> Contents:
-    """(content, moderation status) per target: one query per kind of target."""
-    ids: dict[str, list[uuid.UUID]] = defaultdict(list)
-    for row in rows:
-        ids[row.target_type].append(row.target_id)
-    found: Contents = {}
-    if ids.get("proposal"):
-        proposals: Any = (
-            sa_select(
-                col(Proposal.id),
-                col(Proposal.title),
-                func.left(col(Proposal.body), EXCERPT_CHARS),
-                col(Proposal.author_id),
-                col(Proposal.moderation_status),
-                col(User.display_name),
-            )
-            .outerjoin(User, _named(Proposal.author_id))
-            .where(col(Proposal.id).in_(ids["proposal"]))
-        )
-        for pid, title, excerpt, author_id, status, name in (await session.exec(proposals)).all():
-            content = ModeratedContent(title=title, body=excerpt, author=_person(author_id, name))
-            found["proposal", pid] = (content, status)
-    if ids.get("comment"):
-        for comment, name in (
-            await session.exec(
-                select(Comment, User.display_name)
-                .outerjoin(User, _named(Comment.author_id))
-                .where(col(Comment.id).in_(ids["comment"]))
-            )
-        ).all():
-            content = ModeratedContent(
-                body=comment.body,
-                author=_person(comment.author_id, name),
-                on_target_type=comment.target_type,
-                on_target_id=comment.target_id,
-                deleted=comment.deleted_at is not None,
-            )
-            found["comment", comment.id] = (content, comment.status)
-    if ids.get("meeting"):
-        for meeting, name in (
-            await session.exec(
-                select(Meeting, User.display_name)
-                .outerjoin(User, _named(Meeting.created_by_id))
-                .where(col(Meeting.id).in_(ids["meeting"]))
-            )
-        ).all():
-            content = ModeratedContent(
-                title=meeting.title, author=_person(meeting.created_by_id, name)
-            )
-            found["meeting", meeting.id] = (content, meeting.moderation_status)
-    if ids.get("poll"):
-        for poll_id, question, creator_id, name in (
-            await session.exec(
-                select(Poll.id, Poll.question, Poll.created_by_id, User.display_name)
-                .outerjoin(User, _named(Poll.created_by_id))
-                .where(col(Poll.id).in_(ids["poll"]))
-            )
-        ).all():
-            found["poll", poll_id] = (
-                ModeratedContent(title=question, author=_person(creator_id, name)),
-                None,
-            )
-    if ids.get("plan_node"):
-        for node_id, node_title in (
-            await session.exec(
-                select(PlanNode.id, PlanNode.title).where(col(PlanNode.id).in_(ids["plan_node"]))
-            )
-        ).all():
-            found["plan_node", node_id] = (ModeratedContent(title=node_title), None)
-    if ids.get("user"):
-        for user_id, display_name, deleted_at in (
-            await session.exec(
-                select(User.id, User.display_name, User.deleted_at).where(
-                    col(User.id).in_(ids["user"])
-                )
-            )
-        ).all():
-            deleted = deleted_at is not None
-            content = ModeratedContent(
-                display_name=None if deleted else display_name, deleted=deleted
-            )
-            found["user", user_id] = (content, None)
-    return found
-
-
 async def _reports(
     session: AsyncSession, moderation_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[ItemReport]]:
@@ -263,7 +154,7 @@ async def _reports(
     ranked = select(Report, rank).where(col(Report.moderation_id).in_(moderation_ids)).subquery()
     stmt: Any = (
         sa_select(*ranked.c, col(User.display_name))
-        .outerjoin(User, _named(ranked.c.reporter_id))
+        .outerjoin(User, named_user(ranked.c.reporter_id))
         .where(ranked.c.rank <= ITEM_REPORTS)
         .order_by(ranked.c.moderation_id, ranked.c.created_at.desc(), ranked.c.id.desc())
     )
@@ -274,7 +165,7 @@ async def _reports(
                 id=r["id"],
                 reason=r["reason"],
                 details=r["details"],
-                reporter=_person(r["reporter_id"], r["display_name"]),
+                reporter=person_ref(r["reporter_id"], r["display_name"]),
                 created_at=r["created_at"],
                 dismissed_at=r["dismissed_at"],
             )
@@ -304,7 +195,7 @@ async def _history(
     ranked = select(AuditEntry, rank).where(tuple_(*target).in_(keys)).subquery()
     stmt: Any = (
         sa_select(*ranked.c, col(User.display_name))
-        .outerjoin(User, _named(ranked.c.actor_id))
+        .outerjoin(User, named_user(ranked.c.actor_id))
         .where(ranked.c.rank <= ITEM_HISTORY)
         .order_by(ranked.c.seq.desc())
     )
@@ -314,7 +205,7 @@ async def _history(
             ItemHistoryEntry(
                 id=e["id"],
                 action=e["action"],
-                actor=_person(e["actor_id"], e["display_name"]),
+                actor=person_ref(e["actor_id"], e["display_name"]),
                 reason=e["reason"],
                 data=e["data"],
                 created_at=e["created_at"],
@@ -340,7 +231,7 @@ async def moderation_items(
     """Queue items for moderation rows, in a fixed number of queries."""
     if not rows:
         return []
-    contents = await _contents(session, rows)
+    contents = await moderated_contents(session, rows)
     reports = await _reports(session, [r.id for r in rows])
     history = await _history(session, rows)
     names = await _names(session, {r.reviewed_by_id for r in rows if r.reviewed_by_id})
@@ -365,7 +256,7 @@ async def moderation_items(
                 locked=row.locked_at is not None,
                 locked_at=row.locked_at,
                 reviewed_at=row.reviewed_at,
-                reviewed_by=_person(reviewer, names.get(reviewer) if reviewer else None),
+                reviewed_by=person_ref(reviewer, names.get(reviewer) if reviewer else None),
                 reports=reports.get(row.id, []),
                 history=history.get((row.organization_id, row.target_type, row.target_id), []),
                 created_at=row.created_at,
