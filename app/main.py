@@ -21,6 +21,7 @@ from app.routers import moderation_settings as moderation_settings_router
 from app.routers import polls as polls_router
 from app.routers import proposals as proposals_router
 from app.routers import safety as safety_router
+from app.routers import surveys as surveys_router
 from app.write_limits import RefundFailedWrites
 
 DESCRIPTION = """
@@ -75,6 +76,7 @@ def create_app() -> FastAPI:
     app.include_router(moderation_router.router)
     app.include_router(safety_router.router)
     app.include_router(moderation_settings_router.router)
+    app.include_router(surveys_router.router)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -405,3 +405,24 @@ class Open311Token(BaseModel):
 class Open311Error(BaseModel):
     code: int
     description: str
+
+
+# --- personal data export -------------------------------------------------------------
+
+
+class ExportServiceRequest(BaseModel):
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    service_code: str
+    status: RequestStatus
+    description: str
+    address: str
+    lat: float | None
+    long: float | None
+    email: str | None
+    first_name: str | None
+    last_name: str | None
+    phone: str | None
+    device_id: str | None
+    account_id: str | None
+    created_at: datetime

@@ -402,3 +402,25 @@ class AnswerModeration(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     hidden: bool
+
+
+# --- personal data export -------------------------------------------------------------
+
+
+class ExportSurveyAnswer(BaseModel):
+    question_id: uuid.UUID
+    option_id: uuid.UUID | None
+    row_id: uuid.UUID | None
+    value: int | None
+    text: str | None
+
+
+class ExportSurveyParticipation(BaseModel):
+    survey_id: uuid.UUID
+    organization_id: uuid.UUID
+    title: TextMap
+    anonymous: bool
+    answered_at: datetime
+    # Named surveys only: an anonymous survey's answers are linked to nobody, so they
+    # cannot be told apart from anyone else's.
+    answers: list[ExportSurveyAnswer] | None

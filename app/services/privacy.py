@@ -101,6 +101,11 @@ from app.security import verify_password_off_loop
 from app.services.accounts import revoke_all_refresh_tokens
 from app.services.audit import record_audit
 from app.services.registrations import cancel_registration
+from app.services.service_requests.privacy import (
+    anonymize_service_requests,
+    export_service_requests,
+)
+from app.services.surveys.privacy import export_survey_participations, unlink_survey_responses
 
 DELETED_DISPLAY_NAME = "Partecipante rimosso"
 # Wrong passwords when confirming a deletion, per account: a stolen access token must not
@@ -116,6 +121,10 @@ NOT_INCLUDED: dict[str, str] = {
     "organization's record; the actions themselves are in administrative_actions.",
     "poll_choices": "What you chose in polls is not stored with your identity anywhere: "
     "only that you voted.",
+    "anonymous_survey_answers": "Your answers to anonymous surveys are stored with no link "
+    "to you, so they cannot be found: only that you answered.",
+    "service_request_notes": "Staff's internal notes on your service requests are the "
+    "organization's working records.",
     "event_log": "The event log is summarized in activity (counts by type); its rows hold "
     "ids, not further personal data.",
     "secrets": "Your password hash and the hashes of your sign-in, verification and reset tokens.",
@@ -460,6 +469,8 @@ async def export_personal_data(session: AsyncSession, user: User) -> PersonalDat
             ExportActivity(type=type_, count=count, first_at=first, last_at=last)
             for type_, count, first, last in activity
         ],
+        survey_participations=await export_survey_participations(session, uid),
+        service_requests=await export_service_requests(session, user),
         not_included=NOT_INCLUDED,
     )
 
@@ -691,6 +702,9 @@ async def delete_account(session: AsyncSession, user: User, data: AccountDelete)
     # on the memberships removed next.
     registrations = await _cancel_registrations(session, locked, now)
     memberships = await _remove_memberships(session, locked)
+    # Before the email is cleared: requests filed through an app carry only the email.
+    service_requests = await anonymize_service_requests(session, locked)
+    survey_responses = await unlink_survey_responses(session, user.id)
     await session.exec(delete(OrganizationRole).where(col(OrganizationRole.user_id) == user.id))
     drafts = await _delete_drafts(session, locked)
     # Never published: no moderator may publish it once its author is gone.
@@ -749,6 +763,8 @@ async def delete_account(session: AsyncSession, user: User, data: AccountDelete)
         "pending_comments_deleted": pending_comments,
         "memberships_removed": memberships,
         "registrations_cancelled": registrations,
+        "service_requests_anonymized": service_requests,
+        "survey_responses_unlinked": survey_responses,
     }
     record_audit(
         session,
