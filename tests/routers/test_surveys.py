@@ -44,7 +44,10 @@ async def _close(session, survey_id):
     await session.exec(
         update(Survey)
         .where(col(Survey.id) == survey_id)
-        .values(opens_at=Survey.opens_at - timedelta(days=30), closes_at=datetime.now(UTC) - timedelta(seconds=1))
+        .values(
+            opens_at=Survey.opens_at - timedelta(days=30),
+            closes_at=datetime.now(UTC) - timedelta(seconds=1),
+        )
     )
     await commit_setup(session)
 
