@@ -8,6 +8,7 @@ and `{base}/tokens/{token}.json`, each taking `jurisdiction_id`. Errors are JSON
 """
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 from typing import Any
 
 import httpx
@@ -71,7 +72,7 @@ class GeoReportClient:
                 form.append((f"attribute[{code}]", value))
         response = await self.http.post(
             f"{self.base}/requests.json",
-            content=httpx.QueryParams(form).__str__().encode(),
+            content=urlencode(form).encode(),
             headers={"Content-Type": "application/x-www-form-urlencoded", **(headers or {})},
         )
         result: list[dict[str, Any]] = self._parse(response)

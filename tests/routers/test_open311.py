@@ -70,7 +70,7 @@ async def city(client, session):
 
 
 async def test_a_municipal_app_files_and_follows_a_request(client, session):
-    admin, org, app, _ = await city(client, session)
+    admin, _org, app, _ = await city(client, session)
 
     services = await app.services()
     assert [s["service_code"] for s in services] == ["strade", "suggerimento"]
@@ -251,7 +251,7 @@ async def test_a_signed_in_person_files_with_a_bearer_token(client, session):
 async def test_bad_requests_are_refused_and_nothing_is_stored(
     client, session, fields, status, needle
 ):
-    _, org, app, key = await city(client, session)
+    _, org, _app, key = await city(client, session)
     form = {"jurisdiction_id": org.slug, "service_code": "strade", "api_key": key["api_key"]}
     form |= fields
     response = await client.post("/open311/v2/requests.json", data=form)
@@ -264,7 +264,7 @@ async def test_bad_requests_are_refused_and_nothing_is_stored(
 
 
 async def test_every_problem_is_listed_and_errors_keep_the_spec_format(client, session):
-    _, org, app, key = await city(client, session)
+    _, org, _app, key = await city(client, session)
     response = await client.post(
         "/open311/v2/requests.json",
         data={

@@ -137,7 +137,7 @@ async def test_staff_handle_a_request_and_the_reporter_is_told(client, session, 
     text = str(public) + str(await app.requests())
     assert "Chiamare" not in text and reporter not in text and "Lucia" not in text
     assert str(colleague.id) not in text
-    for field in PERSONAL + ("notes", "assigned_to", "reporter"):
+    for field in (*PERSONAL, "notes", "assigned_to", "reporter"):
         assert field not in public
     # Audited, field names only.
     audit = (
@@ -161,7 +161,7 @@ async def test_staff_handle_a_request_and_the_reporter_is_told(client, session, 
 
 
 async def test_default_deadline_is_thirty_days(client, session):
-    admin, org, app, _ = await city(client, session)
+    admin, _org, app, _ = await city(client, session)
     before = datetime.now(UTC)
     request_id = await _file(app, description="Cestino rotto")
     stored = await session.get(ServiceRequest, request_id)
