@@ -8,8 +8,8 @@ and `{base}/tokens/{token}.json`, each taking `jurisdiction_id`. Errors are JSON
 """
 
 from dataclasses import dataclass
-from urllib.parse import urlencode
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
