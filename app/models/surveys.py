@@ -356,6 +356,7 @@ class OptionResult(BaseModel):
 
 
 class ScaleStats(BaseModel):
+    # How many responses answered (a question), or rated (a matrix row).
     count: int
     mean: float | None
     median: float | None

@@ -3,6 +3,7 @@ questions frozen after the first response, audiences, results (scale and NPS on 
 data), hiding abusive text, and one response per person under concurrency."""
 
 import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
@@ -11,6 +12,7 @@ from sqlmodel import col, select
 from app.db import get_sessionmaker
 from app.models.events import Event
 from app.models.surveys import Survey, SurveyAnswer, SurveyParticipation, SurveyResponse
+from app.services.surveys.results import survey_results_aggregates
 from tests.helpers import (
     add_member,
     assert_problem,
@@ -329,6 +331,13 @@ async def test_results_on_known_data(client, session):
     assert rows[0]["mean"] == 2.8 and rows[0]["median"] == 3
     assert rows[1]["distribution"] == {"1": 1, "2": 1, "3": 1, "4": 2}
     assert results["text"]["texts_count"] == 5
+    assert results["multiple"]["count"] == 5 and results["matrix"]["count"] == 5
+    # The open-data view: the same aggregates, never free text.
+    aggregates = await survey_results_aggregates(session, uuid.UUID(survey["id"]))
+    by_kind = {r.kind: r for r in aggregates.questions}
+    assert by_kind["nps"].nps == 0 and by_kind["scale"].mean == 3.4
+    assert by_kind["text"].texts == [] and by_kind["text"].texts_count is None
+    assert "brutte parole" not in aggregates.model_dump_json()
     # A moderator hides an abusive answer: gone from public results, flagged for staff.
     abusive = next(t for t in results["text"]["texts"] if t["text"] == "brutte parole")
     hidden = await client.patch(

@@ -43,7 +43,8 @@ def _columns(qn: Questionnaire, locale: str) -> list[tuple[SurveyQuestion, uuid.
 
 def _cell(q: SurveyQuestion, answers: list[SurveyAnswer], labels: dict[uuid.UUID, str]) -> str:
     if q.kind in ("single", "multiple"):
-        return "; ".join(labels.get(a.option_id, "") for a in answers if a.option_id)
+        chosen = {a.option_id for a in answers if a.option_id}
+        return "; ".join(label for oid, label in labels.items() if oid in chosen)
     if q.kind == "text":
         return answers[0].text or "" if answers else ""
     return str(answers[0].value) if answers else ""
@@ -78,6 +79,7 @@ async def responses_csv(
         by_response.setdefault(a.response_id, {}).setdefault((a.question_id, a.row_id), []).append(
             a
         )
+    # In the options' order (dicts keep insertion order; options come by position).
     labels = {o.id: _label(o.label, locale) for opts in qn.options.values() for o in opts}
     columns = _columns(qn, locale)
     named = not survey.anonymous

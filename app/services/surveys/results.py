@@ -91,6 +91,16 @@ async def _aggregates(
     return options, values
 
 
+async def _answered(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """How many responses answered each question."""
+    rows = await session.exec(
+        select(SurveyAnswer.question_id, func.count(func.distinct(SurveyAnswer.response_id)))
+        .where(col(SurveyAnswer.question_id).in_(ids))
+        .group_by(col(SurveyAnswer.question_id))
+    )
+    return dict(rows.all())
+
+
 async def _texts(
     session: AsyncSession, ids: Sequence[uuid.UUID], *, staff: bool
 ) -> tuple[dict[uuid.UUID, list[TextAnswerPublic]], dict[uuid.UUID, int]]:
@@ -143,10 +153,14 @@ async def compute_results(
     qn = (await load_questionnaires(session, [survey.id]))[survey.id]
     ids = [q.id for q in qn.questions]
     options, values = await _aggregates(session, qn, ids)
+    answered = await _answered(session, ids)
     text_lists, text_counts = await _texts(session, ids, staff=staff) if texts else ({}, {})
     results = []
     for q in qn.questions:
-        results.append(_question_result(q, qn, options, values, text_lists, text_counts, texts))
+        result = _question_result(q, qn, options, values, text_lists, text_counts, texts)
+        # Responses that answered the question (for choices and matrices, not choices).
+        result.count = answered.get(q.id, 0)
+        results.append(result)
     return SurveyResults(
         survey_id=survey.id,
         status=survey_status(survey, now()),
