@@ -101,12 +101,10 @@ async def _may_create(
     session: AsyncSession, actor: User, org: Organization, table_id: uuid.UUID | None
 ) -> None:
     """Organization admins; for a table's survey, also the table's facilitators."""
-    if await is_org_admin(session, actor, org.id):
-        if table_id is not None:
-            await get_facilitated_table(session, actor, table_id)
-        return
     if table_id is None:
-        raise NotFound("No organization with this slug that you administer.")
+        if not await is_org_admin(session, actor, org.id):
+            raise NotFound("No organization with this slug that you administer.")
+        return
     table = await get_facilitated_table(session, actor, table_id)
     if table.organization_id != org.id:
         raise NotFound("No participation table with this id.")
