@@ -460,3 +460,33 @@ async def test_one_response_each_under_concurrency(committing_client):
             )
         ).all()
         assert len(participations) == 9
+
+
+async def test_a_facilitator_runs_a_survey_of_their_table(client, session):
+    _admin, org = await _setup(session)
+    table = await make_table(session, org)
+    facilitator = await make_user(session)
+    await add_member(session, table, facilitator, role="facilitator")
+    other_org = await make_org(session)
+    other_table = await make_table(session, other_org)
+    await add_member(session, other_table, facilitator, role="facilitator")
+    await commit_setup(session)
+    url = f"/v1/organizations/{org.slug}/surveys"
+    created = await client.post(
+        url, json=survey_body(table_id=str(table.id)), headers=bearer(facilitator)
+    )
+    assert created.status_code == 201, created.text
+    survey = created.json()
+    # Not for the organization as a whole, nor with another organization's table.
+    assert_problem(await client.post(url, json=survey_body(), headers=bearer(facilitator)), 404)
+    wrong = await client.post(
+        url, json=survey_body(table_id=str(other_table.id)), headers=bearer(facilitator)
+    )
+    assert_problem(wrong, 404)
+    # Staff of this survey: results and the CSV.
+    results = await client.get(f"/v1/surveys/{survey['id']}/results", headers=bearer(facilitator))
+    assert results.status_code == 200 and results.json()["responses_count"] == 0
+    listed = await client.get(url, headers=bearer(facilitator))
+    assert [s["results_visible"] for s in listed.json()["items"]] == [True]
+    rows = (await session.exec(select(Survey).where(col(Survey.organization_id) == org.id))).all()
+    assert [r.table_id for r in rows] == [table.id]
