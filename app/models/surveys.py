@@ -3,7 +3,10 @@
 Anonymity by design: in an `anonymous` survey a response row has no `user_id` and no
 time, and its answers carry neither; `survey_participations` records *that* someone
 answered (the one-response rule), with nothing linking it to the response. In a named
-survey the response keeps `user_id` and `submitted_at`.
+survey the response keeps `user_id` and `submitted_at`. (As with poll ballots, both rows
+are written by one transaction, so someone with raw access to the database's system
+columns — `xmin`, physical order — could still pair them; the API, the events, the CSV
+and the export never can.)
 
 Answers are stored one row per value, so that results are plain grouped queries:
 `single`/`multiple` one row per chosen option (`option_id`), `scale`/`nps` one row

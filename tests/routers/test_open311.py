@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import col, select
 
 from app.models.events import Event
+from app.models.moderation import Suspension
 from app.models.service_requests import ServiceRequest
 from tests.helpers import assert_problem, bearer, commit_setup, make_org, make_user
 from tests.open311_client import GeoReportClient, GeoReportError
@@ -320,4 +321,17 @@ async def test_revoked_keys_stop_working(client, session):
     with pytest.raises(GeoReportError) as refused:
         await app.post_request("suggerimento", description="chiave sbagliata")
     assert refused.value.status == 403
+    assert (await session.exec(select(ServiceRequest))).all() == []
+
+
+async def test_a_suspended_person_files_nothing(client, session):
+    _, org, _, _ = await city(client, session)
+    person = await make_user(session)
+    session.add(Suspension(organization_id=org.id, user_id=person.id, reason="spam"))
+    await commit_setup(session)
+    app = GeoReportClient(client, "/open311/v2", org.slug)
+    with pytest.raises(GeoReportError) as refused:
+        await app.post_request("suggerimento", description="x", headers=bearer(person))
+    assert refused.value.status == 403
+    assert "suspended" in refused.value.errors[0]["description"].lower()
     assert (await session.exec(select(ServiceRequest))).all() == []

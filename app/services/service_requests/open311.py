@@ -30,6 +30,7 @@ from app.services.organizations import get_organization
 from app.services.service_requests import catalog, form
 from app.services.service_requests.api_keys import key_for
 from app.services.service_requests.views import open311_request
+from app.services.suspensions import ensure_not_suspended
 
 REQUEST_NOT_FOUND = "No service request with this id."
 # GeoReport v2: without dates, the last 90 days; at most 1000 requests per answer.
@@ -69,6 +70,8 @@ async def create_request(
         raise Forbidden(
             "Give an api_key, or sign in and send your bearer token.", code="api_key_required"
         )
+    else:
+        await ensure_not_suspended(session, actor.id, org.id)
     code = data.get("service_code")
     if code is None:
         raise BadRequest("service_code is required.", code="service_code_required")
