@@ -18,9 +18,12 @@ from app.routers import auth, health, meetings, monitoring, organizations, plans
 from app.routers import comments as comments_router
 from app.routers import moderation as moderation_router
 from app.routers import moderation_settings as moderation_settings_router
+from app.routers import open311 as open311_router
 from app.routers import polls as polls_router
 from app.routers import proposals as proposals_router
 from app.routers import safety as safety_router
+from app.routers import service_requests as service_requests_router
+from app.routers import surveys as surveys_router
 from app.write_limits import RefundFailedWrites
 
 DESCRIPTION = """
@@ -61,6 +64,8 @@ def create_app() -> FastAPI:
         openapi_url="/openapi.json",
     )
     install_error_handlers(app)
+    # GeoReport's own error format on /open311/ paths.
+    open311_router.install_open311_errors(app)
     install_openapi(app)
     app.include_router(health.router)
     app.include_router(auth.router)
@@ -75,6 +80,9 @@ def create_app() -> FastAPI:
     app.include_router(moderation_router.router)
     app.include_router(safety_router.router)
     app.include_router(moderation_settings_router.router)
+    app.include_router(surveys_router.router)
+    app.include_router(service_requests_router.router)
+    app.include_router(open311_router.router)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

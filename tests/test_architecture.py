@@ -25,7 +25,7 @@ MAX_LINES = 400
 LAYERS: list[set[str]] = [
     {"access", "validation"},
     {"audit", "accounts", "guards", "organizations"},
-    {"plans", "polls", "meetings"},
+    {"plans", "polls", "meetings", "surveys", "service_requests"},
     {"tables"},
     {"proposals"},
     {"comments", "roles"},

@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.demo.comments import seed_comments_and_polls
+from app.demo.listening import seed_demo_listening
 from app.demo.minutes import seed_demo_minutes
 from app.demo.moderation import seed_demo_moderation
 from app.demo.proposals import seed_demo_proposals
@@ -295,5 +296,6 @@ async def seed_demo(session: AsyncSession) -> list[str]:
     report += await seed_comments_and_polls(session, DEMO_PASSWORD)
     report += await seed_demo_moderation(session)
     report += await seed_demo_minutes(session)
+    report += await seed_demo_listening(session)
     await session.flush()
     return report

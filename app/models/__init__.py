@@ -17,6 +17,22 @@ from app.models.proposals import (
     ProposalSupport,
 )
 from app.models.ratelimits import RateLimitCounter
+from app.models.service_requests import (
+    Open311ApiKey,
+    Service,
+    ServiceAttribute,
+    ServiceRequest,
+    ServiceRequestNote,
+)
+from app.models.surveys import (
+    Survey,
+    SurveyAnswer,
+    SurveyOption,
+    SurveyParticipation,
+    SurveyQuestion,
+    SurveyResponse,
+    SurveyRow,
+)
 from app.models.tables import ParticipationTable, TableMembership, TablePlanNode, TableSettings
 
 __all__ = [
@@ -35,6 +51,7 @@ __all__ = [
     "Moderation",
     "Municipality",
     "OneTimeToken",
+    "Open311ApiKey",
     "Organization",
     "OrganizationRole",
     "ParticipationTable",
@@ -51,6 +68,17 @@ __all__ = [
     "RateLimitCounter",
     "RefreshToken",
     "Report",
+    "Service",
+    "ServiceAttribute",
+    "ServiceRequest",
+    "ServiceRequestNote",
+    "Survey",
+    "SurveyAnswer",
+    "SurveyOption",
+    "SurveyParticipation",
+    "SurveyQuestion",
+    "SurveyResponse",
+    "SurveyRow",
     "Suspension",
     "TableMembership",
     "TablePlanNode",

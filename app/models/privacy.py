@@ -8,6 +8,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PField
 
+from app.models.service_requests import ExportServiceRequest
+from app.models.surveys import ExportSurveyParticipation
+
 ExportFormat = Literal["consulta.export/v1"]
 
 
@@ -205,6 +208,9 @@ class PersonalDataExport(BaseModel):
     sign_ins: list[ExportSignIn]
     administrative_actions: list[ExportAuditItem]
     activity: list[ExportActivity]
+    # Surveys answered (answers of named surveys only) and service requests filed.
+    survey_participations: list[ExportSurveyParticipation]
+    service_requests: list[ExportServiceRequest]
     not_included: dict[str, Any] = PField(
         description="What is held but left out of the export, and why."
     )

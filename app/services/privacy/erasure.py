@@ -56,6 +56,8 @@ from app.security import verify_password_off_loop
 from app.services.accounts.sign_in import revoke_all_refresh_tokens
 from app.services.audit.write import record_audit
 from app.services.meetings.registrations import cancel_registration
+from app.services.service_requests.privacy import anonymize_service_requests
+from app.services.surveys.privacy import unlink_survey_responses
 
 DELETED_DISPLAY_NAME = "Partecipante rimosso"
 # Wrong passwords when confirming a deletion, per account: a stolen access token must not
@@ -352,6 +354,9 @@ async def delete_account(session: AsyncSession, user: User, data: AccountDelete)
     # on the memberships removed next.
     registrations = await _cancel_registrations(session, locked, now)
     memberships = await _remove_memberships(session, locked)
+    # Before the email is cleared: requests filed through an app carry only the email.
+    service_requests = await anonymize_service_requests(session, locked)
+    survey_responses = await unlink_survey_responses(session, user.id)
     await session.exec(delete(OrganizationRole).where(col(OrganizationRole.user_id) == user.id))
     drafts = await _delete_drafts(session, locked)
     # Never published: no moderator may publish it once its author is gone.
@@ -371,6 +376,8 @@ async def delete_account(session: AsyncSession, user: User, data: AccountDelete)
         "pending_comments_deleted": pending_comments,
         "memberships_removed": memberships,
         "registrations_cancelled": registrations,
+        "service_requests_anonymized": service_requests,
+        "survey_responses_unlinked": survey_responses,
     }
     record_audit(
         session,

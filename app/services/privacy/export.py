@@ -59,6 +59,8 @@ from app.services.privacy.export_content import (
     reports_filed_section,
     supports_section,
 )
+from app.services.service_requests.privacy import export_service_requests
+from app.services.surveys.privacy import export_survey_participations
 
 
 def _now() -> datetime:
@@ -73,6 +75,10 @@ NOT_INCLUDED: dict[str, str] = {
     "organization's record; the actions themselves are in administrative_actions.",
     "poll_choices": "What you chose in polls is not stored with your identity anywhere: "
     "only that you voted.",
+    "anonymous_survey_answers": "Your answers to anonymous surveys are stored with no link "
+    "to you, so they cannot be found: only that you answered.",
+    "service_request_notes": "Staff's internal notes on your service requests are the "
+    "organization's working records.",
     "event_log": "The event log is summarized in activity (counts by type); its rows hold "
     "ids, not further personal data.",
     "secrets": "Your password hash and the hashes of your sign-in, verification and reset tokens.",
@@ -106,6 +112,8 @@ async def export_personal_data(session: AsyncSession, user: User) -> PersonalDat
         sign_ins=await sign_ins_section(session, uid, now),
         administrative_actions=await administrative_actions_section(session, uid),
         activity=await activity_section(session, uid),
+        survey_participations=await export_survey_participations(session, uid),
+        service_requests=await export_service_requests(session, user),
         not_included=NOT_INCLUDED,
     )
 

@@ -1,0 +1,1 @@
+"""Service requests (reports, complaints, suggestions), Open311 GeoReport v2."""

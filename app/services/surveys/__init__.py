@@ -1,0 +1,1 @@
+"""Surveys: questionnaires, responses (named or anonymous), results and exports."""
