@@ -8,6 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PField
 
+from app.models.budget_schemas import ExportBudgetParticipation
+
 ExportFormat = Literal["consulta.export/v1"]
 
 
@@ -200,6 +202,7 @@ class PersonalDataExport(BaseModel):
     comment_votes: list[ExportCommentVote]
     supports: list[ExportSupport]
     poll_participations: list[ExportPollParticipation]
+    budget_participations: list[ExportBudgetParticipation] = PField(default_factory=list)
     reports_filed: list[ExportReport]
     suspensions: list[ExportSuspension]
     sign_ins: list[ExportSignIn]

@@ -31,6 +31,7 @@ from app.models.plans import (
 )
 from app.pagination import PageParams, SortKey, paginate
 from app.services.audit import record_audit
+from app.services.budgets.on_nodes import node_budget_projects
 from app.services.monitoring import indicators_public
 from app.services.plans import (
     check_text,
@@ -255,6 +256,7 @@ async def node_public(session: AsyncSession, node: PlanNode) -> NodePublic:
         ],
         indicators=await indicators_public(session, indicators),
         progress=await node_progress(session, node),
+        budget_projects=await node_budget_projects(session, node.id),
     )
 
 

@@ -100,6 +100,7 @@ from app.models.tables import ParticipationTable, TableMembership
 from app.security import verify_password_off_loop
 from app.services.accounts import revoke_all_refresh_tokens
 from app.services.audit import record_audit
+from app.services.budgets.privacy import budget_participations, forget_budget_voter
 from app.services.registrations import cancel_registration
 
 DELETED_DISPLAY_NAME = "Partecipante rimosso"
@@ -418,6 +419,7 @@ async def export_personal_data(session: AsyncSession, user: User) -> PersonalDat
             )
             for poll_id, voted_at, table_id, question in polls
         ],
+        budget_participations=await budget_participations(session, uid),
         reports_filed=[
             ExportReport(
                 id=r.id,
@@ -697,6 +699,7 @@ async def delete_account(session: AsyncSession, user: User, data: AccountDelete)
     pending_proposals = await _delete_pending_proposals(session, locked)
     pending_comments = await _delete_pending_comments(session, locked, now)
     await session.exec(delete(ProposalCoauthor).where(col(ProposalCoauthor.user_id) == user.id))
+    budget_voters = await forget_budget_voter(session, user.id)
     proposals = (
         await session.exec(
             update(Proposal)
@@ -749,6 +752,7 @@ async def delete_account(session: AsyncSession, user: User, data: AccountDelete)
         "pending_comments_deleted": pending_comments,
         "memberships_removed": memberships,
         "registrations_cancelled": registrations,
+        "budget_voter_records_erased": budget_voters,
     }
     record_audit(
         session,

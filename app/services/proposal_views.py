@@ -9,6 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models.accounts import User
+from app.models.budgets import BudgetProjectProposal
 from app.models.moderation import Moderation
 from app.models.plans import PlanNode
 from app.models.proposals import (
@@ -111,6 +112,15 @@ async def proposals_public(
             )
         ).all()
     )
+    became: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for proposal_id, project_id in (
+        await session.exec(
+            select(BudgetProjectProposal.proposal_id, BudgetProjectProposal.project_id)
+            .where(col(BudgetProjectProposal.proposal_id).in_(ids))
+            .order_by(col(BudgetProjectProposal.project_id))
+        )
+    ).all():
+        became.setdefault(proposal_id, []).append(project_id)
     now = datetime.now(UTC)
     counts = ctx.counts_visible
     return [
@@ -140,6 +150,7 @@ async def proposals_public(
             comments_locked=p.id in locked,
             threshold_reached=threshold_reached(p.supports_count, ctx.settings) if counts else None,
             supported_by_me=(p.id in supported) if actor is not None else None,
+            budget_project_ids=became.get(p.id, []),
             editable_until=(
                 edit_deadline(p, ctx)
                 if actor is not None
