@@ -453,14 +453,14 @@ def upgrade() -> None:
         ["project_id", "happened_on"],
         unique=False,
     )
-    op.drop_constraint("comments_target_type_check", "comments", type_="check")
+    op.drop_constraint(op.f("comments_target_type_check"), "comments", type_="check")
     op.create_check_constraint("target_type", "comments", f"target_type IN ({NEW_TARGETS})")
 
 
 def downgrade() -> None:
     # Comments on budget projects go with them (their replies cascade through root_id).
     op.execute("DELETE FROM comments WHERE target_type = 'budget_project'")
-    op.drop_constraint("comments_target_type_check", "comments", type_="check")
+    op.drop_constraint(op.f("comments_target_type_check"), "comments", type_="check")
     op.create_check_constraint("target_type", "comments", f"target_type IN ({OLD_TARGETS})")
     op.drop_index(
         "budget_project_updates_project_id_happened_on_idx", table_name="budget_project_updates"
