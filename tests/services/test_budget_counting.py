@@ -106,3 +106,32 @@ voter_id;vote
         100, [("a1", 50), ("a2", 50), ("b", 40)], [["a1", "a2"]] * 6 + [["b"]] * 4, "equal_shares"
     )
     assert _names(completed) == set(ours.funded) == {"a1", "b"}
+
+
+def test_counting_agrees_with_plain_pabutools_on_random_elections():
+    """The greedy rule's precomputed satisfaction totals change nothing."""
+    import random
+
+    from app.services.budgets.counting import build_election, count_election
+
+    rng = random.Random(15)
+    for _ in range(5):
+        projects = [(f"p{i:02d}", rng.randint(1, 40) * 10) for i in range(15)]
+        names = [p for p, _ in projects]
+        ballots = [rng.sample(names, rng.randint(1, 5)) for _ in range(300)]
+        instance, profile = build_election(1000, projects, ballots)
+        plain_greedy = greedy_utilitarian_welfare(
+            instance, profile, sat_class=Cost_Sat, tie_breaking=CHEAPER_THEN_ID
+        )
+        assert count_election(instance, profile, "greedy") == _names(plain_greedy)
+        mes = method_of_equal_shares(
+            instance, profile, sat_class=Cost_Sat, tie_breaking=CHEAPER_THEN_ID
+        )
+        plain_mes = greedy_utilitarian_welfare(
+            instance,
+            profile,
+            sat_class=Cost_Sat,
+            tie_breaking=CHEAPER_THEN_ID,
+            initial_budget_allocation=list(mes),
+        )
+        assert count_election(instance, profile, "equal_shares") == _names(plain_mes)
