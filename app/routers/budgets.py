@@ -194,7 +194,10 @@ async def get_ballot(session: SessionDep, user: CurrentUser, budget_id: uuid.UUI
     response_model=BallotPublic,
     dependencies=[Depends(write_limit("supports"))],
     summary="Cast or change your ballot while voting is open (eligible participants)",
-    description=SECRECY + "\n\n" + BALLOT_RULES + "\n\n409 `voted_on_paper`.",
+    description=SECRECY
+    + "\n\n"
+    + BALLOT_RULES
+    + "\n\n409 `voted_on_paper`; 409 `ballot_unreachable` if the service's key changed.",
 )
 async def put_ballot(
     session: SessionDep, user: ParticipantUser, budget_id: uuid.UUID, body: BallotPut

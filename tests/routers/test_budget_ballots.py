@@ -286,3 +286,23 @@ async def test_paper_ballots_are_checked_against_the_has_voted_record(client, se
     assert len(audits) == 2
     assert all(a.actor_id == scene.admin.id for a in audits)
     assert all("project_ids" not in a.data and "user_id" not in a.data for a in audits)
+
+
+async def test_a_ballot_stored_under_an_old_key_is_not_doubled(client, session):
+    """After SECRET_KEY changed, the voter's ballot cannot be found; a new one would count
+    twice, so it is refused."""
+    from sqlalchemy import update
+
+    scene = await make_budget_scene(session, projects=PROJECTS)
+    voter = await make_resident(session, scene.municipalities[0])
+    await commit_setup(session)
+    url = f"/v1/budgets/{scene.budget.id}/ballot"
+    body = {"project_ids": ids(scene.projects["Panchine"])}
+    assert (await client.put(url, json=body, headers=bearer(voter))).status_code == 200
+    await session.exec(update(BudgetBallot).values(voter_key="0" * 64))
+    await commit_setup(session)
+
+    assert_problem(
+        await client.put(url, json=body, headers=bearer(voter)), 409, "ballot_unreachable"
+    )
+    assert len(await _ballots(session)) == 1

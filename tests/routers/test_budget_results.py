@@ -198,3 +198,19 @@ async def test_implementation_of_funded_projects_shows_on_plan_nodes(client, ses
             "last_update_on": "2027-03-01",
         }
     ]
+
+
+async def test_open_data_rows_for_published_results(client, session):
+    from app.services.budgets.open_data import budget_results_rows
+
+    scene = await _election(client, session)
+    assert await budget_results_rows(session, scene.org.id) == []
+    await set_phase(session, scene.budget, "results")
+    await commit_setup(session)
+    rows = await budget_results_rows(session, scene.org.id)
+    assert len(rows) == 4
+    by_title = {r.project_title["it"]: r for r in rows}
+    assert by_title["b"].votes == 4 and by_title["b"].funded is False
+    assert by_title["orto"].area_name == "Area B" and by_title["orto"].funded is True
+    assert {r.counting for r in rows} == {"greedy"}
+    assert "voter" not in str([r.model_dump() for r in rows])

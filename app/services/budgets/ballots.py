@@ -173,20 +173,12 @@ def _ballot_event(session: AsyncSession, ctx: BudgetContext, type_: str) -> None
     )
 
 
-async def put_ballot(
-    session: AsyncSession, actor: User, budget_id: uuid.UUID, data: BallotPut
-) -> BallotPublic:
-    """Cast or replace the caller's ballot while voting is open."""
-    ctx = await budget_context(session, actor, budget_id, lock=True)
-    await ensure_not_suspended(session, actor.id, ctx.budget.organization_id)
-    _require_voting_open(ctx)
-    residence = await voter_area(session, ctx, actor)
-    area_id = await check_ballot(session, ctx, data.project_ids, residence)
-    await session.exec(
-        insert(BudgetVoter)
-        .values(id=uuid.uuid4(), budget_id=ctx.budget.id, user_id=actor.id, channel="online")
-        .on_conflict_do_nothing(index_elements=["budget_id", "user_id"])
-    )
+async def _check_existing_voter(
+    session: AsyncSession, ctx: BudgetContext, actor: User, key: str
+) -> None:
+    """The caller has voted already: on paper (refused), or online under this key (the
+    ballot is replaced). A "has voted" record with no ballot under the current key means
+    SECRET_KEY changed since: a new ballot would count twice, so it is refused."""
     channel = (
         await session.exec(
             select(BudgetVoter.channel).where(
@@ -196,7 +188,34 @@ async def put_ballot(
     ).one()
     if channel == "paper":
         raise Conflict("You have voted on paper at a polling station.", code="voted_on_paper")
+    mine = await session.get(BudgetBallot, (ctx.budget.id, key))
+    if mine is None:
+        raise Conflict(
+            "Your ballot can no longer be found to be changed (the service's key changed).",
+            code="ballot_unreachable",
+        )
+
+
+async def put_ballot(
+    session: AsyncSession, actor: User, budget_id: uuid.UUID, data: BallotPut
+) -> BallotPublic:
+    """Cast or replace the caller's ballot while voting is open."""
+    ctx = await budget_context(session, actor, budget_id, lock=True)
+    await ensure_not_suspended(session, actor.id, ctx.budget.organization_id)
+    _require_voting_open(ctx)
+    residence = await voter_area(session, ctx, actor)
+    area_id = await check_ballot(session, ctx, data.project_ids, residence)
+    inserted = (
+        await session.exec(
+            insert(BudgetVoter)
+            .values(id=uuid.uuid4(), budget_id=ctx.budget.id, user_id=actor.id, channel="online")
+            .on_conflict_do_nothing(index_elements=["budget_id", "user_id"])
+            .returning(col(BudgetVoter.id))
+        )
+    ).first()
     key = voter_key(ctx.budget.id, actor.id)
+    if inserted is None:
+        await _check_existing_voter(session, ctx, actor, key)
     stmt = insert(BudgetBallot).values(
         budget_id=ctx.budget.id, voter_key=key, area_id=area_id, project_ids=data.project_ids
     )
