@@ -9,6 +9,7 @@ not voted yet, to try `PUT /v1/budgets/{id}/ballot` in `/docs`.
 """
 
 import random
+import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from sqlmodel import col, select
@@ -136,7 +137,7 @@ async def seed_demo_budgets(session: AsyncSession, password: str) -> list[str]:
     )
     password_hash = hash_password(password)
     rng = random.Random(2027)  # noqa: S311 (the same demo ballots on every machine)
-    ballots: list[tuple[User, list[object]]] = []
+    ballots: list[tuple[User, list[uuid.UUID]]] = []
     for comune, amount, projects in AREAS:
         municipality = (
             await session.exec(
@@ -181,7 +182,8 @@ async def seed_demo_budgets(session: AsyncSession, password: str) -> list[str]:
                 password_hash,
             )
             rng.shuffle(feasible)
-            chosen, spent = [], 0
+            chosen: list[uuid.UUID] = []
+            spent = 0
             for pid, cost in feasible:
                 if spent + cost <= amount:
                     chosen.append(pid)
@@ -194,9 +196,7 @@ async def seed_demo_budgets(session: AsyncSession, password: str) -> list[str]:
         session, admin, budget.id, BudgetUpdate(phases=_phases(today, voting_now=True))
     )
     for voter, chosen in ballots:
-        await put_ballot(
-            session, voter, budget.id, BallotPut.model_validate({"project_ids": chosen})
-        )
+        await put_ballot(session, voter, budget.id, BallotPut(project_ids=chosen))
     return [
         f"budget {ORG}/{SLUG}: created, 2 areas, 12 projects, {len(ballots)} ballots, voting "
         f"open; try it as {TRY_IT} (password {password})"
