@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from app.models.budgets import BudgetProjectNode, BudgetProjectUpdate, BudgetResult
 from app.services.budgets.counting import CHEAPER_THEN_ID
-from tests.budget_helpers import ids, make_budget_scene, make_resident, set_phase
+from tests.budget_helpers import ids, make_budget_scene, make_resident, phases_around, set_phase
 from tests.helpers import assert_problem, bearer, commit_setup, make_plan
 
 # The election of test_budget_counting: six want a1 and a2, four want b; area A has 100 €.
@@ -214,3 +214,20 @@ async def test_open_data_rows_for_published_results(client, session):
     assert by_title["orto"].area_name == "Area B" and by_title["orto"].funded is True
     assert {r.counting for r in rows} == {"greedy"}
     assert "voter" not in str([r.model_dump() for r in rows])
+
+
+async def test_new_phases_drop_the_stored_count(client, session):
+    scene = await _election(client, session)
+    await set_phase(session, scene.budget, "results")
+    await commit_setup(session)
+    assert (await client.get(f"/v1/budgets/{scene.budget.id}/results")).status_code == 200
+    assert len((await session.exec(select(BudgetResult))).all()) == 1
+
+    reopened = await client.patch(
+        f"/v1/budgets/{scene.budget.id}",
+        json={"phases": phases_around("voting")},
+        headers=bearer(scene.admin),
+    )
+    assert reopened.status_code == 200, reopened.text
+    assert reopened.json()["voting_open"] is True
+    assert (await session.exec(select(BudgetResult))).all() == []

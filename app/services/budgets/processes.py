@@ -18,7 +18,7 @@ from app.models.budget_schemas import (
     BudgetUpdate,
     Voting,
 )
-from app.models.budgets import Budget, BudgetNode, BudgetVoter
+from app.models.budgets import Budget, BudgetNode, BudgetResult, BudgetVoter
 from app.models.organizations import Organization
 from app.models.tables import ParticipationTable
 from app.pagination import PageParams, SortKey, paginate
@@ -243,6 +243,8 @@ async def update_budget(
         budget.table_id = data.table_id
     if data.phases is not None:
         budget.phases = data.phases.model_dump(mode="json")
+        # New dates may reopen voting: a stored count is no longer final.
+        await session.exec(delete(BudgetResult).where(col(BudgetResult.budget_id) == budget.id))
     if data.voting is not None:
         _apply_voting(budget, data.voting)
     if data.eligibility is not None:
