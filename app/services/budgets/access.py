@@ -79,10 +79,12 @@ async def budget_context(
     budget_id: uuid.UUID,
     *,
     lock: bool = False,
+    staff: bool = True,
 ) -> BudgetContext:
     """The process (404 if there is none), its phases and whether the actor runs it.
     `lock` takes a share lock on the process row: ballots hold it while they write, so
-    storing final results (which takes an exclusive lock) waits for them."""
+    storing final results (which takes an exclusive lock) waits for them. `staff=False`
+    skips finding out whether the actor runs the process (`is_staff` is then false)."""
     stmt = select(Budget).where(col(Budget.id) == budget_id)
     if lock:
         stmt = stmt.with_for_update(read=True)
@@ -93,7 +95,7 @@ async def budget_context(
         budget=budget,
         phases=phases_of(budget),
         today=today_in_rome(),
-        is_staff=await is_budget_staff(session, actor, budget),
+        is_staff=staff and await is_budget_staff(session, actor, budget),
     )
 
 

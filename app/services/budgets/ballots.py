@@ -17,7 +17,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, exists, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -109,14 +109,18 @@ async def check_ballot(
     loc: list[str | int] = ["body", "project_ids"]
     if len(set(project_ids)) != len(project_ids):
         raise invalid(loc, "A project may be chosen once.", "duplicate_projects")
-    projects = (
+    rows = (
         await session.exec(
-            select(BudgetProject).where(
+            select(BudgetProject, BudgetArea.amount)
+            .join(BudgetArea, col(BudgetArea.id) == BudgetProject.area_id)
+            .where(
                 col(BudgetProject.budget_id) == ctx.budget.id,
                 col(BudgetProject.id).in_(project_ids),
             )
         )
     ).all()
+    projects = [p for p, _ in rows]
+    amounts = {p.area_id: amount for p, amount in rows}
     found = {p.id: p for p in projects}
     unknown = [str(p) for p in project_ids if p not in found]
     if unknown:
@@ -141,16 +145,15 @@ async def check_ballot(
     if budget.max_projects is not None and len(projects) > budget.max_projects:
         raise invalid(loc, f"Choose at most {budget.max_projects} projects.", "too_many_projects")
     if budget.voting_method == "cumulative_cost":
-        area = await session.get(BudgetArea, chosen_area)
-        assert area is not None
+        amount = amounts[chosen_area]
         total = sum(p.cost for p in projects)
-        if total > area.amount:
+        if total > amount:
             raise invalid(
                 loc,
-                f"The projects cost {total} cents, more than the area's {area.amount}.",
+                f"The projects cost {total} cents, more than the area's {amount}.",
                 "over_budget",
             )
-        minimum = area.amount * (budget.min_spend_percent or 0)
+        minimum = amount * (budget.min_spend_percent or 0)
         if total * 100 < minimum:
             raise invalid(
                 loc,
@@ -179,17 +182,19 @@ async def _check_existing_voter(
     """The caller has voted already: on paper (refused), or online under this key (the
     ballot is replaced). A "has voted" record with no ballot under the current key means
     SECRET_KEY changed since: a new ballot would count twice, so it is refused."""
-    channel = (
+    has_ballot = exists().where(
+        col(BudgetBallot.budget_id) == ctx.budget.id, col(BudgetBallot.voter_key) == key
+    )
+    channel, reachable = (
         await session.exec(
-            select(BudgetVoter.channel).where(
+            select(BudgetVoter.channel, has_ballot).where(
                 col(BudgetVoter.budget_id) == ctx.budget.id, col(BudgetVoter.user_id) == actor.id
             )
         )
     ).one()
     if channel == "paper":
         raise Conflict("You have voted on paper at a polling station.", code="voted_on_paper")
-    mine = await session.get(BudgetBallot, (ctx.budget.id, key))
-    if mine is None:
+    if not reachable:
         raise Conflict(
             "Your ballot can no longer be found to be changed (the service's key changed).",
             code="ballot_unreachable",
@@ -200,7 +205,7 @@ async def put_ballot(
     session: AsyncSession, actor: User, budget_id: uuid.UUID, data: BallotPut
 ) -> BallotPublic:
     """Cast or replace the caller's ballot while voting is open."""
-    ctx = await budget_context(session, actor, budget_id, lock=True)
+    ctx = await budget_context(session, actor, budget_id, lock=True, staff=False)
     await ensure_not_suspended(session, actor.id, ctx.budget.organization_id)
     _require_voting_open(ctx)
     residence = await voter_area(session, ctx, actor)
@@ -233,7 +238,7 @@ async def put_ballot(
 
 
 async def get_ballot(session: AsyncSession, actor: User, budget_id: uuid.UUID) -> BallotPublic:
-    ctx = await budget_context(session, actor, budget_id)
+    ctx = await budget_context(session, actor, budget_id, staff=False)
     ballot = await session.get(BudgetBallot, (ctx.budget.id, voter_key(ctx.budget.id, actor.id)))
     if ballot is None:
         paper = (
@@ -261,7 +266,7 @@ async def get_ballot(session: AsyncSession, actor: User, budget_id: uuid.UUID) -
 
 async def delete_ballot(session: AsyncSession, actor: User, budget_id: uuid.UUID) -> None:
     """Withdraw the caller's online ballot while voting is open."""
-    ctx = await budget_context(session, actor, budget_id, lock=True)
+    ctx = await budget_context(session, actor, budget_id, lock=True, staff=False)
     _require_voting_open(ctx)
     deleted = await session.exec(
         delete(BudgetBallot)
