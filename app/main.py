@@ -15,6 +15,7 @@ from app.logs import configure_logging
 from app.middleware import RejectNulMiddleware, RequestContextMiddleware
 from app.openapi import install_openapi
 from app.routers import auth, health, meetings, monitoring, organizations, plans, tables
+from app.routers import budgets as budgets_router
 from app.routers import comments as comments_router
 from app.routers import moderation as moderation_router
 from app.routers import moderation_settings as moderation_settings_router
@@ -77,6 +78,7 @@ def create_app() -> FastAPI:
     app.include_router(proposals_router.router)
     app.include_router(comments_router.router)
     app.include_router(polls_router.router)
+    app.include_router(budgets_router.router)
     app.include_router(moderation_router.router)
     app.include_router(safety_router.router)
     app.include_router(moderation_settings_router.router)

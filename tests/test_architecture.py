@@ -27,7 +27,7 @@ LAYERS: list[set[str]] = [
     {"audit", "accounts", "guards", "organizations"},
     {"plans", "polls", "meetings", "surveys", "service_requests"},
     {"tables"},
-    {"proposals"},
+    {"proposals", "budgets"},
     {"comments", "roles"},
     {"moderation", "imports", "privacy"},
 ]

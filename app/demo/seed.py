@@ -10,6 +10,7 @@ from typing import Any, Literal
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.demo.budgets import seed_demo_budgets
 from app.demo.comments import seed_comments_and_polls
 from app.demo.listening import seed_demo_listening
 from app.demo.minutes import seed_demo_minutes
@@ -297,5 +298,6 @@ async def seed_demo(session: AsyncSession) -> list[str]:
     report += await seed_demo_moderation(session)
     report += await seed_demo_minutes(session)
     report += await seed_demo_listening(session)
+    report += await seed_demo_budgets(session, DEMO_PASSWORD)
     await session.flush()
     return report

@@ -1,6 +1,19 @@
 """All tables, imported so that Alembic's autogenerate and `alembic check` see them."""
 
 from app.models.accounts import OneTimeToken, RefreshToken, User
+from app.models.budgets import (
+    Budget,
+    BudgetArea,
+    BudgetAreaMunicipality,
+    BudgetBallot,
+    BudgetNode,
+    BudgetProject,
+    BudgetProjectNode,
+    BudgetProjectProposal,
+    BudgetProjectUpdate,
+    BudgetResult,
+    BudgetVoter,
+)
 from app.models.comments import Comment, CommentVote
 from app.models.events import Event
 from app.models.idempotency import IdempotencyRecord
@@ -37,6 +50,17 @@ from app.models.tables import ParticipationTable, TableMembership, TablePlanNode
 
 __all__ = [
     "AuditEntry",
+    "Budget",
+    "BudgetArea",
+    "BudgetAreaMunicipality",
+    "BudgetBallot",
+    "BudgetNode",
+    "BudgetProject",
+    "BudgetProjectNode",
+    "BudgetProjectProposal",
+    "BudgetProjectUpdate",
+    "BudgetResult",
+    "BudgetVoter",
     "Comment",
     "CommentVote",
     "Event",

@@ -33,8 +33,14 @@ from app.models.base import (
     updated_at_field,
 )
 
-CommentTargetType = Literal["proposal", "meeting", "plan_node", "poll"]
-COMMENT_TARGET_TYPES: tuple[str, ...] = ("proposal", "meeting", "plan_node", "poll")
+CommentTargetType = Literal["proposal", "meeting", "plan_node", "poll", "budget_project"]
+COMMENT_TARGET_TYPES: tuple[str, ...] = (
+    "proposal",
+    "meeting",
+    "plan_node",
+    "poll",
+    "budget_project",
+)
 Alignment = Literal["in_favor", "against", "neutral"]
 ALIGNMENTS: tuple[str, ...] = ("in_favor", "against", "neutral")
 # `visible`; `hidden` (taken down by reports or a moderator); `pending` (held for approval).
@@ -73,7 +79,7 @@ class Comment(SQLModel, table=True):
 
     id: uuid.UUID = id_field()
     target_type: str = Field(sa_column=Column(String(16), nullable=False))
-    # No foreign key: the target lives in one of four tables (see target_type).
+    # No foreign key: the target lives in one of five tables (see target_type).
     target_id: uuid.UUID = Field(sa_column=Column(UUID(as_uuid=True), nullable=False))
     organization_id: uuid.UUID = fk_field("organizations.id")
     # The participation table the target belongs to (none for plan nodes).

@@ -36,6 +36,7 @@ from app.models.base import (
     timestamp_field,
     updated_at_field,
 )
+from app.models.budget_schemas import NodeBudgetProject
 
 PlanStatus = Literal["draft", "consultation", "approved", "implementation", "archived"]
 PLAN_STATUSES: tuple[str, ...] = ("draft", "consultation", "approved", "implementation", "archived")
@@ -395,4 +396,9 @@ class NodePublic(NodeItem):
     progress: float | None = PField(
         description="Rolled up from the node's indicators and its children, 0 to 100 (%); "
         "null when nothing below it has been measured."
+    )
+    budget_projects: list[NodeBudgetProject] = PField(
+        default_factory=list,
+        description="Funded participatory-budget projects linked to this node, with their "
+        "implementation status (progress stays computed from the indicators).",
     )

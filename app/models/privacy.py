@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PField
 
+from app.models.budget_schemas import ExportBudgetParticipation
 from app.models.service_requests import ExportServiceRequest
 from app.models.surveys import ExportSurveyParticipation
 
@@ -203,6 +204,7 @@ class PersonalDataExport(BaseModel):
     comment_votes: list[ExportCommentVote]
     supports: list[ExportSupport]
     poll_participations: list[ExportPollParticipation]
+    budget_participations: list[ExportBudgetParticipation] = PField(default_factory=list)
     reports_filed: list[ExportReport]
     suspensions: list[ExportSuspension]
     sign_ins: list[ExportSignIn]

@@ -299,6 +299,10 @@ class ProposalPublic(BaseModel):
         "null when supports are hidden)."
     )
     supported_by_me: bool | None = PField(description="Null for anonymous callers.")
+    budget_project_ids: list[uuid.UUID] = PField(
+        default_factory=list,
+        description="Participatory-budget projects this proposal became.",
+    )
     editable_until: datetime | None = PField(
         description="For the author of a published proposal, while it can still be edited: "
         "when the edit window closes (drafts are always editable)."

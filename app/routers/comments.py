@@ -1,4 +1,5 @@
-"""Comments: /v1/{proposals|meetings|plan-nodes|polls}/{id}/comments, /v1/comments/*."""
+"""Comments: /v1/{proposals|meetings|plan-nodes|polls|budget-projects}/{id}/comments,
+/v1/comments/*."""
 
 import uuid
 from typing import Annotated
@@ -28,6 +29,7 @@ TARGETS: tuple[tuple[str, str, CommentTargetType, str], ...] = (
     ("meetings", "meeting_id", "meeting", "a meeting"),
     ("plan-nodes", "node_id", "plan_node", "a plan node"),
     ("polls", "poll_id", "poll", "a poll"),
+    ("budget-projects", "project_id", "budget_project", "a budget project"),
 )
 
 LIST_DESCRIPTION = """A page of root comments, each with its whole thread nested in `replies`

@@ -229,8 +229,8 @@ async def test_listing_takes_the_same_number_of_queries_for_any_page_size(
         )
         counts.append(len([q for q in query_counter.statements if "SAVEPOINT" not in q]))
     # caller, table+settings+standing, page, nodes, co-authors, authors, my supports,
-    # locked discussions
-    assert counts == [8, 8]
+    # locked discussions, budget projects they became
+    assert counts == [9, 9]
 
 
 async def _similar_setup(session):

@@ -1,6 +1,6 @@
 """Comment targets: where a comment lives, who may see it, and whether it takes comments.
 
-`resolve_comment_target` is the one place that answers this for the four kinds of
+`resolve_comment_target` is the one place that answers this for every kind of
 target, by reusing each domain's own visibility rule — so comments are exactly as visible
 as what they are about.
 """
@@ -17,6 +17,7 @@ from app.models.meetings import Meeting
 from app.models.plans import Plan, PlanNode
 from app.services.access.content import plan_visible_clause, proposal_context
 from app.services.access.standing import TableContext, require_participant, table_context
+from app.services.budgets.access import project_context
 from app.services.polls.polls import poll_context
 
 TARGET_NOT_FOUND = {
@@ -24,6 +25,7 @@ TARGET_NOT_FOUND = {
     "meeting": "No meeting with this id.",
     "plan_node": "No plan node with this id.",
     "poll": "No poll with this id.",
+    "budget_project": "No budget project with this id.",
 }
 
 
@@ -55,7 +57,8 @@ async def resolve_comment_target(
       its table's facilitators (moderators); closed when cancelled;
     * poll — its table's visibility (`table_context`);
     * plan node — its plan's visibility (`plan_visible_clause`); closed when the node or
-      the plan is archived.
+      the plan is archived;
+    * budget project — public, like its process; always open.
 
     Anything on a table is closed when the table's status is not `open` or its settings
     have `comments_open = false`."""
@@ -92,6 +95,12 @@ async def resolve_comment_target(
         node, plan_status = row
         open_ = node.archived_at is None and plan_status != "archived"
         return CommentTarget(node.organization_id, None, open_)
+    if target_type == "budget_project":
+        try:
+            project, _ = await project_context(session, actor, target_id)
+        except NotFound:
+            raise NotFound(TARGET_NOT_FOUND["budget_project"]) from None
+        return CommentTarget(project.organization_id, None, True)
     raise NotFound("Comments are not available on this kind of resource.")
 
 

@@ -32,6 +32,7 @@ from app.models.plans import (
 from app.pagination import PageParams, SortKey, paginate
 from app.services.access.content import get_admin_node, get_visible_node, get_visible_plan
 from app.services.audit.write import record_audit
+from app.services.plans.budget_projects import node_budget_projects
 from app.services.plans.monitoring import indicators_public
 from app.services.plans.progress import node_progress
 from app.services.validation import check_text, null_errors, raise_if
@@ -249,6 +250,7 @@ async def node_public(session: AsyncSession, node: PlanNode) -> NodePublic:
         ],
         indicators=await indicators_public(session, indicators),
         progress=await node_progress(session, node),
+        budget_projects=await node_budget_projects(session, node.id),
     )
 
 

@@ -55,6 +55,7 @@ from app.models.tables import ParticipationTable, TableMembership
 from app.security import verify_password_off_loop
 from app.services.accounts.sign_in import revoke_all_refresh_tokens
 from app.services.audit.write import record_audit
+from app.services.budgets.privacy import forget_budget_voter
 from app.services.meetings.registrations import cancel_registration
 from app.services.service_requests.privacy import anonymize_service_requests
 from app.services.surveys.privacy import unlink_survey_responses
@@ -363,6 +364,7 @@ async def delete_account(session: AsyncSession, user: User, data: AccountDelete)
     pending_proposals = await _delete_pending_proposals(session, locked)
     pending_comments = await _delete_pending_comments(session, locked, now)
     await session.exec(delete(ProposalCoauthor).where(col(ProposalCoauthor.user_id) == user.id))
+    budget_voters = await forget_budget_voter(session, user.id)
     proposals, comments = await _keep_authorless(session, user)
     await revoke_all_refresh_tokens(session, user.id)
     await session.exec(delete(OneTimeToken).where(col(OneTimeToken.user_id) == user.id))
@@ -376,6 +378,7 @@ async def delete_account(session: AsyncSession, user: User, data: AccountDelete)
         "pending_comments_deleted": pending_comments,
         "memberships_removed": memberships,
         "registrations_cancelled": registrations,
+        "budget_voter_records_erased": budget_voters,
         "service_requests_anonymized": service_requests,
         "survey_responses_unlinked": survey_responses,
     }

@@ -39,6 +39,7 @@ from app.models.meetings import MEETING_TIMEZONE
 from app.models.privacy import (
     PersonalDataExport,
 )
+from app.services.budgets.privacy import budget_participations
 from app.services.privacy.export_account import (
     activity_section,
     administrative_actions_section,
@@ -107,6 +108,7 @@ async def export_personal_data(session: AsyncSession, user: User) -> PersonalDat
         comment_votes=await comment_votes_section(session, uid),
         supports=await supports_section(session, uid),
         poll_participations=await poll_participations_section(session, uid),
+        budget_participations=await budget_participations(session, uid),
         reports_filed=await reports_filed_section(session, uid),
         suspensions=await suspensions_section(session, uid, now),
         sign_ins=await sign_ins_section(session, uid, now),

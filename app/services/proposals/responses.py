@@ -9,6 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models.accounts import User
+from app.models.budgets import BudgetProjectProposal
 from app.models.moderation import Moderation
 from app.models.plans import PlanNode
 from app.models.proposals import (
@@ -126,6 +127,22 @@ async def _locked(session: AsyncSession, ids: list[uuid.UUID]) -> set[uuid.UUID]
     )
 
 
+async def _became_projects(
+    session: AsyncSession, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """The budget projects each proposal became (the link is kept both ways)."""
+    became: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for proposal_id, project_id in (
+        await session.exec(
+            select(BudgetProjectProposal.proposal_id, BudgetProjectProposal.project_id)
+            .where(col(BudgetProjectProposal.proposal_id).in_(ids))
+            .order_by(col(BudgetProjectProposal.project_id))
+        )
+    ).all():
+        became.setdefault(proposal_id, []).append(project_id)
+    return became
+
+
 def _answer(p: Proposal) -> ProposalAnswer | None:
     if p.answer_state is None or p.answered_at is None:
         return None
@@ -147,6 +164,7 @@ async def proposals_public(
     authors = await _authors(session, proposals)
     supported = await _supported(session, actor, ids)
     locked = await _locked(session, ids)
+    became = await _became_projects(session, ids)
     now = datetime.now(UTC)
     counts = ctx.counts_visible
     return [
@@ -168,6 +186,7 @@ async def proposals_public(
             comments_locked=p.id in locked,
             threshold_reached=threshold_reached(p.supports_count, ctx.settings) if counts else None,
             supported_by_me=(p.id in supported) if actor is not None else None,
+            budget_project_ids=became.get(p.id, []),
             editable_until=(
                 edit_deadline(p, ctx)
                 if actor is not None

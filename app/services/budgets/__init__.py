@@ -1,0 +1,1 @@
+"""Participatory budgeting: processes, areas, projects, secret ballots, counting."""
