@@ -39,6 +39,7 @@ from app.db import (  # noqa: E402
     unit_of_work,
 )
 from tests.dbutil import RunDatabases  # noqa: E402
+from tests.helpers import make_client  # noqa: E402
 
 _RUN = pytest.StashKey[RunDatabases]()
 _SERVER, _PREFIX = "consulta_db_server", "consulta_db_prefix"
@@ -137,11 +138,6 @@ async def _clean_shared_counters(engine: AsyncEngine) -> AsyncIterator[None]:
         await conn.execute(text("DELETE FROM idempotency_records"))
 
 
-def _make_client(app: Any, address: str = "127.0.0.1") -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=(address, 50000))
-    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
-
-
 @pytest.fixture
 def app(session: AsyncSession) -> Any:
     from app.main import create_app
@@ -163,7 +159,7 @@ def app(session: AsyncSession) -> Any:
 
 @pytest.fixture
 async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with _make_client(app) as c:
+    async with make_client(app) as c:
         yield c
 
 
@@ -173,7 +169,7 @@ async def committing_client(engine: AsyncEngine) -> AsyncIterator[httpx.AsyncCli
     afterwards."""
     from app.main import create_app
 
-    async with _make_client(create_app()) as c:
+    async with make_client(create_app()) as c:
         yield c
     tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
     async with engine.begin() as conn:
