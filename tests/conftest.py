@@ -78,16 +78,15 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
-def run_databases(request: pytest.FixtureRequest) -> Iterator[RunDatabases]:
+def run_databases(request: pytest.FixtureRequest) -> RunDatabases:
     """The run's server and template: the controller's under xdist, else built here."""
     workerinput = getattr(request.config, "workerinput", None)
     if workerinput is not None:
-        yield RunDatabases(workerinput[_SERVER], workerinput[_PREFIX])
-        return
+        return RunDatabases(workerinput[_SERVER], workerinput[_PREFIX])
     run = RunDatabases.start(_TMP)
     request.config.stash[_RUN] = run  # dropped by pytest_unconfigure
     run.build_template()
-    yield run
+    return run
 
 
 @pytest.fixture(scope="session")

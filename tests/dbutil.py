@@ -99,10 +99,15 @@ class RunDatabases:
         migrate(database_url=url)
 
     def copy_for(self, worker: str) -> str:
-        """A database of `worker`'s own, copied from the template; its URL."""
-        return asyncio.run(
-            create_database(self.server, f"{self.prefix}_{worker}", template=self.template)
-        )
+        """A database of `worker`'s own, copied from the template; its URL. (A worker that
+        xdist restarts after a crash may reuse its id: its old copy is replaced.)"""
+        name = f"{self.prefix}_{worker}"
+
+        async def run() -> str:
+            await drop_database(self.server, name)
+            return await create_database(self.server, name, template=self.template)
+
+        return asyncio.run(run())
 
     def drop_all(self) -> None:
         """Drop every database of the run (a crashed worker's too)."""
