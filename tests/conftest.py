@@ -10,6 +10,7 @@ database of the run at the end. Tests that need real commits (concurrency) use
 `committing_client`, which truncates every table of the worker's database afterwards.
 """
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -24,6 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 _TMP = Path(tempfile.mkdtemp(prefix="consulta-tests-"))  # one per process: its own files
+# Registered before the embedded server starts, so it runs after pgserver's own exit
+# handler (atexit is last in, first out) has stopped the server and removed `_TMP/pg`.
+atexit.register(shutil.rmtree, _TMP, ignore_errors=True)
 os.environ["ENVIRONMENT"] = "test"
 os.environ["DATA_DIR"] = str(_TMP / "data")
 os.environ["MAIL_DIR"] = str(_TMP / "mail")
@@ -74,7 +78,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     run = config.stash.get(_RUN, None)
     if run is not None:
         run.drop_all()
-    shutil.rmtree(_TMP, ignore_errors=True)
+    for path in _TMP.iterdir():
+        if path.name != "pg":  # a running embedded server's: pgserver removes it at exit
+            shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
