@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# pytest-xdist workers for `make test` (`auto`: one per CPU; `0`: serial, one process).
+TEST_WORKERS ?= auto
 
 .PHONY: run test install lint format migrate seed-demo bench clean
 
@@ -25,7 +27,7 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/python -m tests.check_migrations
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Annotated
 
@@ -87,20 +88,29 @@ async def run_after_commit(session: AsyncSession) -> None:
             logger.exception("after-commit callback failed")
 
 
+@asynccontextmanager
+async def unit_of_work(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """The request's transaction on `session`: committed when the block ends, then the
+    after-commit callbacks run; rolled back (callbacks dropped) on any error, except an
+    `AppError` that asks to keep its changes. The one implementation, also used by the
+    tests around their rolled-back session."""
+    try:
+        yield session
+        await session.commit()
+    except AppError as exc:
+        await _finish_failed(session, keep=exc.keep_changes)
+        raise
+    except BaseException:
+        await _finish_failed(session, keep=False)
+        raise
+    await run_after_commit(session)
+
+
 async def get_session() -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed when the endpoint returns, before the
     response is sent; rolled back on any error. Services never commit."""
-    async with get_sessionmaker()() as session:
-        try:
-            yield session
-            await session.commit()
-        except AppError as exc:
-            await _finish_failed(session, keep=exc.keep_changes)
-            raise
-        except BaseException:
-            await _finish_failed(session, keep=False)
-            raise
-        await run_after_commit(session)
+    async with get_sessionmaker()() as session, unit_of_work(session):
+        yield session
 
 
 async def _finish_failed(session: AsyncSession, *, keep: bool) -> None:

@@ -1,12 +1,16 @@
 """Test harness (Polar style): the real Alembic migrations run once against a throwaway
 PostgreSQL, then each test runs inside a transaction that is rolled back.
 
-The database is an embedded PostgreSQL in a temporary folder, or a fresh database created
-on the server named by TEST_DATABASE_URL. Tests that need real commits (concurrency) use
-`committing_client`, which truncates every table afterwards.
+One PostgreSQL server per run: an embedded one in a temporary folder, or the server named
+by TEST_DATABASE_URL. The migrations run once, into a template database; every pytest
+process (each xdist worker of `make test`, or the single process of a serial run) works on
+its own copy of it, so workers never see each other's rows. Under xdist the controller
+starts the server and builds the template before the workers start, and drops every
+database of the run at the end. Tests that need real commits (concurrency) use
+`committing_client`, which truncates every table of the worker's database afterwards.
 """
 
-import asyncio
+import atexit
 import os
 import shutil
 import tempfile
@@ -20,7 +24,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-_TMP = Path(tempfile.mkdtemp(prefix="consulta-tests-"))
+_TMP = Path(tempfile.mkdtemp(prefix="consulta-tests-"))  # one per process: its own files
+# Registered before the embedded server starts, so it runs after pgserver's own exit
+# handler (atexit is last in, first out) has stopped the server and removed `_TMP/pg`.
+atexit.register(shutil.rmtree, _TMP, ignore_errors=True)
 os.environ["ENVIRONMENT"] = "test"
 os.environ["DATA_DIR"] = str(_TMP / "data")
 os.environ["MAIL_DIR"] = str(_TMP / "mail")
@@ -33,26 +40,71 @@ from app.db import (  # noqa: E402
     get_session,
     get_sessionmaker,
     metadata,
-    run_after_commit,
+    unit_of_work,
 )
-from tests.dbutil import create_database, drop_database, new_database_name, server_url  # noqa: E402
+from tests.dbutil import RunDatabases  # noqa: E402
+from tests.helpers import make_client  # noqa: E402
+
+_RUN = pytest.StashKey[RunDatabases]()
+_SERVER, _PREFIX = "consulta_db_server", "consulta_db_prefix"
+
+
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    return (
+        not hasattr(config, "workerinput")
+        and config.getoption("dist", "no") != "no"
+        and not config.getoption("collectonly")
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under xdist, the controller prepares the server and the template database once,
+    before any worker starts."""
+    if _is_xdist_controller(config):
+        run = RunDatabases.start(_TMP)
+        config.stash[_RUN] = run
+        run.build_template()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist: tell each worker where the run's server and template are."""
+    run = node.config.stash[_RUN]
+    node.workerinput[_SERVER] = run.server
+    node.workerinput[_PREFIX] = run.prefix
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    run = config.stash.get(_RUN, None)
+    if run is not None:
+        run.drop_all()
+    for path in _TMP.iterdir():
+        if path.name != "pg":  # a running embedded server's: pgserver removes it at exit
+            shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
-    server = server_url(_TMP)
-    name = new_database_name()
-    url = asyncio.run(create_database(server, name))
+def run_databases(request: pytest.FixtureRequest) -> RunDatabases:
+    """The run's server and template: the controller's under xdist, else built here."""
+    workerinput = getattr(request.config, "workerinput", None)
+    if workerinput is not None:
+        return RunDatabases(workerinput[_SERVER], workerinput[_PREFIX])
+    run = RunDatabases.start(_TMP)
+    request.config.stash[_RUN] = run  # dropped by pytest_unconfigure
+    run.build_template()
+    return run
+
+
+@pytest.fixture(scope="session")
+def database_url(run_databases: RunDatabases, worker_id: str) -> str:
+    """This process's own database, a copy of the migrated template (`worker_id` is
+    xdist's: `gw0`, `gw1`…, or `master` in a serial run)."""
+    url = run_databases.copy_for(worker_id)
     os.environ["DATABASE_URL"] = url
     get_settings.cache_clear()
     get_engine.cache_clear()
     get_sessionmaker.cache_clear()
-    from app.cli import migrate
-
-    migrate(database_url=url)
-    yield url
-    asyncio.run(drop_database(server, name))
-    shutil.rmtree(_TMP, ignore_errors=True)
+    return url
 
 
 @pytest.fixture(scope="session")
@@ -91,33 +143,17 @@ async def _clean_shared_counters(engine: AsyncEngine) -> AsyncIterator[None]:
         await conn.execute(text("DELETE FROM idempotency_records"))
 
 
-def _make_client(app: Any, address: str = "127.0.0.1") -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=(address, 50000))
-    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
-
-
 @pytest.fixture
 def app(session: AsyncSession) -> Any:
-    from app.errors import AppError
     from app.main import create_app
 
     application = create_app()
 
     async def _test_session() -> AsyncIterator[AsyncSession]:
+        # The app's own unit of work, around the test's savepoint-bound session.
         try:
-            yield session
-            await session.commit()
-        except AppError as exc:
-            if exc.keep_changes:
-                await session.commit()
-            else:
-                await session.rollback()
-            raise
-        except BaseException:
-            await session.rollback()
-            raise
-        else:
-            await run_after_commit(session)
+            async with unit_of_work(session):
+                yield session
         finally:
             # Each request starts from the database, not from objects cached by the last one.
             session.expunge_all()
@@ -128,7 +164,7 @@ def app(session: AsyncSession) -> Any:
 
 @pytest.fixture
 async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    async with _make_client(app) as c:
+    async with make_client(app) as c:
         yield c
 
 
@@ -138,7 +174,7 @@ async def committing_client(engine: AsyncEngine) -> AsyncIterator[httpx.AsyncCli
     afterwards."""
     from app.main import create_app
 
-    async with _make_client(create_app()) as c:
+    async with make_client(create_app()) as c:
         yield c
     tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
     async with engine.begin() as conn:

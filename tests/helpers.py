@@ -1,57 +1,25 @@
-"""Small builders for tests: accounts, organizations, tokens."""
+"""HTTP and assertion helpers for tests: signing in, authorization headers, problem
+responses, the API calls several test modules share. Builders of rows and readers of the
+database state are in `tests.factories`."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
-from sqlmodel import col
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models.accounts import User
-from app.models.organizations import Organization, OrganizationRole
-from app.security import hash_password
-
-if TYPE_CHECKING:
-    from app.models.meetings import Meeting
-    from app.models.organizations import Municipality
-    from app.models.plans import Plan, PlanNode
-    from app.models.tables import ParticipationTable, TableMembership
-
-PASSWORD = "correct horse battery staple"
-_HASH = hash_password(PASSWORD)
+from app.security import create_access_token
+from tests.factories.accounts import PASSWORD
 
 
-async def make_user(
-    session: AsyncSession,
-    *,
-    email: str | None = None,
-    verified: bool = True,
-    platform_admin: bool = False,
-    name: str = "Test Person",
-) -> User:
-    user = User(
-        email=email or f"user-{uuid.uuid4().hex[:10]}@example.org",
-        password_hash=_HASH,
-        display_name=name,
-        email_verified_at=datetime.now(UTC) if verified else None,
-        is_platform_admin=platform_admin,
-    )
-    session.add(user)
-    await session.flush()
-    return user
+def make_client(app: Any, address: str = "127.0.0.1") -> httpx.AsyncClient:
+    """An HTTP client calling `app` in process, as if from `address`."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=(address, 50000))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
 
-async def make_org(
-    session: AsyncSession, *, slug: str | None = None, admin: User | None = None
-) -> Organization:
-    org = Organization(slug=slug or f"org-{uuid.uuid4().hex[:8]}", name="Test Organization")
-    session.add(org)
-    await session.flush()
-    if admin is not None:
-        session.add(OrganizationRole(organization_id=org.id, user_id=admin.id, role="admin"))
-        await session.flush()
-    return org
+# --- signing in -------------------------------------------------------------------------
 
 
 async def login(
@@ -71,6 +39,22 @@ async def auth_headers(client: httpx.AsyncClient, user: User) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens['access_token']}"}
 
 
+def bearer(user: User) -> dict[str, str]:
+    """Authorization header for `user`, minted directly (no sign-in round trip)."""
+    token, _ = create_access_token(user.id)
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def refresh(client: httpx.AsyncClient, refresh_token: str) -> httpx.Response:
+    """The token endpoint's refresh_token grant."""
+    return await client.post(
+        "/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": refresh_token}
+    )
+
+
+# --- answers ----------------------------------------------------------------------------
+
+
 def assert_problem(
     response: httpx.Response, status: int, code: str | None = None
 ) -> dict[str, Any]:
@@ -85,159 +69,78 @@ def assert_problem(
     return body
 
 
-# --- participation tables and meetings ------------------------------------------------
+async def listed_ids(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str] | None = None
+) -> list[str]:
+    response = await client.get(url, headers=headers or {})
+    assert response.status_code == 200, response.text
+    return [item["id"] for item in response.json()["items"]]
 
 
-def bearer(user: User) -> dict[str, str]:
-    """Authorization header for `user`, minted directly (no sign-in round trip)."""
-    from app.security import create_access_token
-
-    token, _ = create_access_token(user.id)
-    return {"Authorization": f"Bearer {token}"}
-
-
-async def make_municipality(session: AsyncSession, org: Organization, name: str) -> "Municipality":
-    from app.models.organizations import Municipality
-
-    municipality = Municipality(organization_id=org.id, name=name)
-    session.add(municipality)
-    await session.flush()
-    return municipality
+def flatten(comments: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Every comment of a page of threads, by id."""
+    found: dict[str, dict[str, Any]] = {}
+    for comment in comments:
+        found[comment["id"]] = comment
+        found.update(flatten(comment["replies"]))
+    return found
 
 
-async def make_plan(
-    session: AsyncSession,
-    org: Organization,
-    *,
-    codes: tuple[str, ...] = ("1", "4", "9"),
-    status: str = "approved",
-) -> tuple["Plan", dict[str, "PlanNode"]]:
-    """A plan with one root node (an axis) per code."""
-    from app.models.plans import Plan, PlanNode
+# --- requests shared by several test modules ---------------------------------------------
 
-    plan = Plan(
-        organization_id=org.id,
-        slug=f"plan-{uuid.uuid4().hex[:8]}",
-        title={"it": "Piano strategico"},
-        status=status,
-    )
-    session.add(plan)
-    await session.flush()
-    nodes = {}
-    for position, code in enumerate(codes):
-        node = PlanNode(
-            plan_id=plan.id,
-            organization_id=org.id,
-            code=code,
-            kind="axis",
-            title={"it": f"Asse {code}"},
-            position=position,
-            sort_path=f"{position:04d}",
-        )
-        session.add(node)
-        nodes[code] = node
-    await session.flush()
-    return plan, nodes
+BODY = "Chiediamo più spazi di coworking gratuiti per i giovani nei comuni dell'area."
 
 
-async def make_table(
-    session: AsyncSession,
-    org: Organization,
-    *,
-    premoderation: bool | None = False,
-    **fields: Any,
-) -> "ParticipationTable":
-    """A public, open table unless `fields` say otherwise (model field names).
-
-    Pre-moderation is switched off explicitly unless asked for (`premoderation=True`) or
-    left to the table's default (`premoderation=None`, no settings row): tables admitting
-    minors hold new content by default, which only the moderation tests are about."""
-    from app.models.tables import ParticipationTable, TableSettings
-
-    fields.setdefault("slug", f"tavolo-{uuid.uuid4().hex[:8]}")
-    fields.setdefault("name", {"it": "Tavolo di prova"})
-    table = ParticipationTable(organization_id=org.id, **fields)
-    session.add(table)
-    await session.flush()
-    if premoderation is not None:
-        session.add(TableSettings(table_id=table.id, premoderation=premoderation))
-        await session.flush()
-    return table
+def new_proposal(node_id: uuid.UUID, **fields: Any) -> dict[str, Any]:
+    """A proposal's request body."""
+    return {"title": "Coworking per i giovani", "body": BODY, "node_ids": [str(node_id)], **fields}
 
 
-async def add_member(
-    session: AsyncSession,
-    table: "ParticipationTable",
+TARGET_PATHS = {
+    "proposal": "proposals",
+    "meeting": "meetings",
+    "plan_node": "plan-nodes",
+    "poll": "polls",
+}
+
+
+def comments_url(target_type: str, target_id: uuid.UUID) -> str:
+    return f"/v1/{TARGET_PATHS[target_type]}/{target_id}/comments"
+
+
+async def report(
+    client: httpx.AsyncClient,
     user: User,
+    target_type: str,
+    target_id: uuid.UUID,
     *,
-    role: str = "member",
-    status: str = "active",
-) -> "TableMembership":
-    from app.models.tables import TableMembership
-
-    membership = TableMembership(
-        table_id=table.id,
-        user_id=user.id,
-        role=role,
-        status=status,
-        activated_at=datetime.now(UTC) if status == "active" else None,
-    )
-    session.add(membership)
-    await session.flush()
-    return membership
+    reason: str = "spam",
+    **extra: Any,
+) -> httpx.Response:
+    body = {"target_type": target_type, "target_id": str(target_id), "reason": reason, **extra}
+    return await client.post("/v1/reports", json=body, headers=bearer(user))
 
 
-async def let_meeting_begin(session: AsyncSession, meeting_id: Any) -> None:
-    """Time passes: the meeting started a minute ago (and ends an hour later)."""
-    from sqlalchemy import update
-
-    from app.models.meetings import Meeting
-
-    now = datetime.now(UTC)
-    await session.exec(
-        update(Meeting)
-        .where(col(Meeting.id) == meeting_id)
-        .values(starts_at=now - timedelta(minutes=1), ends_at=now + timedelta(hours=1))
-    )
-    await commit_setup(session)
-
-
-async def make_meeting(
-    session: AsyncSession,
-    table: "ParticipationTable",
+async def act(
+    client: httpx.AsyncClient,
+    user: User,
+    target_type: str,
+    target_id: uuid.UUID,
+    action: str,
     *,
-    starts_at: datetime | None = None,
-    hours: float = 2,
-    **fields: Any,
-) -> "Meeting":
-    """A public meeting a week from now unless `fields` say otherwise."""
-    from app.models.meetings import Meeting
-
-    starts_at = starts_at or datetime.now(UTC).replace(microsecond=0) + timedelta(days=7)
-    fields.setdefault("title", {"it": "Incontro"})
-    fields.setdefault("kind", "public")
-    meeting = Meeting(
-        table_id=table.id,
-        organization_id=table.organization_id,
-        starts_at=starts_at,
-        ends_at=starts_at + timedelta(hours=hours),
-        **fields,
-    )
-    session.add(meeting)
-    await session.flush()
-    return meeting
+    reason: str = "Rivisto dalla moderazione.",
+    organization: str | None = None,
+) -> httpx.Response:
+    body = {
+        "target_type": target_type,
+        "target_id": str(target_id),
+        "action": action,
+        "reason": reason,
+    }
+    if organization is not None:
+        body["organization"] = organization
+    return await client.post("/v1/moderation/actions", json=body, headers=bearer(user))
 
 
-async def commit_setup(session: AsyncSession) -> None:
-    """Keep what the builders wrote (a savepoint release in the test's transaction) and
-    detach their objects, so a request that fails and rolls back neither undoes the rows
-    nor expires the objects the test still reads."""
-    await session.commit()
-    session.expunge_all()
-
-
-async def refresh(client: httpx.AsyncClient, refresh_token: str) -> httpx.Response:
-    """The token endpoint's refresh_token grant."""
-    return await client.post(
-        "/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": refresh_token}
-    )
+def minutes_ago(minutes: float) -> datetime:
+    return datetime.now(UTC) - timedelta(minutes=minutes)

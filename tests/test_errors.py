@@ -10,8 +10,8 @@ from app.db import SessionDep
 from app.middleware import RejectNulMiddleware
 from app.models.accounts import User
 from app.models.proposals import Proposal
-from tests.helpers import PASSWORD, assert_problem, auth_headers, bearer, make_org, make_user
-from tests.proposal_helpers import make_setup
+from tests.factories import PASSWORD, make_org, make_scene, make_user
+from tests.helpers import assert_problem, auth_headers, bearer
 
 
 async def test_unknown_route_404(client):
@@ -209,7 +209,7 @@ async def test_nul_in_profile_edit_422_and_unchanged(client, session):
 
 
 async def test_nul_in_proposal_create_422_and_nothing_written(client, session):
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     url = f"/v1/tables/{s.table.id}/proposals"
     proposal = {
         "title": "Coworking per i giovani",
@@ -222,7 +222,7 @@ async def test_nul_in_proposal_create_422_and_nothing_written(client, session):
 
 
 async def test_nul_in_query_string_422(client, session):
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     url = f"/v1/tables/{s.table.id}/proposals"
     assert_invalid_character(await client.get(f"{url}?q=bici%00"), ("query", "q"))
     assert_invalid_character(await client.get(f"{url}?limit=5&q=%00bici"), ("query", "q"))

@@ -5,7 +5,8 @@ import asyncio
 from sqlmodel import col, func, select
 
 from app.models.organizations import Organization
-from tests.helpers import PASSWORD, assert_problem, auth_headers, login, make_user
+from tests.factories import PASSWORD, make_user
+from tests.helpers import assert_problem, auth_headers, login
 
 
 async def test_retry_replays_the_first_response(client, session):

@@ -9,8 +9,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.cli import alembic_config
 from app.db import metadata
-from tests.conftest import _TMP
-from tests.dbutil import create_database, drop_database, new_database_name, server_url
+from tests.dbutil import RunDatabases, create_database, drop_database
 
 
 def _diff(url: str) -> list[object]:
@@ -26,9 +25,11 @@ def _diff(url: str) -> list[object]:
     return asyncio.run(run())
 
 
-def test_migrations_match_models_and_round_trip(database_url):
-    server = server_url(_TMP)
-    name = new_database_name()
+def test_migrations_match_models_and_round_trip(run_databases: RunDatabases, worker_id: str):
+    # A scratch database of the run's (dropped with it if this test cannot), on the run's
+    # one server, whichever worker this is.
+    server = run_databases.server
+    name = f"{run_databases.prefix}_{worker_id}_migrations"
     url = asyncio.run(create_database(server, name))
     try:
         config = alembic_config(url)

@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from tests.helpers import bearer, commit_setup, make_user
+from tests.factories import commit_setup, make_user
+from tests.helpers import bearer
 
 PROBLEM = "#/components/schemas/Problem"
 PROBLEM_JSON = "application/problem+json"

@@ -9,12 +9,12 @@ from pydantic import ValidationError
 from app.config import DEV_SECRET_KEY, Settings, get_settings
 from app.logs import JsonFormatter, request_id_var
 from app.main import create_app
-from tests.conftest import _make_client
+from tests.helpers import make_client
 
 
 async def test_cors_allows_configured_origins_only(monkeypatch):
     monkeypatch.setattr(get_settings(), "cors_origins", ["https://partecipa.example.org"])
-    async with _make_client(create_app()) as client:
+    async with make_client(create_app()) as client:
         preflight = await client.options(
             "/v1/organizations",
             headers={

@@ -18,8 +18,8 @@ from sqlalchemy import text
 from app import ratelimit
 from app.config import PROJECT_ROOT
 from app.db import get_engine, get_sessionmaker
-from tests.comment_helpers import comments_count, comments_url, make_scene
-from tests.helpers import PASSWORD, login
+from tests.factories import PASSWORD, comments_count, make_scene
+from tests.helpers import comments_url, login
 
 
 def _limits(window: int = 1_000_000) -> list[ratelimit.Limit]:

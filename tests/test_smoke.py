@@ -16,7 +16,7 @@ async def test_unknown_route_is_problem_json(client):
 async def test_listing_organizations_costs_a_fixed_number_of_queries(
     client, session, query_counter
 ):
-    from tests.helpers import make_org
+    from tests.factories import make_org
 
     for _ in range(3):
         await make_org(session)

@@ -10,17 +10,18 @@ from sqlmodel import col, select
 
 from app.models.events import Event
 from app.models.tables import TableMembership
-from tests.helpers import (
+from tests.factories import (
     add_member,
-    bearer,
     commit_setup,
     make_meeting,
     make_org,
+    make_proposal,
+    make_scene,
     make_table,
     make_user,
+    small_document,
 )
-from tests.plan_helpers import small_document
-from tests.proposal_helpers import make_proposal, make_setup
+from tests.helpers import bearer
 
 
 async def audited(
@@ -211,7 +212,7 @@ async def test_table_created_and_its_settings_changed(client, session):
 
 
 async def test_a_proposal_answered(client, session):
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     proposal = await make_proposal(session, s.table, s.member)
     await commit_setup(session)
     text = "La proposta entra nel piano operativo 2026."

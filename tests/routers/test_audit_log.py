@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from app.models.moderation import AuditEntry
 from app.services.audit.write import record_audit
-from tests.helpers import assert_problem, bearer, commit_setup, make_org, make_user
+from tests.factories import commit_setup, make_org, make_user
+from tests.helpers import assert_problem, bearer
 
 
 def url(org) -> str:

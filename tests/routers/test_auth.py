@@ -14,15 +14,8 @@ from app.config import get_settings
 from app.models.accounts import RefreshToken, User
 from app.models.events import Event
 from app.security import create_access_token, hash_opaque_token
-from tests.helpers import (
-    PASSWORD,
-    assert_problem,
-    auth_headers,
-    commit_setup,
-    login,
-    make_user,
-    refresh,
-)
+from tests.factories import PASSWORD, commit_setup, make_user
+from tests.helpers import assert_problem, auth_headers, login, refresh
 
 
 def _token_from_mail(mail_dir: Path, to: str) -> str:
@@ -210,10 +203,10 @@ async def test_failed_logins_are_throttled_per_account(client, session):
 
 
 async def test_failed_logins_are_throttled_per_address(app, session, monkeypatch):
-    from tests.conftest import _make_client
+    from tests.helpers import make_client
 
     monkeypatch.setattr(get_settings(), "login_max_failures_per_address", 3)
-    async with _make_client(app, "203.0.113.9") as attacker, _make_client(app) as other:
+    async with make_client(app, "203.0.113.9") as attacker, make_client(app) as other:
         for i in range(3):
             await attacker.post(
                 "/v1/auth/token",

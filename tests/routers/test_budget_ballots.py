@@ -8,8 +8,9 @@ from sqlmodel import col, select
 from app.models.budgets import BudgetBallot, BudgetProject, BudgetVoter
 from app.models.moderation import AuditEntry
 from app.services.budgets.ballots import voter_key
-from tests.budget_helpers import ids, make_budget_scene, make_resident, set_phase
-from tests.helpers import assert_problem, bearer, commit_setup, make_user
+from tests.factories import commit_setup, make_user
+from tests.factories.budgets import ids, make_budget_scene, make_resident, set_phase
+from tests.helpers import assert_problem, bearer
 
 PROJECTS = {
     "Panchine": (0, 20_00),

@@ -11,8 +11,9 @@ from sqlmodel import select
 
 from app.models.budgets import BudgetProjectNode, BudgetProjectUpdate, BudgetResult
 from app.services.budgets.counting import CHEAPER_THEN_ID
-from tests.budget_helpers import ids, make_budget_scene, make_resident, phases_around, set_phase
-from tests.helpers import assert_problem, bearer, commit_setup, make_plan
+from tests.factories import commit_setup, make_plan
+from tests.factories.budgets import ids, make_budget_scene, make_resident, phases_around, set_phase
+from tests.helpers import assert_problem, bearer
 
 # The election of test_budget_counting: six want a1 and a2, four want b; area A has 100 €.
 PROJECTS = {"a1": (0, 50_00), "a2": (0, 50_00), "b": (0, 40_00), "orto": (1, 30_00)}

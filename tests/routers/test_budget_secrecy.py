@@ -11,8 +11,9 @@ from app.db import get_sessionmaker
 from app.models.budgets import BudgetBallot, BudgetVoter
 from app.models.events import Event
 from app.models.moderation import AuditEntry
-from tests.budget_helpers import ids, make_budget_scene, make_resident, set_phase
-from tests.helpers import PASSWORD, assert_problem, bearer, commit_setup
+from tests.factories import PASSWORD, commit_setup
+from tests.factories.budgets import ids, make_budget_scene, make_resident, set_phase
+from tests.helpers import assert_problem, bearer
 
 PROJECTS = {"a": (0, 20_00), "b": (0, 30_00), "c": (0, 40_00), "orto": (1, 30_00)}
 

@@ -15,17 +15,16 @@ from app.models.budgets import (
 from app.models.events import Event
 from app.models.moderation import AuditEntry
 from app.models.proposals import Proposal
-from tests.budget_helpers import make_budget_scene, phases_around
-from tests.helpers import (
+from tests.factories import (
     add_member,
-    assert_problem,
-    bearer,
     commit_setup,
     make_municipality,
     make_org,
     make_table,
     make_user,
 )
+from tests.factories.budgets import make_budget_scene, phases_around
+from tests.helpers import assert_problem, bearer
 
 
 def _budget_body(**overrides):

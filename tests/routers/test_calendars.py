@@ -5,10 +5,8 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
 
-from tests.helpers import (
+from tests.factories import (
     add_member,
-    assert_problem,
-    bearer,
     commit_setup,
     make_meeting,
     make_municipality,
@@ -16,6 +14,7 @@ from tests.helpers import (
     make_table,
     make_user,
 )
+from tests.helpers import assert_problem, bearer
 
 ROME = ZoneInfo("Europe/Rome")
 

@@ -8,16 +8,17 @@ from sqlmodel import col, func, select
 from app.db import get_sessionmaker
 from app.models.comments import Comment, CommentVote
 from app.models.events import Event
-from tests.comment_helpers import comments_url, make_comment, make_proposal, make_scene
-from tests.helpers import (
+from tests.factories import (
     add_member,
-    assert_problem,
-    bearer,
     commit_setup,
+    make_comment,
     make_org,
+    make_proposal,
+    make_scene,
     make_table,
     make_user,
 )
+from tests.helpers import assert_problem, bearer, comments_url
 
 
 async def _counts(session, comment_id):

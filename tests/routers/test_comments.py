@@ -12,25 +12,21 @@ from app.models.accounts import User
 from app.models.comments import Comment
 from app.models.events import Event
 from app.models.plans import Plan
-from tests.comment_helpers import (
-    comments_count,
-    comments_url,
-    make_comment,
-    make_proposal,
-    make_scene,
-    set_comments_open,
-)
-from tests.helpers import (
+from tests.factories import (
     add_member,
-    assert_problem,
-    bearer,
+    comments_count,
     commit_setup,
+    make_comment,
     make_meeting,
     make_org,
     make_plan,
+    make_proposal,
+    make_scene,
     make_table,
     make_user,
+    set_settings,
 )
+from tests.helpers import assert_problem, bearer, comments_url
 
 TARGETS = ("proposal", "meeting", "plan_node", "poll")
 
@@ -271,7 +267,7 @@ async def test_comments_closed(client, session, case):
     elif case == "table_archived":
         scene.table.status = "archived"
     elif case == "settings":
-        await set_comments_open(session, scene.table, False)
+        await set_settings(session, scene.table, comments_open=False)
     elif case == "withdrawn":
         target_id = (await make_proposal(session, scene.table, scene.author, status="withdrawn")).id
     elif case == "rejected":

@@ -10,15 +10,8 @@ from app.models.accounts import User
 from app.models.events import Event
 from app.models.moderation import AuditEntry
 from app.models.organizations import OrganizationRole
-from tests.comment_helpers import make_scene
-from tests.helpers import (
-    add_member,
-    assert_problem,
-    bearer,
-    commit_setup,
-    make_table,
-    make_user,
-)
+from tests.factories import add_member, commit_setup, make_scene, make_table, make_user
+from tests.helpers import assert_problem, bearer
 
 GUARDIAN = "Giovanna Esposito"
 

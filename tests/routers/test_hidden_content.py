@@ -6,18 +6,18 @@ from sqlmodel import col, select
 
 from app.models.comments import Comment
 from app.services.moderation.status import set_content_status
-from tests.comment_helpers import comments_count, comments_url, make_comment, make_scene
-from tests.helpers import (
+from tests.factories import (
     add_member,
-    assert_problem,
-    bearer,
+    comments_count,
     commit_setup,
+    make_comment,
     make_meeting,
+    make_proposal,
+    make_scene,
     make_table,
     make_user,
 )
-from tests.moderation_visibility_helpers import flatten, listed_ids
-from tests.proposal_helpers import make_proposal, make_setup
+from tests.helpers import assert_problem, bearer, comments_url, flatten, listed_ids
 
 BIKES = "Un servizio di biciclette condivise per i quartieri periferici della città."
 
@@ -25,7 +25,7 @@ BIKES = "Un servizio di biciclette condivise per i quartieri periferici della ci
 async def test_a_hidden_proposal_is_gone_for_others_but_not_for_its_author_and_moderators(
     client, session
 ):
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     author = await make_user(session, name="Autrice")
     await add_member(session, s.table, author)
     outsider = await make_user(session)
@@ -205,7 +205,7 @@ async def test_a_hidden_meeting_is_gone_from_lists_feeds_and_lookups(client, ses
 
 
 async def test_the_list_costs_the_same_queries_whatever_is_hidden(client, session, query_counter):
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     authors = [await make_user(session) for _ in range(3)]
     for author in authors:
         await add_member(session, s.table, author)

@@ -7,10 +7,8 @@ from sqlmodel import col, select
 
 from app.models.events import Event
 from app.models.meetings import MeetingRegistration
-from tests.helpers import (
+from tests.factories import (
     add_member,
-    assert_problem,
-    bearer,
     commit_setup,
     let_meeting_begin,
     make_meeting,
@@ -20,6 +18,7 @@ from tests.helpers import (
     make_table,
     make_user,
 )
+from tests.helpers import assert_problem, bearer
 
 
 async def _table_with_facilitator(session, **fields):

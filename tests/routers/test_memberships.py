@@ -10,16 +10,15 @@ from app.db import get_sessionmaker
 from app.models.events import Event
 from app.models.meetings import MEETING_TIMEZONE
 from app.models.tables import TableMembership
-from tests.helpers import (
+from tests.factories import (
     add_member,
-    assert_problem,
-    bearer,
     commit_setup,
     make_municipality,
     make_org,
     make_table,
     make_user,
 )
+from tests.helpers import assert_problem, bearer
 
 
 def _years_ago(years: int, days: int = 0) -> date:

@@ -5,12 +5,12 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import col, update
 
 from app.models.proposals import Proposal
-from tests.helpers import assert_problem, bearer, commit_setup, make_meeting, make_table
-from tests.proposal_helpers import make_proposal, make_setup
+from tests.factories import commit_setup, make_meeting, make_proposal, make_scene, make_table
+from tests.helpers import assert_problem, bearer
 
 
 async def test_minutes_link_published_proposals_of_the_table(client, session):
-    setup = await make_setup(session)
+    setup = await make_scene(session, content=False)
     meeting = await make_meeting(
         session, setup.table, starts_at=datetime.now(UTC) - timedelta(hours=1)
     )

@@ -6,18 +6,21 @@ import pytest
 from sqlmodel import col, select
 
 from app.models.moderation import AuditEntry, Report
-from tests.comment_helpers import comments_count, comments_url, make_comment, make_scene
-from tests.helpers import add_member, assert_problem, bearer, commit_setup, make_user
-from tests.moderation_helpers import (
-    act,
+from tests.factories import (
+    add_member,
     audit_actions,
+    comments_count,
+    commit_setup,
+    make_comment,
     make_pending_comment,
     make_people,
+    make_scene,
+    make_user,
     moderation_row,
-    report,
     status_of,
     undismissed_reports,
 )
+from tests.helpers import act, assert_problem, bearer, comments_url, report
 
 
 async def _comment(session, scene, author=None, *, parent=None, target="proposal"):

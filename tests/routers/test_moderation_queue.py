@@ -9,9 +9,16 @@ from sqlmodel import col
 
 from app.models.moderation import Moderation
 from app.models.organizations import OrganizationRole
-from tests.comment_helpers import make_comment, make_proposal, make_scene
-from tests.helpers import assert_problem, bearer, commit_setup, make_user
-from tests.moderation_helpers import act, make_pending_comment, make_people, report
+from tests.factories import (
+    commit_setup,
+    make_comment,
+    make_pending_comment,
+    make_people,
+    make_proposal,
+    make_scene,
+    make_user,
+)
+from tests.helpers import act, assert_problem, bearer, report
 
 
 def table_queue(scene):

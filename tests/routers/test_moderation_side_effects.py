@@ -10,18 +10,20 @@ from app.models.events import Event
 from app.models.meetings import MeetingRegistration
 from app.models.proposals import Proposal
 from app.services.moderation.status import set_content_status
-from tests.helpers import (
+from tests.factories import (
     add_member,
-    assert_problem,
-    bearer,
     commit_setup,
     make_meeting,
     make_org,
+    make_proposal,
+    make_scene,
     make_table,
     make_user,
+    set_settings,
+    status_of,
+    support_rows,
 )
-from tests.moderation_helpers import act, status_of
-from tests.proposal_helpers import make_proposal, make_setup, set_settings, support_rows
+from tests.helpers import act, assert_problem, bearer
 
 
 async def _supports_count(session, proposal_id):
@@ -41,7 +43,7 @@ async def _supports_count(session, proposal_id):
 async def test_supports_on_proposals_no_longer_shown_do_not_use_up_the_limit(
     client, session, status
 ):
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     await set_settings(session, s.table, support_limit=2)
     proposals = [await make_proposal(session, s.table, s.facilitator) for _ in range(3)]
     await commit_setup(session)
@@ -76,7 +78,7 @@ async def test_supports_on_proposals_no_longer_shown_do_not_use_up_the_limit(
 
 
 async def test_a_supporter_withdraws_from_a_hidden_proposal(client, session):
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     proposal = await make_proposal(session, s.table, s.facilitator)
     bystander = await make_user(session)
     await add_member(session, s.table, bystander)
@@ -116,7 +118,7 @@ async def test_a_supporter_withdraws_from_a_hidden_proposal(client, session):
 
 
 async def test_a_supporter_withdraws_from_a_proposal_awaiting_approval(client, session):
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     proposal = await make_proposal(session, s.table, s.facilitator)
     await commit_setup(session)
     url = f"/v1/proposals/{proposal.id}/support"

@@ -10,8 +10,8 @@ from sqlmodel import col, select
 from app.models.events import Event
 from app.models.plans import PlanNode
 from app.services.plans.plans import today_in_rome
-from tests.helpers import assert_problem, auth_headers, make_org, make_user
-from tests.plan_helpers import count_rows, import_document, small_document
+from tests.factories import count_rows, import_document, make_org, make_user, small_document
+from tests.helpers import assert_problem, auth_headers
 
 CO2 = {
     "name": {"it": "Emissioni di CO₂ dei trasporti", "en": "Transport CO₂ emissions"},

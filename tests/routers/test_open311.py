@@ -11,7 +11,8 @@ from sqlmodel import col, select
 from app.models.events import Event
 from app.models.moderation import Suspension
 from app.models.service_requests import ServiceRequest
-from tests.helpers import assert_problem, bearer, commit_setup, make_org, make_user
+from tests.factories import commit_setup, make_org, make_user
+from tests.helpers import assert_problem, bearer
 from tests.open311_client import GeoReportClient, GeoReportError
 
 PERSONAL = ("email", "first_name", "last_name", "phone", "device_id", "account_id")

@@ -4,7 +4,8 @@ from sqlmodel import col, select
 
 from app.models.events import Event
 from app.models.organizations import Organization
-from tests.helpers import assert_problem, auth_headers, make_org, make_user
+from tests.factories import make_org, make_user
+from tests.helpers import assert_problem, auth_headers
 
 
 async def test_platform_admin_creates_an_organization(client, session):

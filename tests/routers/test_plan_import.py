@@ -12,8 +12,8 @@ from sqlmodel import col, select
 from app.models.events import Event
 from app.models.organizations import Organization
 from app.models.plans import Plan
-from tests.helpers import assert_problem, auth_headers, make_org, make_user
-from tests.plan_helpers import count_rows, plan_document, small_document
+from tests.factories import count_rows, make_org, make_user, plan_document, small_document
+from tests.helpers import assert_problem, auth_headers
 
 
 async def test_platform_admin_imports_bari_then_reimports(client, session):

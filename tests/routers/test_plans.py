@@ -10,14 +10,16 @@ from app.errors import Unprocessable
 from app.models.events import Event
 from app.models.plans import Plan, PlanNode
 from app.services.plans.plans import get_plan_nodes_by_ids, today_in_rome
-from tests.helpers import assert_problem, auth_headers, make_org, make_user
-from tests.plan_helpers import (
+from tests.factories import (
     add_indicator,
     import_document,
+    make_org,
+    make_user,
     plan_document,
     small_document,
     walk,
 )
+from tests.helpers import assert_problem, auth_headers
 
 
 async def _imported(session, name="bari", **changes):

@@ -10,16 +10,16 @@ from sqlmodel import col, select
 from app.db import get_engine, get_sessionmaker
 from app.models.events import Event
 from app.models.polls import Poll, PollOption, PollParticipation
-from tests.comment_helpers import make_poll, make_scene
-from tests.helpers import (
+from tests.factories import (
     add_member,
-    assert_problem,
-    bearer,
     commit_setup,
     make_org,
+    make_poll,
+    make_scene,
     make_table,
     make_user,
 )
+from tests.helpers import assert_problem, bearer
 
 
 def _iso(delta: timedelta) -> str:

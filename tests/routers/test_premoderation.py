@@ -16,16 +16,18 @@ from app.models.organizations import Organization
 from app.models.proposals import Proposal
 from app.models.tables import ParticipationTable
 from app.services.moderation.status import set_content_status
-from tests.comment_helpers import comments_count, comments_url, make_scene
-from tests.helpers import add_member, assert_problem, bearer, commit_setup, make_table, make_user
-from tests.moderation_helpers import act
-from tests.moderation_visibility_helpers import (
-    listed_ids,
+from tests.factories import (
+    add_member,
+    comments_count,
+    commit_setup,
+    make_scene,
+    make_table,
+    make_user,
     moderation_row,
-    new_proposal,
-    stored_status,
+    set_settings,
+    status_of,
 )
-from tests.proposal_helpers import make_setup, set_settings
+from tests.helpers import act, assert_problem, bearer, comments_url, listed_ids, new_proposal
 
 YOUTH: dict[str, Any] = {"min_age": 16, "max_age": 35}
 
@@ -43,7 +45,7 @@ YOUTH: dict[str, Any] = {"min_age": 16, "max_age": 35}
     ],
 )
 async def test_the_default_follows_the_tables_age_rules(client, session, rules, default):
-    s = await make_setup(session, premoderation=None, **rules)
+    s = await make_scene(session, content=False, premoderation=None, **rules)
     await commit_setup(session)
     url = f"/v1/tables/{s.table.id}/settings"
     body = (await client.get(url)).json()
@@ -66,7 +68,7 @@ async def test_the_default_follows_the_tables_age_rules(client, session, rules, 
 
 
 async def test_only_the_tables_facilitators_change_it(client, session):
-    s = await make_setup(session, premoderation=None, **YOUTH)
+    s = await make_scene(session, content=False, premoderation=None, **YOUTH)
     await commit_setup(session)
     url = f"/v1/tables/{s.table.id}/settings"
     assert_problem(
@@ -85,7 +87,7 @@ async def test_only_the_tables_facilitators_change_it(client, session):
 
 
 async def test_a_proposal_on_a_premoderated_table_waits_for_approval(client, session):
-    s = await make_setup(session, premoderation=None, **YOUTH)
+    s = await make_scene(session, content=False, premoderation=None, **YOUTH)
     other = await make_user(session)
     await add_member(session, s.table, other)
     await commit_setup(session)
@@ -134,7 +136,7 @@ async def test_a_proposal_on_a_premoderated_table_waits_for_approval(client, ses
 
 
 async def test_publishing_a_draft_on_a_premoderated_table_holds_it(client, session):
-    s = await make_setup(session, premoderation=None, **YOUTH)
+    s = await make_scene(session, content=False, premoderation=None, **YOUTH)
     await commit_setup(session)
     draft = await client.post(
         f"/v1/tables/{s.table.id}/proposals",
@@ -152,14 +154,14 @@ async def test_publishing_a_draft_on_a_premoderated_table_holds_it(client, sessi
         "published",
         "pending",
     )
-    assert await stored_status(session, draft.json()["id"]) == "pending"
+    assert await status_of(session, "proposal", draft.json()["id"]) == "pending"
     row = await moderation_row(session, "proposal", draft.json()["id"])
     assert row is not None and row.pending and row.open
     assert await listed_ids(client, f"/v1/tables/{s.table.id}/proposals") == []
 
 
 async def test_facilitators_content_and_tables_without_premoderation_are_not_held(client, session):
-    s = await make_setup(session, premoderation=None, **YOUTH)
+    s = await make_scene(session, content=False, premoderation=None, **YOUTH)
     explicit_off = await make_table(session, s.org, plan_id=s.plan.id, **YOUTH)
     await set_settings(session, explicit_off, premoderation=False)
     adults = await make_table(session, s.org, plan_id=s.plan.id, min_age=18, premoderation=None)
@@ -402,7 +404,7 @@ async def test_a_moderators_own_edit_is_not_held(client, session):
 
 
 async def test_editing_an_approved_proposal_sends_it_back_for_approval(client, session):
-    s = await make_setup(session, premoderation=None, **YOUTH)
+    s = await make_scene(session, content=False, premoderation=None, **YOUTH)
     other = await make_user(session)
     await add_member(session, s.table, other)
     await commit_setup(session)
@@ -424,7 +426,7 @@ async def test_editing_an_approved_proposal_sends_it_back_for_approval(client, s
     )
     assert same.status_code == 200, same.text
     assert same.json()["moderation_status"] == "visible"
-    assert await stored_status(session, proposal_id) == "visible"
+    assert await status_of(session, "proposal", proposal_id) == "visible"
     # Within the edit window, any new text waits for approval again.
     edited = await client.patch(
         url,
@@ -433,7 +435,7 @@ async def test_editing_an_approved_proposal_sends_it_back_for_approval(client, s
     )
     assert edited.status_code == 200, edited.text
     assert edited.json()["moderation_status"] == "pending"
-    assert await stored_status(session, proposal_id) == "pending"
+    assert await status_of(session, "proposal", proposal_id) == "pending"
     row = await moderation_row(session, "proposal", proposal_id)
     assert row is not None and (row.pending, row.open) == (True, True)
     updated = (
@@ -454,7 +456,7 @@ async def test_editing_an_approved_proposal_sends_it_back_for_approval(client, s
 
 
 async def test_a_facilitators_own_proposal_edit_is_not_held(client, session):
-    s = await make_setup(session, premoderation=None, **YOUTH)
+    s = await make_scene(session, content=False, premoderation=None, **YOUTH)
     await commit_setup(session)
     created = await client.post(
         f"/v1/tables/{s.table.id}/proposals",

@@ -21,20 +21,21 @@ from app.models.polls import Poll
 from app.models.proposals import Proposal, ProposalCoauthor, ProposalSupport
 from app.models.tables import TableMembership
 from app.services.privacy.erasure import DELETED_DISPLAY_NAME
-from tests.comment_helpers import Scene, comments_count, make_comment, make_proposal, make_scene
-from tests.helpers import (
+from tests.factories import (
     PASSWORD,
+    Scene,
     add_member,
-    assert_problem,
-    bearer,
+    comments_count,
     commit_setup,
-    login,
+    make_comment,
     make_meeting,
     make_municipality,
     make_org,
+    make_proposal,
+    make_scene,
     make_user,
-    refresh,
 )
+from tests.helpers import assert_problem, bearer, login, refresh
 
 
 @dataclass

@@ -7,15 +7,15 @@ from datetime import UTC, datetime, timedelta
 from sqlmodel import select
 
 from app.models.proposals import Proposal, ProposalCoauthor, ProposalSupport
-from tests.helpers import (
+from tests.factories import (
     add_member,
-    assert_problem,
-    bearer,
     commit_setup,
     make_municipality,
+    make_proposal,
+    make_scene,
     make_user,
 )
-from tests.proposal_helpers import make_proposal, make_setup
+from tests.helpers import assert_problem, bearer
 
 
 def ids(response):
@@ -39,7 +39,7 @@ async def walk(client, url, limit, between_pages=None, headers=None):
 
 
 async def test_italian_stemming_finds_other_forms_of_a_word(client, session):
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     bikes = await make_proposal(
         session,
         s.table,
@@ -74,7 +74,7 @@ async def test_italian_stemming_finds_other_forms_of_a_word(client, session):
 
 
 async def test_filters_by_node_with_descendants_municipality_status_and_author(client, session):
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     bari = await make_municipality(session, s.org, "Bari")
     other = await make_user(session)
     await add_member(session, s.table, other)
@@ -122,7 +122,7 @@ async def test_filters_by_node_with_descendants_municipality_status_and_author(c
 
 
 async def test_sorts_by_supports_comments_recent_and_seeded_random(client, session):
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     now = datetime.now(UTC)
     proposals = [
         await make_proposal(
@@ -164,7 +164,7 @@ async def test_sorts_by_supports_comments_recent_and_seeded_random(client, sessi
 
 
 async def test_paging_while_proposals_are_inserted_never_repeats_an_item(client, session):
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     originals = [
         await make_proposal(
             session,
@@ -203,7 +203,7 @@ async def test_paging_while_proposals_are_inserted_never_repeats_an_item(client,
 async def test_listing_takes_the_same_number_of_queries_for_any_page_size(
     client, session, query_counter
 ):
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     people = [await make_user(session) for _ in range(3)]
     for person in people:
         await add_member(session, s.table, person)
@@ -234,7 +234,7 @@ async def test_listing_takes_the_same_number_of_queries_for_any_page_size(
 
 
 async def _similar_setup(session):
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     source = await make_proposal(
         session,
         s.table,

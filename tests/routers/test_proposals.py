@@ -8,18 +8,19 @@ from sqlmodel import col, select
 
 from app.models.events import Event
 from app.models.proposals import Proposal, ProposalCoauthor
-from tests.helpers import (
+from tests.factories import (
     add_member,
-    assert_problem,
-    bearer,
     commit_setup,
     make_municipality,
     make_org,
     make_plan,
+    make_proposal,
+    make_scene,
     make_table,
     make_user,
+    set_settings,
 )
-from tests.proposal_helpers import make_proposal, make_setup, minutes_ago, set_settings
+from tests.helpers import assert_problem, bearer, minutes_ago
 
 BODY = "Chiediamo più spazi di coworking gratuiti per i giovani nei comuni dell'area."
 
@@ -36,7 +37,7 @@ async def events_of(session, subject_id):
 
 
 async def test_a_member_puts_forward_a_proposal_on_the_tables_plan(client, session):
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     bari = await make_municipality(session, s.org, "Bari")
     coauthor = await make_user(session, name="Luca")
     await add_member(session, s.table, coauthor)
@@ -53,7 +54,7 @@ async def test_a_member_puts_forward_a_proposal_on_the_tables_plan(client, sessi
     assert response.headers["Location"] == f"/v1/proposals/{p['id']}"
     assert p["table_id"] == str(s.table.id) and p["organization_id"] == str(s.org.id)
     assert p["title"] == "Coworking per i giovani" and p["body"] == BODY
-    assert p["author"] == {"id": str(s.member.id), "display_name": "Marta"}
+    assert p["author"] == {"id": str(s.member.id), "display_name": "Marco"}
     assert p["coauthors"] == [{"id": str(coauthor.id), "display_name": "Luca"}]
     assert p["node_ids"] == [str(s.nodes["4"].id)]
     assert p["municipality_id"] == str(bari.id)
@@ -73,7 +74,7 @@ async def test_a_member_puts_forward_a_proposal_on_the_tables_plan(client, sessi
 
 
 async def test_proposal_input_is_validated_with_locations(client, session):
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     other_org = await make_org(session)
     _, other_nodes = await make_plan(session, other_org)
     elsewhere = await make_municipality(session, other_org, "Milano")
@@ -126,7 +127,7 @@ async def test_proposal_input_is_validated_with_locations(client, session):
 
 
 async def test_who_may_propose_follows_the_table(client, session):
-    s = await make_setup(session, membership_policy="request")
+    s = await make_scene(session, content=False, membership_policy="request")
     outsider = await make_user(session)
     open_table = await make_table(session, s.org, plan_id=s.plan.id, membership_policy="open")
     youth = await make_table(
@@ -169,7 +170,7 @@ async def test_who_may_propose_follows_the_table(client, session):
 
 
 async def test_unverified_and_under_14_without_consent_cannot_propose(client, session):
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     unverified = await make_user(session, verified=False)
     child = await make_user(session)
     child.birth_date = date(datetime.now(UTC).year - 12, 1, 1)
@@ -191,7 +192,7 @@ async def test_unverified_and_under_14_without_consent_cannot_propose(client, se
 
 
 async def test_closed_proposals_and_closed_tables_refuse_new_proposals(client, session):
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     closed = await make_table(session, s.org, plan_id=s.plan.id, status="closed")
     await add_member(session, closed, s.member)
     await set_settings(session, s.table, proposals_open=False)
@@ -212,7 +213,7 @@ async def test_closed_proposals_and_closed_tables_refuse_new_proposals(client, s
 
 
 async def test_drafts_are_seen_only_by_their_authors_until_published(client, session):
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     other = await make_user(session)
     await add_member(session, s.table, other)
     await commit_setup(session)
@@ -251,7 +252,7 @@ async def test_drafts_are_seen_only_by_their_authors_until_published(client, ses
 
 
 async def test_the_author_edits_within_the_window_with_if_match(client, session):
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     other = await make_user(session)
     await add_member(session, s.table, other)
     proposal = await make_proposal(session, s.table, s.member)
@@ -296,7 +297,7 @@ async def test_the_author_edits_within_the_window_with_if_match(client, session)
 
 
 async def test_a_longer_edit_window_is_honoured(client, session):
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     await set_settings(session, s.table, edit_window_minutes=60)
     proposal = await make_proposal(session, s.table, s.member, published_at=minutes_ago(30))
     await commit_setup(session)
@@ -307,7 +308,7 @@ async def test_a_longer_edit_window_is_honoured(client, session):
 
 
 async def test_the_author_withdraws_and_cannot_edit_afterwards(client, session):
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     proposal = await make_proposal(session, s.table, s.member)
     await commit_setup(session)
     url = f"/v1/proposals/{proposal.id}"
@@ -328,7 +329,7 @@ async def test_the_author_withdraws_and_cannot_edit_afterwards(client, session):
 
 
 async def test_facilitators_answer_their_tables_proposals_only(client, session):
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     other_table = await make_table(session, s.org, plan_id=s.plan.id)
     other_facilitator = await make_user(session)
     await add_member(session, other_table, other_facilitator, role="facilitator")
@@ -383,7 +384,7 @@ async def test_facilitators_answer_their_tables_proposals_only(client, session):
 
 
 async def test_private_tables_proposals_are_hidden_from_outsiders(client, session):
-    s = await make_setup(session, visibility="private")
+    s = await make_scene(session, content=False, visibility="private")
     outsider = await make_user(session)
     proposal = await make_proposal(session, s.table, s.member)
     await commit_setup(session)
@@ -399,7 +400,7 @@ async def test_private_tables_proposals_are_hidden_from_outsiders(client, sessio
 
 
 async def test_a_deleted_authors_proposal_stays_authorless(client, session):
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     coauthor = await make_user(session)
     await add_member(session, s.table, coauthor)
     proposal = await make_proposal(session, s.table, s.member)

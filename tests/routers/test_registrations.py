@@ -11,16 +11,8 @@ from app.db import get_sessionmaker
 from app.models.events import Event
 from app.models.meetings import MeetingRegistration
 from app.models.organizations import Organization
-from tests.helpers import (
-    add_member,
-    assert_problem,
-    bearer,
-    commit_setup,
-    make_meeting,
-    make_org,
-    make_table,
-    make_user,
-)
+from tests.factories import add_member, commit_setup, make_meeting, make_org, make_table, make_user
+from tests.helpers import assert_problem, bearer
 
 CODE = re.compile(r"^[23456789ABCDEFGHJKMNPQRSTVWXYZ]{8}$")
 

@@ -12,17 +12,21 @@ from app.models.accounts import User
 from app.models.events import Event
 from app.models.moderation import AuditEntry, Moderation, Report
 from app.models.organizations import OrganizationRole
-from tests.comment_helpers import comments_count, make_comment, make_proposal, make_scene
-from tests.helpers import assert_problem, bearer, commit_setup, make_org, make_user
-from tests.moderation_helpers import (
-    act,
+from tests.factories import (
     audit_actions,
+    comments_count,
+    commit_setup,
+    make_comment,
+    make_org,
     make_people,
+    make_proposal,
+    make_scene,
+    make_user,
     moderation_row,
-    report,
     set_report_threshold,
     status_of,
 )
+from tests.helpers import act, assert_problem, bearer, report
 
 # --- hiding by reports --------------------------------------------------------------------
 

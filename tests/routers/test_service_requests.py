@@ -11,7 +11,8 @@ from sqlmodel import col, select
 from app.models.moderation import AuditEntry
 from app.models.organizations import OrganizationRole
 from app.models.service_requests import ServiceRequest, ServiceRequestNote
-from tests.helpers import PASSWORD, assert_problem, bearer, commit_setup, make_user
+from tests.factories import PASSWORD, commit_setup, make_user
+from tests.helpers import assert_problem, bearer
 from tests.open311_client import GeoReportClient
 from tests.routers.test_open311 import PERSONAL, city
 

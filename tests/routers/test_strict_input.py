@@ -3,8 +3,8 @@ into them (1970 from 12345, true from "yes") is refused with a 422 naming the fi
 
 import pytest
 
-from tests.comment_helpers import make_scene
-from tests.helpers import assert_problem, bearer, commit_setup
+from tests.factories import commit_setup, make_scene
+from tests.helpers import assert_problem, bearer
 
 MEETING = {
     "title": {"it": "Incontro"},

@@ -12,16 +12,18 @@ from app.db import get_sessionmaker
 from app.models.accounts import User
 from app.models.events import Event
 from app.models.proposals import Proposal, ProposalSupport
-from tests.helpers import (
-    _HASH,
+from tests.factories import (
+    PASSWORD_HASH,
     add_member,
-    assert_problem,
-    bearer,
     commit_setup,
+    make_proposal,
+    make_scene,
     make_table,
     make_user,
+    set_settings,
+    support_rows,
 )
-from tests.proposal_helpers import make_proposal, make_setup, set_settings, support_rows
+from tests.helpers import assert_problem, bearer
 
 
 async def supports_count(session, proposal_id):
@@ -42,7 +44,7 @@ async def event_types(session, proposal_id):
 
 
 async def test_support_is_idempotent_and_withdrawable(client, session):
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     proposal = await make_proposal(session, s.table, s.facilitator)
     await commit_setup(session)
     url = f"/v1/proposals/{proposal.id}/support"
@@ -79,7 +81,7 @@ async def test_support_is_idempotent_and_withdrawable(client, session):
 
 
 async def test_no_support_on_a_blocked_table(client, session):
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     proposal = await make_proposal(session, s.table, s.facilitator)
     await set_settings(session, s.table, supports="blocked")
     await commit_setup(session)
@@ -90,7 +92,7 @@ async def test_no_support_on_a_blocked_table(client, session):
 
 
 async def test_withdrawn_rejected_and_draft_proposals_cannot_be_supported(client, session):
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     withdrawn = await make_proposal(session, s.table, s.facilitator, status="withdrawn")
     rejected = await make_proposal(
         session,
@@ -124,7 +126,7 @@ async def test_withdrawn_rejected_and_draft_proposals_cannot_be_supported(client
 
 
 async def test_who_may_support(client, session):
-    s = await make_setup(session, membership_policy="request")
+    s = await make_scene(session, content=False, membership_policy="request")
     outsider = await make_user(session)
     unverified = await make_user(session, verified=False)
     child = await make_user(session)
@@ -154,7 +156,7 @@ async def test_who_may_support(client, session):
 
 
 async def test_hidden_supports_show_no_counts_to_participants(client, session):
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     proposal = await make_proposal(session, s.table, s.facilitator)
     await set_settings(session, s.table, supports="hidden", support_threshold=1)
     await commit_setup(session)
@@ -183,7 +185,7 @@ async def test_hidden_supports_show_no_counts_to_participants(client, session):
 
 
 async def test_threshold_reached_flips_and_is_announced_once(client, session):
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     await set_settings(session, s.table, support_threshold=2)
     proposal = await make_proposal(session, s.table, s.facilitator)
     people = [await make_user(session) for _ in range(3)]
@@ -203,7 +205,7 @@ async def test_threshold_reached_flips_and_is_announced_once(client, session):
 
 
 async def test_the_per_person_limit(client, session):
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     await set_settings(session, s.table, support_limit=2)
     proposals = [await make_proposal(session, s.table, s.facilitator) for _ in range(4)]
     await commit_setup(session)
@@ -233,7 +235,7 @@ def sql_statements(counter):
 
 
 async def test_support_uses_a_handful_of_queries(client, session, query_counter):
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     proposal = await make_proposal(session, s.table, s.facilitator)
     people = [await make_user(session) for _ in range(2)]
     limited_table = await make_table(session, s.org, plan_id=s.plan.id)
@@ -265,7 +267,7 @@ async def test_support_uses_a_handful_of_queries(client, session, query_counter)
 async def _committed_setup(people: int, **settings):
     """A table with one proposal (or more) and `people` verified accounts, committed."""
     async with get_sessionmaker()() as session:
-        s = await make_setup(session)
+        s = await make_scene(session, content=False)
         if settings:
             await set_settings(session, s.table, **settings)
         proposals = [await make_proposal(session, s.table, s.facilitator) for _ in range(10)]
@@ -273,7 +275,7 @@ async def _committed_setup(people: int, **settings):
         users = [
             User(
                 email=f"crowd-{uuid.uuid4().hex[:12]}@example.org",
-                password_hash=_HASH,
+                password_hash=PASSWORD_HASH,
                 display_name=f"Persona {i}",
                 email_verified_at=now,
             )

@@ -13,16 +13,9 @@ from app.db import get_sessionmaker
 from app.models.events import Event
 from app.models.surveys import Survey, SurveyAnswer, SurveyParticipation, SurveyResponse
 from app.services.surveys.results import survey_results_aggregates
-from tests.helpers import (
-    add_member,
-    assert_problem,
-    bearer,
-    commit_setup,
-    make_org,
-    make_table,
-    make_user,
-)
-from tests.survey_helpers import answers_for, iso, survey_body
+from tests.factories import add_member, commit_setup, make_org, make_table, make_user
+from tests.factories.surveys import answers_for, iso, survey_body
+from tests.helpers import assert_problem, bearer
 
 
 async def _setup(session, **body):

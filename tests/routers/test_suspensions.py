@@ -13,17 +13,17 @@ from app.models.accounts import RefreshToken, User
 from app.models.moderation import AuditEntry, Suspension
 from app.models.organizations import OrganizationRole
 from app.security import create_access_token
-from tests.comment_helpers import Scene, make_comment, make_proposal, make_scene
-from tests.helpers import (
-    _HASH,
+from tests.factories import (
+    PASSWORD_HASH,
+    Scene,
     add_member,
-    assert_problem,
-    bearer,
     commit_setup,
-    login,
+    make_comment,
+    make_proposal,
+    make_scene,
     make_user,
-    refresh,
 )
+from tests.helpers import assert_problem, bearer, login, refresh
 
 
 def fresh_bearer(user: User) -> dict[str, str]:
@@ -445,7 +445,7 @@ async def test_two_admins_suspending_at_once_make_one_suspension(committing_clie
         admins = [await make_admin(session, scene, name=f"Admin {i}") for i in range(4)]
         person = User(
             email=f"p-{uuid.uuid4().hex[:10]}@example.org",
-            password_hash=_HASH,
+            password_hash=PASSWORD_HASH,
             display_name="Persona",
             email_verified_at=datetime.now(UTC),
         )

@@ -5,8 +5,8 @@ from sqlmodel import col, select
 from app.models.events import Event
 from app.models.tables import TableSettings
 from app.services.tables.table_settings import get_table_settings
-from tests.helpers import add_member, assert_problem, bearer, commit_setup, make_table, make_user
-from tests.proposal_helpers import make_setup
+from tests.factories import add_member, commit_setup, make_scene, make_table, make_user
+from tests.helpers import assert_problem, bearer
 
 DEFAULTS = {
     "proposals_open": True,
@@ -22,7 +22,7 @@ DEFAULTS = {
 
 
 async def test_defaults_are_readable_by_whoever_sees_the_table(client, session):
-    s = await make_setup(session, premoderation=None)
+    s = await make_scene(session, content=False, premoderation=None)
     private = await make_table(session, s.org, visibility="private", premoderation=None)
     await commit_setup(session)
     response = await client.get(f"/v1/tables/{s.table.id}/settings")
@@ -39,7 +39,7 @@ async def test_defaults_are_readable_by_whoever_sees_the_table(client, session):
 
 
 async def test_facilitators_change_the_settings(client, session):
-    s = await make_setup(session, premoderation=None)
+    s = await make_scene(session, content=False, premoderation=None)
     other_table = await make_table(session, s.org, premoderation=None)
     other_facilitator = await make_user(session)
     await add_member(session, other_table, other_facilitator, role="facilitator")
@@ -91,7 +91,7 @@ async def test_facilitators_change_the_settings(client, session):
 
 
 async def test_settings_are_validated(client, session):
-    s = await make_setup(session, premoderation=None)
+    s = await make_scene(session, content=False, premoderation=None)
     await commit_setup(session)
     url = f"/v1/tables/{s.table.id}/settings"
     headers = bearer(s.facilitator)

@@ -5,10 +5,8 @@ import uuid
 from sqlmodel import col, select
 
 from app.models.events import Event
-from tests.helpers import (
+from tests.factories import (
     add_member,
-    assert_problem,
-    bearer,
     commit_setup,
     make_meeting,
     make_municipality,
@@ -17,6 +15,7 @@ from tests.helpers import (
     make_table,
     make_user,
 )
+from tests.helpers import assert_problem, bearer
 
 
 async def _admin_org(session):

@@ -8,16 +8,18 @@ from sqlmodel import col, select
 from app.models.moderation import AuditEntry
 from app.models.organizations import Organization
 from app.services.guards.content_filter import contains_blocked, find_blocked, fold
-from tests.comment_helpers import comments_count, comments_url, make_comment, make_scene
-from tests.helpers import assert_problem, bearer, commit_setup, make_org, make_user
-from tests.moderation_visibility_helpers import (
-    listed_ids,
+from tests.factories import (
+    comments_count,
+    commit_setup,
+    make_comment,
+    make_org,
+    make_scene,
+    make_user,
     moderation_row,
-    new_proposal,
     set_blocked_words,
-    stored_status,
+    status_of,
 )
-from tests.proposal_helpers import make_setup
+from tests.helpers import assert_problem, bearer, comments_url, listed_ids, new_proposal
 
 # --- the matcher ----------------------------------------------------------------------
 
@@ -110,7 +112,7 @@ async def test_the_settings_are_the_organizations_admins_only(client, session):
     org = await make_org(session, admin=admin)
     other_admin = await make_user(session)
     await make_org(session, admin=other_admin)
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     await commit_setup(session)
     url = f"/v1/organizations/{org.slug}/moderation/settings"
     for person in (other_admin, s.facilitator, s.member):
@@ -174,7 +176,7 @@ async def test_the_limits_themselves_are_accepted(client, session):
 
 
 async def test_a_proposal_with_a_blocked_word_is_held(client, session):
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     outsider = await make_user(session)
     await set_blocked_words(session, s.org, ["cretino", "ass"])
     await commit_setup(session)
@@ -206,7 +208,7 @@ async def test_a_proposal_with_a_blocked_word_is_held(client, session):
 
 
 async def test_an_edit_bringing_in_a_blocked_word_holds_published_content(client, session):
-    s = await make_setup(session)
+    s = await make_scene(session, content=False)
     await set_blocked_words(session, s.org, ["brutta parola"])
     await commit_setup(session)
     url = f"/v1/tables/{s.table.id}/proposals"
@@ -220,7 +222,7 @@ async def test_an_edit_bringing_in_a_blocked_word_holds_published_content(client
     )
     assert edited.status_code == 200, edited.text
     assert edited.json()["moderation_status"] == "pending"
-    assert await stored_status(session, proposal_id) == "pending"
+    assert await status_of(session, "proposal", proposal_id) == "pending"
     row = await moderation_row(session, "proposal", proposal_id)
     assert row is not None and row.pending and row.open
     assert await listed_ids(client, url) == []

@@ -7,15 +7,16 @@ from sqlalchemy import text
 
 from app.config import get_settings
 from app.db import get_engine
-from tests.comment_helpers import (
+from tests.factories import (
+    add_member,
     comments_count,
-    comments_url,
+    commit_setup,
     make_comment,
     make_proposal,
     make_scene,
+    make_user,
 )
-from tests.conftest import _make_client
-from tests.helpers import add_member, assert_problem, bearer, commit_setup, make_user
+from tests.helpers import assert_problem, bearer, comments_url, make_client
 
 # Long windows: a test never straddles a window boundary (which would reset the counts).
 WINDOW = 1_000_000
@@ -125,8 +126,8 @@ async def test_the_per_address_limit_holds_across_people(app, session, set_limit
     url = comments_url("proposal", scene.proposal.id)
 
     async with (
-        _make_client(app, address="198.51.100.7") as school,
-        _make_client(app, address="203.0.113.20") as home,
+        make_client(app, address="198.51.100.7") as school,
+        make_client(app, address="203.0.113.20") as home,
     ):
         first = await school.post(url, json=comment(1), headers=bearer(scene.member))
         assert first.status_code == 201, first.text
@@ -155,7 +156,7 @@ async def test_one_person_past_their_limit_does_not_use_up_their_addresss(app, s
     await commit_setup(session)
     url = comments_url("proposal", scene.proposal.id)
 
-    async with _make_client(app, address="198.51.100.7") as school:
+    async with make_client(app, address="198.51.100.7") as school:
         statuses = [
             (await school.post(url, json=comment(n), headers=bearer(scene.member))).status_code
             for n in range(6)

@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.models.events import Event
 from app.models.moderation import AuditEntry
 from app.services.audit.write import record_audit
-from tests.helpers import make_org, make_user
+from tests.factories import make_org, make_user
 
 
 async def _one_entry(session: AsyncSession) -> AuditEntry:

@@ -7,7 +7,8 @@ from app.demo.budgets import SLUG, TRY_IT
 from app.demo.seed import seed_demo
 from app.models.budgets import Budget, BudgetArea, BudgetBallot, BudgetProject, BudgetVoter
 from app.services.accounts.people import find_user_by_email
-from tests.helpers import bearer, commit_setup
+from tests.factories import commit_setup
+from tests.helpers import bearer
 
 
 async def test_demo_budget_is_in_its_voting_phase_and_idempotent(client, session):

@@ -8,7 +8,8 @@ from app.models.organizations import Organization
 from app.models.service_requests import Open311ApiKey, Service
 from app.models.surveys import Survey
 from app.services.accounts.people import find_user_by_email
-from tests.helpers import bearer, commit_setup
+from tests.factories import commit_setup
+from tests.helpers import bearer
 from tests.open311_client import GeoReportClient
 
 

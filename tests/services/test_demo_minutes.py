@@ -7,7 +7,7 @@ from app.demo.comments import youth_table
 from app.demo.seed import seed_demo
 from app.models.events import Event
 from app.models.meetings import MeetingMinutes
-from tests.helpers import commit_setup
+from tests.factories import commit_setup
 
 
 async def test_the_demo_meetings_are_held_with_their_minutes(client, session):

@@ -7,7 +7,8 @@ from app.demo.comments import youth_table
 from app.demo.moderation import HELD_PROPOSAL, SPAM
 from app.demo.seed import seed_demo
 from app.models.moderation import Moderation, Report
-from tests.helpers import bearer, commit_setup
+from tests.factories import commit_setup
+from tests.helpers import bearer
 
 
 async def test_the_demo_queue_has_a_pending_proposal_and_a_reported_comment(client, session):

@@ -4,7 +4,7 @@ from sqlmodel import col, select
 
 from app.demo.seed import DEMO_INDICATORS, seed_demo
 from app.models.plans import Indicator, Plan, PlanNode
-from tests.plan_helpers import count_rows
+from tests.factories import count_rows
 
 
 async def test_seed_demo_imports_the_plans_and_indicators_once(session):

@@ -7,8 +7,7 @@ from sqlmodel import col, select
 
 from app.models.plans import PlanNode
 from app.services.plans.progress import indicator_progress, progress_report, weighted_mean
-from tests.helpers import make_org, make_user
-from tests.plan_helpers import add_indicator, import_document, small_document
+from tests.factories import add_indicator, import_document, make_org, make_user, small_document
 
 
 @pytest.mark.parametrize(

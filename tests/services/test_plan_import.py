@@ -8,11 +8,12 @@ from app.models.events import Event
 from app.models.organizations import Municipality, Organization
 from app.models.plans import Plan, PlanNode, PlanPhase
 from app.services.imports.plan_validation import check_document
-from tests.helpers import make_org, make_user
-from tests.plan_helpers import (
+from tests.factories import (
     BUNDLED,
     count_rows,
     import_document,
+    make_org,
+    make_user,
     plan_document,
     small_document,
     walk,

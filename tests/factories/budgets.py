@@ -19,7 +19,7 @@ from app.models.budgets import (
 )
 from app.models.organizations import Municipality, Organization
 from app.services.plans.plans import today_in_rome
-from tests.helpers import make_municipality, make_org, make_user
+from tests.factories import make_municipality, make_org, make_user
 
 
 def phases_around(current: str, today: date | None = None) -> dict[str, Any]:
@@ -39,7 +39,7 @@ def phases_around(current: str, today: date | None = None) -> dict[str, Any]:
 
 
 @dataclass
-class Scene:
+class BudgetScene:
     org: Organization
     admin: User
     budget: Budget
@@ -60,7 +60,7 @@ async def make_budget_scene(
     any_area: bool = False,
     amounts: tuple[int, int] = (100_00, 100_00),
     projects: dict[str, tuple[int, int]] | None = None,
-) -> Scene:
+) -> BudgetScene:
     """Areas A (municipality 0) and B (municipality 1); municipality 2 is in no area.
     `projects`: name -> (area index, cost in cents), all feasible."""
     admin = await make_user(session, name="Admin")
@@ -94,7 +94,7 @@ async def make_budget_scene(
             )
         )
         areas.append(area)
-    scene = Scene(org, admin, budget, municipalities, areas)
+    scene = BudgetScene(org, admin, budget, municipalities, areas)
     for name, (area_index, cost) in (projects or {}).items():
         project = BudgetProject(
             budget_id=budget.id,

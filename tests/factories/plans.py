@@ -1,4 +1,5 @@
-"""Builders for the plans tests: plan documents, imports, row counts."""
+"""Plans: plans written straight to the database, plan documents and imports, indicators,
+and the row counts an import or a monitoring write leaves."""
 
 import copy
 import json
@@ -14,9 +15,45 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models.accounts import User
 from app.models.monitoring import IndicatorCreate, MeasurementCreate
+from app.models.organizations import Organization
 from app.models.plan_import import ImportReport
+from app.models.plans import Plan, PlanNode
 from app.services.imports.plan_import import SYSTEM, import_plan
 from app.services.plans.monitoring import create_indicator, record_measurement
+
+
+async def make_plan(
+    session: AsyncSession,
+    org: Organization,
+    *,
+    codes: tuple[str, ...] = ("1", "4", "9"),
+    status: str = "approved",
+) -> tuple[Plan, dict[str, PlanNode]]:
+    """A plan with one root node (an axis) per code."""
+    plan = Plan(
+        organization_id=org.id,
+        slug=f"plan-{uuid.uuid4().hex[:8]}",
+        title={"it": "Piano strategico"},
+        status=status,
+    )
+    session.add(plan)
+    await session.flush()
+    nodes = {}
+    for position, code in enumerate(codes):
+        node = PlanNode(
+            plan_id=plan.id,
+            organization_id=org.id,
+            code=code,
+            kind="axis",
+            title={"it": f"Asse {code}"},
+            position=position,
+            sort_path=f"{position:04d}",
+        )
+        session.add(node)
+        nodes[code] = node
+    await session.flush()
+    return plan, nodes
+
 
 BUNDLED = {"bari": 38, "milano": 51, "torino": 47}
 

@@ -1,0 +1,76 @@
+"""The one set of test factories: builders that write rows straight to the database, and
+readers of the state the API leaves there, one module per domain. Import them from here:
+`from tests.factories import make_scene, make_proposal`. HTTP and assertion helpers live
+in `tests.helpers`.
+
+Every builder only flushes; `commit_setup` keeps what they wrote before a request.
+"""
+
+from tests.factories.accounts import PASSWORD, PASSWORD_HASH, make_people, make_user
+from tests.factories.base import commit_setup
+from tests.factories.comments import comments_count, make_comment, make_pending_comment
+from tests.factories.meetings import let_meeting_begin, make_meeting
+from tests.factories.moderation import (
+    audit_actions,
+    moderation_row,
+    status_of,
+    undismissed_reports,
+)
+from tests.factories.organizations import (
+    make_municipality,
+    make_org,
+    set_blocked_words,
+    set_report_threshold,
+)
+from tests.factories.plans import (
+    BUNDLED,
+    add_indicator,
+    count_rows,
+    import_document,
+    make_plan,
+    plan_document,
+    small_document,
+    walk,
+)
+from tests.factories.polls import make_poll
+from tests.factories.proposals import make_proposal, support_rows
+from tests.factories.scene import Scene, SceneContent, make_scene
+from tests.factories.tables import add_member, make_table, set_settings
+
+__all__ = [
+    "BUNDLED",
+    "PASSWORD",
+    "PASSWORD_HASH",
+    "Scene",
+    "SceneContent",
+    "add_indicator",
+    "add_member",
+    "audit_actions",
+    "comments_count",
+    "commit_setup",
+    "count_rows",
+    "import_document",
+    "let_meeting_begin",
+    "make_comment",
+    "make_meeting",
+    "make_municipality",
+    "make_org",
+    "make_pending_comment",
+    "make_people",
+    "make_plan",
+    "make_poll",
+    "make_proposal",
+    "make_scene",
+    "make_table",
+    "make_user",
+    "moderation_row",
+    "plan_document",
+    "set_blocked_words",
+    "set_report_threshold",
+    "set_settings",
+    "small_document",
+    "status_of",
+    "support_rows",
+    "undismissed_reports",
+    "walk",
+]
