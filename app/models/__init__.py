@@ -4,6 +4,14 @@ from app.models.accounts import OneTimeToken, RefreshToken, User
 from app.models.comments import Comment, CommentVote
 from app.models.events import Event
 from app.models.idempotency import IdempotencyRecord
+from app.models.integrations import (
+    ApiClient,
+    ApiClientSecret,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookOutbox,
+    WebhookSecret,
+)
 from app.models.meetings import Meeting, MeetingMinutes, MeetingPlanNode, MeetingRegistration
 from app.models.moderation import AuditEntry, Moderation, Report, Suspension
 from app.models.organizations import Municipality, Organization, OrganizationRole
@@ -21,6 +29,8 @@ from app.models.ratelimits import RateLimitCounter
 from app.models.tables import ParticipationTable, TableMembership, TablePlanNode
 
 __all__ = [
+    "ApiClient",
+    "ApiClientSecret",
     "AuditEntry",
     "Comment",
     "CommentVote",
@@ -57,4 +67,8 @@ __all__ = [
     "TablePlanNode",
     "TableSettings",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookOutbox",
+    "WebhookSecret",
 ]

@@ -1,0 +1,87 @@
+"""The worker: webhook delivery and housekeeping (`consulta worker`; inside
+`consulta serve` in development). Any number of workers on any hosts share the work
+through PostgreSQL only (see app/services/integrations/delivery.py)."""
+
+import asyncio
+import contextlib
+import logging
+import socket
+
+import httpx
+
+from app.config import get_settings
+from app.db import get_sessionmaker, run_after_commit
+from app.housekeeping import purge_periodically
+from app.services.integrations import delivery
+
+logger = logging.getLogger("consulta.worker")
+
+CLAIM_BATCH = 50
+
+
+class Worker:
+    """One worker process's loop. `run_once` does one round (dispatch the outbox, send
+    what is due) and says how much it did; `run` repeats it, pausing when idle."""
+
+    def __init__(self, *, client: httpx.AsyncClient | None = None) -> None:
+        settings = get_settings()
+        self.name = f"{socket.gethostname()}:{id(self):x}"
+        self._client = client or httpx.AsyncClient(
+            timeout=settings.webhook_timeout_seconds, follow_redirects=False
+        )
+        self._owns_client = client is None
+
+    async def dispatch_once(self) -> int:
+        async with get_sessionmaker()() as session:
+            async with session.begin():
+                count = await delivery.dispatch(session)
+            await run_after_commit(session)
+        return count
+
+    async def deliver_once(self, limit: int = CLAIM_BATCH) -> int:
+        async with get_sessionmaker()() as session, session.begin():
+            claims = await delivery.claim(session, limit)
+        if not claims:
+            return 0
+        outcomes = await delivery.send_all(self._client, claims)
+        async with get_sessionmaker()() as session:
+            async with session.begin():
+                for claimed, outcome in zip(claims, outcomes, strict=True):
+                    await delivery.record_outcome(session, claimed, outcome)
+            await run_after_commit(session)
+        return len(claims)
+
+    async def run_once(self) -> int:
+        return await self.dispatch_once() + await self.deliver_once()
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        stop = stop or asyncio.Event()
+        poll = get_settings().worker_poll_seconds
+        logger.info("worker started", extra={"worker": self.name})
+        while not stop.is_set():
+            try:
+                busy = await self.run_once()
+            except Exception:
+                logger.exception("worker round failed; trying again shortly")
+                busy = 0
+            if not busy:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=poll)
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self._client.aclose()
+
+
+async def run_worker(stop: asyncio.Event | None = None, *, housekeeping: bool = True) -> None:
+    """The worker's whole job until `stop` is set (or the task is cancelled)."""
+    worker = Worker()
+    tasks = [asyncio.create_task(purge_periodically())] if housekeeping else []
+    try:
+        await worker.run(stop)
+    finally:
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await worker.aclose()
