@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql.base import ischema_names
 from sqlalchemy.types import UserDefinedType
 from sqlmodel import Field, SQLModel
 
+from app.models.accounts import User
 from app.models.base import (
     created_at_field,
     fk_field,
@@ -64,6 +65,20 @@ class ClientActor:
     def id(self) -> None:
         """No person acts: rows that record a person (`created_by_id`) stay empty."""
         return None
+
+
+# Who acts on the write endpoints that service clients may call too.
+Actor = User | ClientActor
+
+
+def acting_client(actor: Actor | None) -> uuid.UUID | None:
+    """The service client acting, if any (events name it in `actor_client_id`)."""
+    return actor.client_id if isinstance(actor, ClientActor) else None
+
+
+def as_person(actor: Actor | None) -> User | None:
+    """The person acting, if any: response builders show a client the public view."""
+    return actor if isinstance(actor, User) else None
 
 
 # --- tables ----------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.errors import NotFound, Unprocessable
 from app.etag import check_if_match
 from app.models.accounts import User
+from app.models.integrations import Actor, acting_client
 from app.models.organizations import Organization
 from app.models.plans import (
     Indicator,
@@ -70,7 +71,7 @@ async def get_visible_plan(session: AsyncSession, actor: User | None, plan_id: u
 
 
 async def get_admin_plan(
-    session: AsyncSession, actor: User, plan_id: uuid.UUID, *, lock: bool = False
+    session: AsyncSession, actor: Actor, plan_id: uuid.UUID, *, lock: bool = False
 ) -> Plan:
     """The plan, if `actor` administers its organization (404 otherwise)."""
     stmt = select(Plan).where(
@@ -101,7 +102,7 @@ async def get_visible_node(
 
 
 async def get_admin_node(
-    session: AsyncSession, actor: User, node_id: uuid.UUID, *, lock: bool = False
+    session: AsyncSession, actor: Actor, node_id: uuid.UUID, *, lock: bool = False
 ) -> PlanNode:
     """The node, if `actor` administers its organization (404 otherwise)."""
     stmt = select(PlanNode).where(
@@ -314,7 +315,7 @@ async def replace_phases(
 
 async def update_plan(
     session: AsyncSession,
-    actor: User,
+    actor: Actor,
     plan_id: uuid.UUID,
     data: PlanUpdate,
     if_match: str | None,
@@ -381,6 +382,7 @@ async def update_plan(
             "plan.updated",
             organization_id=plan.organization_id,
             actor_id=actor.id,
+            actor_client_id=acting_client(actor),
             target_type="plan",
             target_id=plan.id,
             data={"fields": changed, "version": plan.version},

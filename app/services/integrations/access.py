@@ -13,12 +13,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import AppError, NotFound, Unauthorized
 from app.models.accounts import User
-from app.models.integrations import ApiClient, ClientActor
+from app.models.integrations import ApiClient, ClientActor, acting_client
 from app.models.organizations import Organization
 from app.security import ClientClaims
 from app.services.organizations import ADMINISTERED_ORG_NOT_FOUND, is_org_admin_clause
 
-Actor = User | ClientActor
+Actor = User | ClientActor  # = app.models.integrations.Actor
 
 
 class InsufficientScope(AppError):
@@ -88,6 +88,4 @@ async def integration_organization(session: AsyncSession, actor: Actor, slug: st
 
 def actor_fields(actor: Actor | None) -> dict[str, uuid.UUID | None]:
     """`actor_id` / `actor_client_id` for `record_event` and rows naming who acted."""
-    if isinstance(actor, ClientActor):
-        return {"actor_id": None, "actor_client_id": actor.client_id}
-    return {"actor_id": actor.id if actor else None, "actor_client_id": None}
+    return {"actor_id": actor.id if actor else None, "actor_client_id": acting_client(actor)}
