@@ -106,8 +106,8 @@ def type_filter(types: str | None) -> tuple[list[str], list[str]] | None:
 
 FEED_SQL = """
 WITH horizon AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
-SELECT e.id, e.seq, e.xid::text AS xid, e.type, e.subject_type, e.subject_id, e.payload,
-       e.created_at
+SELECT e.id, e.seq, e.xid::text AS xid, e.organization_id, e.type, e.subject_type, e.subject_id,
+       e.payload, e.created_at
 FROM events e
 WHERE {where}
   AND (e.xid, e.seq) > (CAST(CAST(:xid AS text) AS xid8), :seq)
