@@ -1,0 +1,1 @@
+"""Demo data seeders, used by `consulta seed-demo` only."""
