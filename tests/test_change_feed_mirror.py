@@ -6,6 +6,7 @@ import asyncio
 import random
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlmodel import col, func, select
 
@@ -50,10 +51,10 @@ async def _scene():
 class Mirror:
     def __init__(self) -> None:
         self.seen: list[str] = []
-        self.proposals: dict[str, dict | None] = {}
-        self.comments: dict[str, dict | None] = {}
+        self.proposals: dict[str, dict[str, Any] | None] = {}
+        self.comments: dict[str, dict[str, Any] | None] = {}
 
-    def apply(self, item: dict) -> None:
+    def apply(self, item: dict[str, Any]) -> None:
         self.seen.append(item["id"])
         if item["subject_type"] == "proposal":
             self.proposals[item["subject_id"]] = item["data"]

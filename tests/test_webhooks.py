@@ -141,7 +141,8 @@ async def test_a_410_disables_the_endpoint_and_tells_the_admins(
     assert [e.subject_id for e in disabled] == [uuid.UUID(hook["id"])]
     files = [p for p in mail_dir.glob("*.eml") if s.admin.email.lower() in p.name.lower()]
     bodies = [
-        email.message_from_bytes(f.read_bytes()).get_payload(decode=True).decode() for f in files
+        email.message_from_bytes(f.read_bytes()).get_payload(decode=True).decode()  # type: ignore[union-attr]
+        for f in files
     ]
     assert any(receiver.url in b and "410 Gone" in b for b in bodies), bodies
 

@@ -3,6 +3,7 @@ status codes, and switches for the webhook settings."""
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from app.config import get_settings
 class Received:
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.monotonic)
 
     @property
     def json(self) -> Any:
@@ -32,34 +34,37 @@ class Receiver:
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     release: asyncio.Event = field(default_factory=asyncio.Event)
     port: int = 0
+    connections: set[asyncio.StreamWriter] = field(default_factory=set)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/hooks/consulta"
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """HTTP/1.1 with keep-alive: requests on one connection until the client closes."""
+        self.connections.add(writer)
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            lines = head.decode("latin-1").split("\r\n")
-            headers = {}
-            for line in lines[1:]:
-                if ":" in line:
-                    name, value = line.split(":", 1)
-                    headers[name.strip().lower()] = value.strip()
-            body = await reader.readexactly(int(headers.get("content-length", "0")))
-            self.requests.append(Received(headers, body))
-            self.arrived.set()
-            status = self.script.pop(0) if self.script else self.default
-            if status == 0:
-                await self.release.wait()
-                status = 200
-            writer.write(
-                f"HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok".encode()
-            )
-            await writer.drain()
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                headers = {}
+                for line in lines[1:]:
+                    if ":" in line:
+                        name, value = line.split(":", 1)
+                        headers[name.strip().lower()] = value.strip()
+                body = await reader.readexactly(int(headers.get("content-length", "0")))
+                self.requests.append(Received(headers, body))
+                self.arrived.set()
+                status = self.script.pop(0) if self.script else self.default
+                if status == 0:
+                    await self.release.wait()
+                    status = 200
+                writer.write(f"HTTP/1.1 {status} X\r\ncontent-length: 2\r\n\r\nok".encode())
+                await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
+            self.connections.discard(writer)
             writer.close()
 
 
@@ -73,6 +78,8 @@ async def receiving(**kwargs: Any) -> AsyncIterator[Receiver]:
     finally:
         receiver.release.set()
         server.close()
+        for writer in list(receiver.connections):
+            writer.close()
         await server.wait_closed()
 
 

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.demo.integrations import seed_demo_client
 from app.events import record_event
 from app.models.accounts import User
 from app.models.monitoring import IndicatorCreate, MeasurementCreate
@@ -19,7 +20,6 @@ from app.models.tables import ParticipationTable
 from app.security import hash_password
 from app.services.accounts import find_user_by_email
 from app.services.demo_comments import seed_comments_and_polls
-from app.demo.integrations import seed_demo_client
 from app.services.demo_minutes import seed_demo_minutes
 from app.services.demo_moderation import seed_demo_moderation
 from app.services.demo_proposals import seed_demo_proposals

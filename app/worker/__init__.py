@@ -16,7 +16,7 @@ from app.services.integrations import delivery
 
 logger = logging.getLogger("consulta.worker")
 
-CLAIM_BATCH = 50
+CLAIM_BATCH = 200
 
 
 class Worker:
@@ -27,7 +27,9 @@ class Worker:
         settings = get_settings()
         self.name = f"{socket.gethostname()}:{id(self):x}"
         self._client = client or httpx.AsyncClient(
-            timeout=settings.webhook_timeout_seconds, follow_redirects=False
+            timeout=settings.webhook_timeout_seconds,
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=CLAIM_BATCH, max_keepalive_connections=50),
         )
         self._owns_client = client is None
 
@@ -46,8 +48,7 @@ class Worker:
         outcomes = await delivery.send_all(self._client, claims)
         async with get_sessionmaker()() as session:
             async with session.begin():
-                for claimed, outcome in zip(claims, outcomes, strict=True):
-                    await delivery.record_outcome(session, claimed, outcome)
+                await delivery.record_outcomes(session, claims, outcomes)
             await run_after_commit(session)
         return len(claims)
 

@@ -8,8 +8,15 @@ from sqlmodel import col, select
 from app.models.events import Event
 from app.models.meetings import Meeting
 from app.models.plans import Indicator, Measurement, Plan
-from tests.helpers import assert_problem, bearer, commit_setup, make_org, make_plan, make_table
-from tests.helpers import make_user
+from tests.helpers import (
+    assert_problem,
+    bearer,
+    commit_setup,
+    make_org,
+    make_plan,
+    make_table,
+    make_user,
+)
 from tests.integration_helpers import client_headers
 
 INDICATOR = {

@@ -26,5 +26,7 @@ async def test_the_demo_prints_baris_client_secret_once_and_it_works(client, ses
     )
     assert token.status_code == 200, token.text
     assert "changes:read" in token.json()["scope"]
-    stored = (await session.exec(select(ApiClient).where(col(ApiClient.id) == match.group(1)))).one()
+    stored = (
+        await session.exec(select(ApiClient).where(col(ApiClient.id) == match.group(1)))
+    ).one()
     assert "webhooks:manage" in stored.scopes

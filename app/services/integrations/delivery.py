@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from standardwebhooks import Webhook
@@ -52,6 +52,7 @@ RETRY_DELAYS = (
     timedelta(hours=10),
 )
 MAX_RESPONSE_BYTES = 4096
+_DELIVERIES = WebhookDelivery.__table__  # type: ignore[attr-defined]
 DISPATCH_BATCH = 500
 
 
@@ -105,22 +106,24 @@ async def dispatch(session: AsyncSession, batch: int = DISPATCH_BATCH) -> int:
     ).all()
     if endpoints:
         now = _now()
+        deliveries = []
         for event, item in await build_items(session, rows):
             body = message_body(item, now)
-            for endpoint in endpoints:
-                if endpoint.organization_id == event.organization_id and matches(
-                    endpoint.event_types, event.type
-                ):
-                    session.add(
-                        WebhookDelivery(
-                            endpoint_id=endpoint.id,
-                            organization_id=endpoint.organization_id,
-                            event_id=event.id,
-                            type=event.type,
-                            body=body,
-                            next_attempt_at=now,
-                        )
-                    )
+            deliveries += [
+                {
+                    "endpoint_id": endpoint.id,
+                    "organization_id": endpoint.organization_id,
+                    "event_id": event.id,
+                    "type": event.type,
+                    "body": body,
+                    "next_attempt_at": now,
+                }
+                for endpoint in endpoints
+                if endpoint.organization_id == event.organization_id
+                and matches(endpoint.event_types, event.type)
+            ]
+        if deliveries:
+            await conn.execute(insert(_DELIVERIES), deliveries)
     last = rows[-1]
     await conn.execute(
         text("UPDATE webhook_outbox SET last_xid = :x, last_seq = :s WHERE id = 1"),
@@ -239,6 +242,47 @@ async def send(client: httpx.AsyncClient, claimed: Claimed) -> Outcome:
         return Outcome(None, elapsed(), "timeout")
     except httpx.HTTPError as exc:
         return Outcome(None, elapsed(), f"{type(exc).__name__}: {exc}"[:200])
+
+
+SUCCESS_SQL = """
+UPDATE webhook_deliveries d
+SET status = 'succeeded', attempts = d.attempts + 1, last_status_code = v.code,
+    last_duration_ms = v.ms, last_error = NULL, last_attempt_at = now(),
+    next_attempt_at = NULL, locked_until = NULL,
+    log = d.log || jsonb_build_array(jsonb_build_object(
+        'at', now(), 'status_code', v.code, 'duration_ms', v.ms, 'error', NULL))
+FROM (SELECT unnest(CAST(:ids AS uuid[])) AS id, unnest(CAST(:codes AS int[])) AS code,
+             unnest(CAST(:ms AS int[])) AS ms) AS v
+WHERE d.id = v.id
+"""
+
+
+async def record_outcomes(
+    session: AsyncSession, claims: Sequence[Claimed], outcomes: Sequence[Outcome]
+) -> None:
+    """Store a batch's outcomes: the successes in two statements, each failure on its
+    own (the rare path: retries, disabling). The caller commits."""
+    done = [(c, o) for c, o in zip(claims, outcomes, strict=True) if o.succeeded]
+    if done:
+        conn = await session.connection()
+        await conn.execute(
+            text(SUCCESS_SQL),
+            {
+                "ids": [c.delivery_id for c, _ in done],
+                "codes": [o.status_code for _, o in done],
+                "ms": [o.duration_ms for _, o in done],
+            },
+        )
+        await conn.execute(
+            text(
+                "UPDATE webhook_endpoints SET failing_since = NULL "
+                "WHERE id = ANY(CAST(:ids AS uuid[])) AND failing_since IS NOT NULL"
+            ),
+            {"ids": list({c.endpoint_id for c, _ in done})},
+        )
+    for claimed, outcome in zip(claims, outcomes, strict=True):
+        if not outcome.succeeded:
+            await record_outcome(session, claimed, outcome)
 
 
 async def record_outcome(session: AsyncSession, claimed: Claimed, outcome: Outcome) -> None:
