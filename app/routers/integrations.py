@@ -124,7 +124,7 @@ async def list_changes(
     actor: ChangesReader,
     org: str,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page (≤ 100).")] = 20,
     types: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> ChangePage:
     return await change_feed.list_changes(

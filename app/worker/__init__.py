@@ -17,6 +17,7 @@ from app.services.integrations import delivery
 logger = logging.getLogger("consulta.worker")
 
 CLAIM_BATCH = 200
+ERROR_PAUSE_SECONDS = 5.0
 
 
 class Worker:
@@ -63,8 +64,11 @@ class Worker:
             try:
                 busy = await self.run_once()
             except Exception:
+                # E.g. the database is unreachable: wait longer than an idle round.
                 logger.exception("worker round failed; trying again shortly")
-                busy = 0
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=ERROR_PAUSE_SECONDS)
+                continue
             if not busy:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=poll)

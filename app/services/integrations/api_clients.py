@@ -291,6 +291,7 @@ async def client_credentials(
         for limit in limits:
             await ratelimit.hit(limit, session)
         raise InvalidClient()
+    await ratelimit.reset(limits[0], session)
     scopes = _parse_scope(scope, client.scopes)
     token, expires_in = create_client_token(client.id, client.organization_id, scopes)
     return ClientTokenResponse(access_token=token, expires_in=expires_in, scope=" ".join(scopes))
