@@ -80,6 +80,7 @@ async def receiving(**kwargs: Any) -> AsyncIterator[Receiver]:
         server.close()
         for writer in list(receiver.connections):
             writer.close()
+        await asyncio.sleep(0.05)  # let the handlers see the end of their connections
         await server.wait_closed()
 
 

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import socket
 
-import httpx
+import aiohttp
 
 from app.config import get_settings
 from app.db import get_sessionmaker, run_after_commit
@@ -24,15 +24,15 @@ class Worker:
     """One worker process's loop. `run_once` does one round (dispatch the outbox, send
     what is due) and says how much it did; `run` repeats it, pausing when idle."""
 
-    def __init__(self, *, client: httpx.AsyncClient | None = None) -> None:
-        settings = get_settings()
+    def __init__(self) -> None:
         self.name = f"{socket.gethostname()}:{id(self):x}"
-        self._client = client or httpx.AsyncClient(
-            timeout=settings.webhook_timeout_seconds,
-            follow_redirects=False,
-            limits=httpx.Limits(max_connections=CLAIM_BATCH, max_keepalive_connections=50),
-        )
-        self._owns_client = client is None
+        self._client: aiohttp.ClientSession | None = None
+
+    @property
+    def client(self) -> aiohttp.ClientSession:
+        if self._client is None:  # created on the running loop
+            self._client = delivery.http_client(CLAIM_BATCH)
+        return self._client
 
     async def dispatch_once(self) -> int:
         async with get_sessionmaker()() as session:
@@ -46,7 +46,7 @@ class Worker:
             claims = await delivery.claim(session, limit)
         if not claims:
             return 0
-        outcomes = await delivery.send_all(self._client, claims)
+        outcomes = await delivery.send_all(self.client, claims)
         async with get_sessionmaker()() as session:
             async with session.begin():
                 await delivery.record_outcomes(session, claims, outcomes)
@@ -74,8 +74,8 @@ class Worker:
                     await asyncio.wait_for(stop.wait(), timeout=poll)
 
     async def aclose(self) -> None:
-        if self._owns_client:
-            await self._client.aclose()
+        if self._client is not None:
+            await self._client.close()
 
 
 async def run_worker(stop: asyncio.Event | None = None, *, housekeeping: bool = True) -> None:

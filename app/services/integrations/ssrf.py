@@ -6,6 +6,9 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
+from aiohttp.abc import ResolveResult
+from aiohttp.resolver import ThreadedResolver
+
 from app.config import get_settings
 
 # Cloud metadata services and other addresses no webhook should reach, beyond what
@@ -22,7 +25,7 @@ class TargetRefused(Exception):
     """Why a webhook URL may not be called (a sentence for people)."""
 
 
-def _refused_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+def refused_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     return (
@@ -65,8 +68,25 @@ async def check_target(url: str) -> None:
         raise TargetRefused(f"The host {host} does not resolve.") from exc
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        if _refused_address(address):
+        if refused_address(address):
             raise TargetRefused(
                 f"The host {host} resolves to {address}, an address inside a private, "
                 "loopback, link-local, multicast or metadata network."
             )
+
+
+class GuardedResolver(ThreadedResolver):
+    """The delivery client's resolver: the addresses it connects to are checked too, so
+    a DNS answer changing between `check_target` and the connection cannot slip a
+    private address through."""
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await super().resolve(host, port, family)
+        if not get_settings().webhook_allow_private_targets:
+            for result in results:
+                address = ipaddress.ip_address(result["host"].split("%", 1)[0])
+                if refused_address(address):
+                    raise OSError(f"{host} resolves to {address}, a refused address")
+        return results
