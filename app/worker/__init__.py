@@ -17,6 +17,7 @@ from app.services.integrations import delivery
 logger = logging.getLogger("consulta.worker")
 
 CLAIM_BATCH = 200
+PARALLEL_BATCHES = 4
 ERROR_PAUSE_SECONDS = 5.0
 
 
@@ -31,7 +32,7 @@ class Worker:
     @property
     def client(self) -> aiohttp.ClientSession:
         if self._client is None:  # created on the running loop
-            self._client = delivery.http_client(CLAIM_BATCH)
+            self._client = delivery.http_client(CLAIM_BATCH * PARALLEL_BATCHES)
         return self._client
 
     async def dispatch_once(self) -> int:
@@ -54,7 +55,11 @@ class Worker:
         return len(claims)
 
     async def run_once(self) -> int:
-        return await self.dispatch_once() + await self.deliver_once()
+        """Dispatch, then send what is due: several batches at once (each claims its own
+        rows, SKIP LOCKED), so that database round trips and sending overlap."""
+        dispatched = await self.dispatch_once()
+        sent = await asyncio.gather(*(self.deliver_once() for _ in range(PARALLEL_BATCHES)))
+        return dispatched + sum(sent)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         stop = stop or asyncio.Event()
