@@ -2,8 +2,8 @@
 
 `events.xid` (xid8, default `pg_current_xact_id()`) lets the change feed and the webhook
 outbox read only events of transactions that have finished (see ARCHITECTURE.md, "The
-change feed"); existing rows get the migrating transaction's id, which is finished once
-this migration commits. `events.actor_client_id` names a service client that acted.
+change feed"); existing rows get xid 0 (all their transactions have finished), without
+rewriting the table. `events.actor_client_id` names a service client that acted.
 
 Revision ID: 0013
 Revises: 0010
@@ -197,13 +197,17 @@ def upgrade() -> None:
     # Webhooks start from now: events written before this migration are not delivered.
     op.execute(
         "INSERT INTO webhook_outbox (id, last_xid, last_seq) "
-        "SELECT 1, pg_current_xact_id()::text::bigint, coalesce(max(seq), 0) FROM events"
+        "SELECT 1, 0, coalesce(max(seq), 0) FROM events"
     )
 
+    # A constant default first (no table rewrite, no long lock on a big table): rows
+    # already there get xid 0, older than any transaction, so the feed shows them first,
+    # in their seq order. New rows get their transaction's id.
     op.add_column(
         "events",
-        sa.Column("xid", XID8(), server_default=sa.text("pg_current_xact_id()"), nullable=False),
+        sa.Column("xid", XID8(), server_default=sa.text("'0'::xid8"), nullable=False),
     )
+    op.alter_column("events", "xid", server_default=sa.text("pg_current_xact_id()"))
     op.add_column("events", sa.Column("actor_client_id", _UUID, nullable=True))
     op.create_foreign_key(
         "events_actor_client_id_fkey",
