@@ -1,4 +1,4 @@
-"""The `consulta` command: serve, migrate, create-admin, seed-demo, import-plan.
+"""The `consulta` command: serve, worker, migrate, create-admin, seed-demo, import-plan.
 
 Every command talks to the same database as the server: DATABASE_URL when set, else the
 embedded PostgreSQL under `.data/` (attached to, if the server is already running).
@@ -140,6 +140,23 @@ def cmd_serve(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_worker(args: argparse.Namespace) -> None:
+    from app.db import resolve_database_url
+    from app.worker import run_worker
+
+    resolve_database_url()
+    stop = asyncio.Event()
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(stop)
+
+    print("Consulta worker running (webhook delivery, housekeeping)", flush=True)
+    asyncio.run(main())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="consulta", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -151,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--migrate", action="store_true", help="apply migrations first")
     serve.add_argument("--seed-demo", action="store_true", help="load the demo data first")
     serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser("worker", help="deliver webhooks and run housekeeping")
+    worker.set_defaults(func=cmd_worker)
 
     mig = sub.add_parser("migrate", help="apply database migrations")
     mig.add_argument("revision", nargs="?", default="head")

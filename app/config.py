@@ -61,6 +61,23 @@ class Settings(BaseSettings):
     idempotency_hours: int = Field(default=24, ge=24)
     idempotency_lease_seconds: int = Field(default=60, ge=5)
 
+    # Integrations (app/services/integrations/): a rotated client secret keeps working
+    # this long; the change feed promises this much history (an older cursor is 410).
+    api_client_secret_grace_hours: int = Field(default=24, ge=0)
+    change_feed_retention_days: int = Field(default=90, ge=90)
+    # Webhooks: private, loopback and link-local targets are refused unless this is true.
+    webhook_allow_private_targets: bool = False
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=30)
+    webhook_secret_grace_hours: int = Field(default=24, ge=0)
+    # An endpoint whose every attempt has failed this long is disabled.
+    webhook_disable_after_hours: int = Field(default=120, ge=1)
+    # The worker (`consulta worker`): how often it looks for work when idle, and how long
+    # a claimed delivery stays its own before another worker may take it over.
+    worker_poll_seconds: float = Field(default=0.2, gt=0, le=60)
+    worker_lease_seconds: int = Field(default=60, ge=15)
+    # Run the worker inside `consulta serve` (default: in development only).
+    worker_in_process: bool | None = None
+
     mail_backend: Literal["file", "smtp"] = "file"
     mail_dir: Path | None = None  # default: <data_dir>/mail
     mail_from: str = "Consulta <no-reply@consulta.local>"
@@ -94,6 +111,12 @@ class Settings(BaseSettings):
             if not self.database_url:
                 raise ValueError("DATABASE_URL must be set in production")
         return self
+
+    @property
+    def runs_worker_in_process(self) -> bool:
+        if self.worker_in_process is None:
+            return self.environment == "development"
+        return self.worker_in_process
 
     @property
     def resolved_mail_dir(self) -> Path:

@@ -7,7 +7,7 @@ for members), `CurrentUser` (signed in), `VerifiedUser` (signed in with a verifi
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -17,7 +17,9 @@ from sqlmodel import col, select
 from app.db import SessionDep
 from app.errors import Forbidden, Unauthorized
 from app.models.accounts import RefreshToken, User, needs_guardian_consent
-from app.security import InvalidToken, decode_access_token
+from app.models.integrations import ClientActor
+from app.security import InvalidToken, decode_access_token, decode_client_token
+from app.services.integrations.access import Actor, client_actor, require_scope
 
 # An OAuth2 password-flow scheme, so that /docs' "Authorize" signs in with email and
 # password through the token endpoint.
@@ -116,6 +118,28 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def _scoped(scope: str) -> Any:
+    """A person (the service checks their role), or a service client whose token holds
+    `scope` (403 `insufficient_scope` without it) acting inside its organization."""
+
+    async def caller(session: SessionDep, token: Annotated[str | None, Depends(_bearer)]) -> Actor:
+        if not token:
+            raise Unauthorized(
+                "Sign in or send a client token to do this.", error="invalid_request"
+            )
+        try:
+            claims = decode_client_token(token)
+        except InvalidToken as exc:
+            raise Unauthorized("The access token is invalid or expired.") from exc
+        if claims is None:
+            return await get_current_user(await get_optional_user(session, token))
+        actor: ClientActor = await client_actor(session, claims)
+        require_scope(actor, scope)
+        return actor
+
+    return Depends(caller)
+
+
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
 CurrentUser = Annotated[User, Depends(get_current_user)]
 VerifiedUser = Annotated[User, Depends(get_verified_user)]
@@ -123,3 +147,8 @@ ParticipantUser = Annotated[User, Depends(get_participant)]
 PlatformAdmin = Annotated[User, Depends(get_platform_admin)]
 SignIn = Annotated[uuid.UUID | None, Depends(get_sign_in)]
 ClientAddress = Annotated[str, Depends(client_address)]
+# People or service clients, by the scope a client needs (API.md, Integrations).
+ChangesReader = Annotated[Actor, _scoped("changes:read")]
+WebhookManager = Annotated[Actor, _scoped("webhooks:manage")]
+PlanWriter = Annotated[Actor, _scoped("plans:write")]
+MeetingWriter = Annotated[Actor, _scoped("meetings:write")]

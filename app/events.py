@@ -22,6 +22,7 @@ def record_event(
     actor_id: uuid.UUID | None,
     organization_id: uuid.UUID | None = None,
     payload: dict[str, Any] | None = None,
+    actor_client_id: uuid.UUID | None = None,
 ) -> Event:
     """Add one event row, e.g. `record_event(s, "user.registered", subject_type="user", …)`.
 
@@ -33,6 +34,7 @@ def record_event(
         subject_type=subject_type,
         subject_id=subject_id,
         actor_id=actor_id,
+        actor_client_id=actor_client_id,
         payload=payload or {},
     )
     session.add(event)

@@ -17,6 +17,7 @@ from app.openapi import install_openapi
 from app.routers import auth, health, meetings, monitoring, organizations, plans, tables
 from app.routers import budgets as budgets_router
 from app.routers import comments as comments_router
+from app.routers import integrations as integrations_router
 from app.routers import moderation as moderation_router
 from app.routers import moderation_settings as moderation_settings_router
 from app.routers import open311 as open311_router
@@ -25,6 +26,7 @@ from app.routers import proposals as proposals_router
 from app.routers import safety as safety_router
 from app.routers import service_requests as service_requests_router
 from app.routers import surveys as surveys_router
+from app.worker import run_worker
 from app.write_limits import RefundFailedWrites
 
 DESCRIPTION = """
@@ -42,14 +44,18 @@ comments and moderation.
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """While a server process runs, it purges expired counters and idempotency records."""
-    task = asyncio.create_task(purge_periodically())
+    """While a server process runs, it purges expired counters and idempotency records;
+    in development (WORKER_IN_PROCESS) it also runs the worker (webhook delivery)."""
+    tasks = [asyncio.create_task(purge_periodically())]
+    if get_settings().runs_worker_in_process:
+        tasks.append(asyncio.create_task(run_worker(housekeeping=False)))
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 def create_app() -> FastAPI:
@@ -85,6 +91,7 @@ def create_app() -> FastAPI:
     app.include_router(surveys_router.router)
     app.include_router(service_requests_router.router)
     app.include_router(open311_router.router)
+    app.include_router(integrations_router.router)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

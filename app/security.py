@@ -151,6 +151,76 @@ def decode_access_token(token: str) -> AccessClaims:
     )
 
 
+# --- service clients' access tokens (client_credentials grant) ------------------------
+
+
+@dataclass(frozen=True)
+class ClientClaims:
+    client_id: uuid.UUID
+    organization_id: uuid.UUID
+    scopes: frozenset[str]
+    issued_at: datetime
+
+
+CLIENT_TOKEN_TYPE = "client_access"
+
+
+def create_client_token(
+    client_id: uuid.UUID, organization_id: uuid.UUID, scopes: list[str]
+) -> tuple[str, int]:
+    """A short-lived bearer token for a service client; its own `type`, so that no
+    endpoint taking a person's token accepts it."""
+    settings = get_settings()
+    now = datetime.now(UTC)
+    lifetime = timedelta(minutes=settings.access_token_minutes)
+    claims: dict[str, Any] = {
+        "sub": str(client_id),
+        "type": CLIENT_TOKEN_TYPE,
+        "org": str(organization_id),
+        "scope": " ".join(scopes),
+        "iat": int(now.timestamp()),
+        "exp": int((now + lifetime).timestamp()),
+        "jti": secrets.token_hex(8),
+    }
+    token = jwt.encode(claims, settings.secret_key, algorithm=settings.jwt_algorithm)
+    return token, int(lifetime.total_seconds())
+
+
+def decode_client_token(token: str) -> ClientClaims | None:
+    """The claims of a service client's token; None when it is a person's token (or
+    not a token of ours at all: InvalidToken)."""
+    settings = get_settings()
+    try:
+        claims = jwt.decode(
+            token,
+            settings.secret_key,
+            algorithms=[settings.jwt_algorithm],
+            options={"require_exp": True, "require_iat": True, "require_sub": True},
+        )
+    except JWTError as exc:
+        raise InvalidToken(str(exc)) from exc
+    if claims.get("type") != CLIENT_TOKEN_TYPE:
+        return None
+    try:
+        return ClientClaims(
+            client_id=uuid.UUID(str(claims["sub"])),
+            organization_id=uuid.UUID(str(claims["org"])),
+            scopes=frozenset(str(claims.get("scope", "")).split()),
+            issued_at=datetime.fromtimestamp(int(claims["iat"]), UTC),
+        )
+    except (KeyError, ValueError, TypeError) as exc:
+        raise InvalidToken("malformed claims") from exc
+
+
+def new_client_secret() -> str:
+    return "cs_" + secrets.token_urlsafe(32)
+
+
+def new_webhook_secret() -> str:
+    """A Standard Webhooks secret: `whsec_` and base64 of 32 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
 # --- opaque tokens (refresh, email verification, password reset) --------------------
 
 

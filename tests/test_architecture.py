@@ -30,6 +30,7 @@ LAYERS: list[set[str]] = [
     {"proposals", "budgets"},
     {"comments", "roles"},
     {"moderation", "imports", "privacy"},
+    {"integrations"},
 ]
 RANK = {package: rank for rank, layer in enumerate(LAYERS) for package in layer}
 

@@ -17,6 +17,14 @@ from app.models.budgets import (
 from app.models.comments import Comment, CommentVote
 from app.models.events import Event
 from app.models.idempotency import IdempotencyRecord
+from app.models.integrations import (
+    ApiClient,
+    ApiClientSecret,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookOutbox,
+    WebhookSecret,
+)
 from app.models.meetings import Meeting, MeetingMinutes, MeetingPlanNode, MeetingRegistration
 from app.models.moderation import AuditEntry, Moderation, Report, Suspension
 from app.models.organizations import Municipality, Organization, OrganizationRole
@@ -49,6 +57,8 @@ from app.models.surveys import (
 from app.models.tables import ParticipationTable, TableMembership, TablePlanNode, TableSettings
 
 __all__ = [
+    "ApiClient",
+    "ApiClientSecret",
     "AuditEntry",
     "Budget",
     "BudgetArea",
@@ -108,4 +118,8 @@ __all__ = [
     "TablePlanNode",
     "TableSettings",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookOutbox",
+    "WebhookSecret",
 ]

@@ -1,9 +1,11 @@
 """Accounts: /v1/auth/* and /v1/me."""
 
 from typing import Annotated
+from urllib.parse import unquote_plus
 
-from fastapi import APIRouter, Form, Response, status
+from fastapi import APIRouter, Depends, Form, Response, status
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 from app.db import SessionDep
 from app.deps import ClientAddress, CurrentUser, SignIn
@@ -19,12 +21,16 @@ from app.models.accounts import (
     UserUpdate,
     VerifyEmailRequest,
 )
+from app.models.integrations import ClientTokenResponse
 from app.models.privacy import AccountDelete, PersonalDataExport
 from app.services.accounts import passwords, profile, registration, sign_in
+from app.services.integrations import api_clients
 from app.services.privacy import erasure
 from app.services.privacy import export as data_export
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
+# Service clients may authenticate with HTTP Basic (RFC 6749 §2.3.1).
+_client_basic = HTTPBasic(auto_error=False, description="Service clients: client_id and secret.")
 
 
 class UnsupportedGrant(AppError):
@@ -70,8 +76,8 @@ async def resend_verification(session: SessionDep, body: ResendVerificationReque
 
 @router.post(
     "/auth/token",
-    response_model=TokenResponse,
-    summary="OAuth2 token endpoint (public): password and refresh_token grants",
+    response_model=TokenResponse | ClientTokenResponse,
+    summary="OAuth2 token endpoint (public): password, refresh_token and client_credentials grants",
     description="Form-encoded. `grant_type=password` with `username` (the email) and "
     "`password`, or `grant_type=refresh_token` with `refresh_token`. Refresh tokens rotate "
     "on every use; presenting a rotated one ends that sign-in (its refresh tokens and the "
@@ -80,7 +86,11 @@ async def resend_verification(session: SessionDep, body: ResendVerificationReque
     "field added: a wrong email or password is 400 `invalid_grant` (the same answer for "
     "an unknown email); an unknown, expired, revoked or replayed refresh token is 401 "
     "`invalid_grant` (sign in again); a missing field is 400 `invalid_request`; another "
-    "grant type is 400 `unsupported_grant_type`.",
+    "grant type is 400 `unsupported_grant_type`.\n\nService clients: "
+    "`grant_type=client_credentials` with `client_id` and `client_secret` as form fields or "
+    "HTTP Basic, optional `scope` (a space-separated subset of the client's scopes; 400 "
+    "`invalid_scope` otherwise) → an access token for the client's organization, no refresh "
+    "token. Wrong credentials are 401 `invalid_client` (throttled like failed sign-ins).",
 )
 async def token(
     session: SessionDep,
@@ -90,7 +100,10 @@ async def token(
     password: Annotated[str | None, Form(max_length=1024)] = None,
     refresh_token: Annotated[str | None, Form(max_length=256)] = None,
     scope: Annotated[str | None, Form(max_length=1024)] = None,
-) -> TokenResponse:
+    client_id: Annotated[str | None, Form(max_length=64)] = None,
+    client_secret: Annotated[str | None, Form(max_length=256)] = None,
+    basic: Annotated[HTTPBasicCredentials | None, Depends(_client_basic)] = None,
+) -> TokenResponse | ClientTokenResponse:
     if grant_type == "password":
         if not username or password is None:
             raise InvalidTokenRequest(
@@ -104,8 +117,16 @@ async def token(
                 "The refresh_token grant needs refresh_token.", extra={"error": "invalid_request"}
             )
         return await sign_in.refresh_tokens(session, refresh_token)
+    if grant_type == "client_credentials":
+        if basic is not None:  # RFC 6749 §2.3.1: both parts are form-urlencoded
+            client_id, client_secret = unquote_plus(basic.username), unquote_plus(basic.password)
+        if not client_id or not client_secret:
+            raise api_clients.InvalidClient("Send client_id and client_secret.")
+        return await api_clients.client_credentials(
+            session, client_id, client_secret, scope, address
+        )
     raise UnsupportedGrant(
-        f"grant_type must be password or refresh_token, not {grant_type!r}.",
+        f"grant_type must be password, refresh_token or client_credentials, not {grant_type!r}.",
         extra={"error": "unsupported_grant_type"},
     )
 

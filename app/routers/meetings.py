@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from app.db import SessionDep
-from app.deps import CurrentUser, OptionalUser, VerifiedUser
+from app.deps import CurrentUser, MeetingWriter, OptionalUser, VerifiedUser
 from app.etag import IfMatch, set_etag
 from app.models.meetings import (
     CheckIn,
@@ -56,11 +56,12 @@ async def list_meetings(
     "/tables/{table_id}/meetings",
     response_model=MeetingPublic,
     status_code=status.HTTP_201_CREATED,
-    summary="Schedule a meeting (the table's facilitators, organization admin)",
+    summary="Schedule a meeting (the table's facilitators, organization admin, clients with "
+    "meetings:write)",
 )
 async def create_meeting(
     session: SessionDep,
-    user: CurrentUser,
+    user: MeetingWriter,
     table_id: uuid.UUID,
     body: MeetingCreate,
     response: Response,
@@ -102,11 +103,11 @@ async def get_meeting(
     "/meetings/{meeting_id}",
     response_model=MeetingPublic,
     summary="Edit, cancel (`status: cancelled`) or reinstate a meeting; honours If-Match "
-    "(the table's facilitators, organization admin)",
+    "(the table's facilitators, organization admin, clients with meetings:write)",
 )
 async def update_meeting(
     session: SessionDep,
-    user: CurrentUser,
+    user: MeetingWriter,
     meeting_id: uuid.UUID,
     body: MeetingUpdate,
     response: Response,

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response, status
 
 from app.db import SessionDep
-from app.deps import CurrentUser, OptionalUser
+from app.deps import OptionalUser, PlanWriter
 from app.models.accounts import LOCALE_PATTERN
 from app.models.monitoring import IndicatorCreate, MeasurementCreate, ProgressReport
 from app.models.plans import IndicatorPublic, MeasurementPublic
@@ -33,10 +33,10 @@ async def list_indicators(
     "/v1/plan-nodes/{node_id}/indicators",
     response_model=IndicatorPublic,
     status_code=status.HTTP_201_CREATED,
-    summary="Attach an indicator to a node (organization admin)",
+    summary="Attach an indicator to a node (organization admin, clients with plans:write)",
 )
 async def create_indicator(
-    session: SessionDep, user: CurrentUser, node_id: uuid.UUID, body: IndicatorCreate
+    session: SessionDep, user: PlanWriter, node_id: uuid.UUID, body: IndicatorCreate
 ) -> IndicatorPublic:
     return await monitoring.create_indicator(session, user, node_id, body)
 
@@ -69,10 +69,11 @@ async def list_measurements(
     "/v1/indicators/{indicator_id}/measurements",
     response_model=MeasurementPublic,
     status_code=status.HTTP_201_CREATED,
-    summary="Record a measured value with its date and source (organization admin)",
+    summary="Record a measured value with its date and source (organization admin, clients "
+    "with plans:write)",
 )
 async def record_measurement(
-    session: SessionDep, user: CurrentUser, indicator_id: uuid.UUID, body: MeasurementCreate
+    session: SessionDep, user: PlanWriter, indicator_id: uuid.UUID, body: MeasurementCreate
 ) -> MeasurementPublic:
     return MeasurementPublic.model_validate(
         await monitoring.record_measurement(session, user, indicator_id, body)

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Query, Response, status
 
 from app.db import SessionDep
-from app.deps import CurrentUser, OptionalUser
+from app.deps import OptionalUser, PlanWriter
 from app.etag import IfMatch, set_etag
 from app.models.plan_import import ImportReport
 from app.models.plans import (
@@ -65,8 +65,8 @@ async def list_plans(
     "/v1/plans/import",
     response_model=ImportReport,
     responses={201: {"model": ImportReport, "description": "The plan was created."}},
-    summary="Import a consulta.plan/v1 document (organization admin; platform admin for a "
-    "new organization)",
+    summary="Import a consulta.plan/v1 document (organization admin, clients with "
+    "plans:write; platform admin for a new organization)",
     description="Atomic: a document with any fault changes nothing and the 422 lists every "
     "fault with a JSON pointer (`errors[].pointer`). Re-importing updates the plan found by "
     "organization and plan slug, matching nodes by code; nodes missing from the document "
@@ -75,7 +75,7 @@ async def list_plans(
 )
 async def import_plan(
     session: SessionDep,
-    user: CurrentUser,
+    user: PlanWriter,
     response: Response,
     document: Annotated[
         dict[str, Any],
@@ -103,11 +103,12 @@ async def get_plan(
 @router.patch(
     "/v1/plans/{plan_id}",
     response_model=PlanPublic,
-    summary="Edit a plan; send If-Match with its ETag (organization admin)",
+    summary="Edit a plan; send If-Match with its ETag (organization admin, clients with "
+    "plans:write)",
 )
 async def update_plan(
     session: SessionDep,
-    user: CurrentUser,
+    user: PlanWriter,
     plan_id: uuid.UUID,
     body: PlanUpdate,
     response: Response,
@@ -165,11 +166,12 @@ async def get_node(
 @router.patch(
     "/v1/plan-nodes/{node_id}",
     response_model=NodePublic,
-    summary="Edit a node's content; send If-Match with its ETag (organization admin)",
+    summary="Edit a node's content; send If-Match with its ETag (organization admin, "
+    "clients with plans:write)",
 )
 async def update_node(
     session: SessionDep,
-    user: CurrentUser,
+    user: PlanWriter,
     node_id: uuid.UUID,
     body: NodeUpdate,
     response: Response,

@@ -38,6 +38,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from app.errors import NotFound
 from app.models.accounts import User
+from app.models.integrations import Actor
 from app.models.meetings import (
     Meeting,
 )
@@ -74,7 +75,7 @@ def visible_meetings(actor: User | None) -> SelectOfScalar[Meeting]:
     )
 
 
-def facilitated_meetings(actor: User) -> SelectOfScalar[Meeting]:
+def facilitated_meetings(actor: Actor) -> SelectOfScalar[Meeting]:
     return (
         select(Meeting)
         .join(ParticipationTable, col(ParticipationTable.id) == Meeting.table_id)
@@ -103,7 +104,7 @@ async def get_visible_meeting(
 
 
 async def get_facilitated_meeting(
-    session: AsyncSession, actor: User, meeting_id: uuid.UUID, *, for_update: bool = False
+    session: AsyncSession, actor: Actor, meeting_id: uuid.UUID, *, for_update: bool = False
 ) -> Meeting:
     return await _one_meeting(session, facilitated_meetings(actor), meeting_id, for_update)
 
@@ -133,7 +134,7 @@ async def get_visible_plan(session: AsyncSession, actor: User | None, plan_id: u
 
 
 async def get_admin_plan(
-    session: AsyncSession, actor: User, plan_id: uuid.UUID, *, lock: bool = False
+    session: AsyncSession, actor: Actor, plan_id: uuid.UUID, *, lock: bool = False
 ) -> Plan:
     """The plan, if `actor` administers its organization (404 otherwise)."""
     stmt = select(Plan).where(
@@ -164,7 +165,7 @@ async def get_visible_node(
 
 
 async def get_admin_node(
-    session: AsyncSession, actor: User, node_id: uuid.UUID, *, lock: bool = False
+    session: AsyncSession, actor: Actor, node_id: uuid.UUID, *, lock: bool = False
 ) -> PlanNode:
     """The node, if `actor` administers its organization (404 otherwise)."""
     stmt = select(PlanNode).where(

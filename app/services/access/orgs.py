@@ -6,17 +6,14 @@ the lookups `get_admin_organization` (404 unless administered) and `get_organiza
 import uuid
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    exists,
-    true,
-)
+from sqlalchemy import ColumnElement, exists, literal, true
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.errors import NotFound
 from app.models.accounts import User
+from app.models.integrations import ClientActor
 from app.models.organizations import (
     Organization,
     OrganizationRole,
@@ -29,9 +26,13 @@ ORG_NOT_FOUND = "No organization with this slug."
 ADMINISTERED_ORG_NOT_FOUND = "No organization with this slug that you administer."
 
 
-def is_org_admin_clause(user: User, organization_id: Any) -> ColumnElement[bool]:
+def is_org_admin_clause(user: User | ClientActor, organization_id: Any) -> ColumnElement[bool]:
     """SQL condition: `user` administers the organization whose id is `organization_id`
-    (a column or a value). Platform admins administer every organization."""
+    (a column or a value). Platform admins administer every organization; a service
+    client acts for its own organization (the endpoint's dependency checked its scope)."""
+    if isinstance(user, ClientActor):
+        own: ColumnElement[bool] = literal(user.organization_id) == organization_id
+        return own
     if user.is_platform_admin:
         return true()
     return exists().where(

@@ -18,6 +18,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from app.errors import NotFound
 from app.models.accounts import User
+from app.models.integrations import Actor, ClientActor
 from app.models.tables import (
     ParticipationTable,
     TableMembership,
@@ -65,8 +66,11 @@ def can_see_table_clause(
     )
 
 
-def facilitates_clause(actor: User) -> ColumnElement[bool]:
-    """SQL condition on `ParticipationTable`: the actor runs the table."""
+def facilitates_clause(actor: Actor) -> ColumnElement[bool]:
+    """SQL condition on `ParticipationTable`: the actor runs the table (a service client
+    with meetings:write runs its organization's tables' meetings)."""
+    if isinstance(actor, ClientActor):
+        return is_org_admin_clause(actor, ParticipationTable.organization_id)
     if actor.is_platform_admin:
         return true()
     return or_(
@@ -83,7 +87,7 @@ def visible_tables(
     )
 
 
-def facilitated_tables(actor: User) -> SelectOfScalar[ParticipationTable]:
+def facilitated_tables(actor: Actor) -> SelectOfScalar[ParticipationTable]:
     return select(ParticipationTable).where(facilitates_clause(actor))
 
 
@@ -115,7 +119,7 @@ async def get_visible_table(
 
 
 async def get_facilitated_table(
-    session: AsyncSession, actor: User, table_id: uuid.UUID, *, for_update: bool = False
+    session: AsyncSession, actor: Actor, table_id: uuid.UUID, *, for_update: bool = False
 ) -> ParticipationTable:
     stmt = facilitated_tables(actor).where(col(ParticipationTable.id) == table_id)
     return await _one_table(session, stmt, for_update=for_update)

@@ -25,6 +25,7 @@ def record_audit(
     reason: str | None = None,
     data: dict[str, Any] | None = None,
     event_payload: dict[str, Any] | None = None,
+    actor_client_id: uuid.UUID | None = None,
 ) -> AuditEntry:
     """Audit `action` (e.g. `moderation.hide`) and put it on the event spine.
 
@@ -34,7 +35,10 @@ def record_audit(
 
     The event's payload is `audit_id` plus `data`, or plus `event_payload` when the two
     must differ: a fact kept for the record but not for integrators (`{}`), or ids only
-    the event's consumers need (who to notify of a cancellation)."""
+    the event's consumers need (who to notify of a cancellation). A service client that
+    acted is `actor_client_id` (the audit row keeps it in `data.client_id`)."""
+    if actor_client_id is not None:
+        data = {**(data or {}), "client_id": str(actor_client_id)}
     entry = AuditEntry(
         organization_id=organization_id,
         actor_id=actor_id,
@@ -51,6 +55,7 @@ def record_audit(
         subject_type=target_type,
         subject_id=target_id,
         actor_id=actor_id,
+        actor_client_id=actor_client_id,
         organization_id=organization_id,
         payload={
             "audit_id": str(entry.id),

@@ -27,6 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.errors import Conflict, NotFound, Unprocessable
 from app.events import record_event
 from app.models.accounts import User
+from app.models.integrations import ClientActor
 from app.models.organizations import SLUG_PATTERN, Organization
 from app.models.plan_import import ImportReport, NodeChanges
 from app.models.plans import POSITION_WIDTH, Plan, PlanNode
@@ -47,7 +48,8 @@ class SystemActor:
 
 
 SYSTEM = SystemActor()
-Importer = User | SystemActor
+# A service client (plans:write) imports into its own organization only.
+Importer = User | SystemActor | ClientActor
 
 
 class SectionImporter(Protocol):
@@ -140,7 +142,7 @@ def _plan_values(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _has_platform_rights(actor: Importer) -> bool:
-    return isinstance(actor, SystemActor) or actor.is_platform_admin
+    return isinstance(actor, SystemActor) or (isinstance(actor, User) and actor.is_platform_admin)
 
 
 async def _organization(
@@ -154,7 +156,7 @@ async def _organization(
     if not isinstance(slug, str) or not re.fullmatch(SLUG_PATTERN, slug):
         return None  # the checks report it
     stmt = select(Organization).where(col(Organization.slug) == slug)
-    if isinstance(actor, User):
+    if isinstance(actor, User | ClientActor):
         stmt = stmt.where(is_org_admin_clause(actor, Organization.id))
     org = (await session.exec(stmt.with_for_update(key_share=True))).one_or_none()
     if org is None and not _has_platform_rights(actor):
@@ -367,6 +369,7 @@ async def import_plan(session: AsyncSession, actor: Importer, document: Any) -> 
             "plan.imported",
             organization_id=org.id,
             actor_id=actor_id,
+            actor_client_id=actor.client_id if isinstance(actor, ClientActor) else None,
             target_type="plan",
             target_id=plan.id,
             data={

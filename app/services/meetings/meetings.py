@@ -22,6 +22,7 @@ from app.etag import check_if_match
 from app.events import record_event
 from app.models.accounts import User
 from app.models.base import TextMap
+from app.models.integrations import Actor, acting_client, as_person
 from app.models.meetings import (
     MEETING_TIMEZONE,
     Meeting,
@@ -65,7 +66,7 @@ SCHEDULE_FIELDS = {"starts_at", "ends_at", "location", "format", "online_url"}
 # --- seats (callers hold the meeting row lock) -----------------------------------------
 
 
-async def fill_seats(session: AsyncSession, actor: User, meeting: Meeting) -> None:
+async def fill_seats(session: AsyncSession, actor: Actor, meeting: Meeting) -> None:
     """Move people from the waiting list to free seats, earliest arrival first."""
     if meeting.status != "scheduled":
         return
@@ -94,6 +95,7 @@ async def fill_seats(session: AsyncSession, actor: User, meeting: Meeting) -> No
             subject_type="registration",
             subject_id=registration.id,
             actor_id=actor.id,
+            actor_client_id=acting_client(actor),
             organization_id=meeting.organization_id,
             payload={"meeting_id": str(meeting.id), "user_id": str(registration.user_id)},
         )
@@ -218,7 +220,7 @@ def _dump(data: MeetingCreate | MeetingUpdate) -> dict[str, Any]:
 
 
 async def create_meeting(
-    session: AsyncSession, actor: User, table_id: uuid.UUID, data: MeetingCreate
+    session: AsyncSession, actor: Actor, table_id: uuid.UUID, data: MeetingCreate
 ) -> tuple[MeetingPublic, int]:
     table = await get_facilitated_table(session, actor, table_id)
     if table.status == "archived":
@@ -243,12 +245,13 @@ async def create_meeting(
         "meeting.created",
         organization_id=meeting.organization_id,
         actor_id=actor.id,
+        actor_client_id=acting_client(actor),
         target_type="meeting",
         target_id=meeting.id,
         data={"table_id": str(table.id), "starts_at": meeting.starts_at.isoformat()},
     )
     await session.flush()
-    return await meeting_public(session, actor, meeting), meeting.version
+    return await meeting_public(session, as_person(actor), meeting), meeting.version
 
 
 async def list_meetings(
@@ -300,7 +303,7 @@ NOT_NULL = (
 
 async def update_meeting(
     session: AsyncSession,
-    actor: User,
+    actor: Actor,
     meeting_id: uuid.UUID,
     data: MeetingUpdate,
     if_match: str | None,
@@ -310,7 +313,7 @@ async def update_meeting(
     changes = _dump(data)
     raise_if(null_errors(data, NOT_NULL))
     if not changes:
-        return await meeting_public(session, actor, meeting), meeting.version
+        return await meeting_public(session, as_person(actor), meeting), meeting.version
     old_status = meeting.status
     new_status = changes.get("status", old_status)
     if new_status != old_status and (old_status, new_status) not in STATUS_MOVES:
@@ -339,11 +342,11 @@ async def update_meeting(
     if "capacity" in changes or new_status == "scheduled":
         await fill_seats(session, actor, meeting)
     await session.refresh(meeting)
-    return await meeting_public(session, actor, meeting), meeting.version
+    return await meeting_public(session, as_person(actor), meeting), meeting.version
 
 
 async def _record_update(
-    session: AsyncSession, actor: User, meeting: Meeting, old_status: str, changes: dict[str, Any]
+    session: AsyncSession, actor: Actor, meeting: Meeting, old_status: str, changes: dict[str, Any]
 ) -> None:
     def event(type: str, payload: dict[str, Any]) -> None:
         # Audited with the changed field names; who must be told (registrations' user
@@ -356,6 +359,7 @@ async def _record_update(
             actor_id=actor.id,
             target_type="meeting",
             target_id=meeting.id,
+            actor_client_id=acting_client(actor),
             data={"table_id": str(meeting.table_id), **data},
             event_payload={"table_id": str(meeting.table_id), **payload},
         )

@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import Conflict, NotFound, Unprocessable
 from app.models.accounts import User
+from app.models.integrations import Actor, acting_client
 from app.models.monitoring import IndicatorCreate, MeasurementCreate
 from app.models.organizations import Organization
 from app.models.plans import (
@@ -129,7 +130,7 @@ async def get_indicator(
 
 
 async def create_indicator(
-    session: AsyncSession, actor: User, node_id: uuid.UUID, data: IndicatorCreate
+    session: AsyncSession, actor: Actor, node_id: uuid.UUID, data: IndicatorCreate
 ) -> IndicatorPublic:
     node = await get_admin_node(session, actor, node_id)
     if node.archived_at is not None:
@@ -189,6 +190,7 @@ async def create_indicator(
         "indicator.created",
         organization_id=node.organization_id,
         actor_id=actor.id,
+        actor_client_id=acting_client(actor),
         target_type="indicator",
         target_id=indicator.id,
         data={"plan_id": str(node.plan_id), "node_id": str(node.id)},
@@ -216,7 +218,7 @@ async def list_measurements(
 
 
 async def record_measurement(
-    session: AsyncSession, actor: User, indicator_id: uuid.UUID, data: MeasurementCreate
+    session: AsyncSession, actor: Actor, indicator_id: uuid.UUID, data: MeasurementCreate
 ) -> Measurement:
     row = (
         await session.exec(
@@ -263,6 +265,7 @@ async def record_measurement(
         "measurement.recorded",
         organization_id=indicator.organization_id,
         actor_id=actor.id,
+        actor_client_id=acting_client(actor),
         target_type="measurement",
         target_id=measurement.id,
         data={

@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.errors import Conflict, Unprocessable
 from app.etag import check_if_match
 from app.models.accounts import User
+from app.models.integrations import Actor, acting_client
 from app.models.organizations import Organization
 from app.models.plans import (
     Indicator,
@@ -260,7 +261,7 @@ async def get_node(session: AsyncSession, actor: User | None, node_id: uuid.UUID
 
 async def update_node(
     session: AsyncSession,
-    actor: User,
+    actor: Actor,
     node_id: uuid.UUID,
     data: NodeUpdate,
     if_match: str | None,
@@ -306,6 +307,7 @@ async def update_node(
             "plan_node.updated",
             organization_id=node.organization_id,
             actor_id=actor.id,
+            actor_client_id=acting_client(actor),
             target_type="plan_node",
             target_id=node.id,
             data={"plan_id": str(node.plan_id), "fields": changed, "version": node.version},

@@ -24,6 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.errors import Unprocessable
 from app.etag import check_if_match
 from app.models.accounts import User
+from app.models.integrations import Actor, acting_client
 from app.models.organizations import Organization
 from app.models.plans import (
     Indicator,
@@ -218,7 +219,7 @@ async def replace_phases(
 
 async def update_plan(
     session: AsyncSession,
-    actor: User,
+    actor: Actor,
     plan_id: uuid.UUID,
     data: PlanUpdate,
     if_match: str | None,
@@ -285,6 +286,7 @@ async def update_plan(
             "plan.updated",
             organization_id=plan.organization_id,
             actor_id=actor.id,
+            actor_client_id=acting_client(actor),
             target_type="plan",
             target_id=plan.id,
             data={"fields": changed, "version": plan.version},

@@ -1,0 +1,1 @@
+"""Integrations: service clients and their scopes, the change feed, webhooks."""

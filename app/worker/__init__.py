@@ -1,0 +1,97 @@
+"""The worker: webhook delivery and housekeeping (`consulta worker`; inside
+`consulta serve` in development). Any number of workers on any hosts share the work
+through PostgreSQL only (see app/services/integrations/delivery.py)."""
+
+import asyncio
+import contextlib
+import logging
+import socket
+
+import aiohttp
+
+from app.config import get_settings
+from app.db import get_sessionmaker, run_after_commit
+from app.housekeeping import purge_periodically
+from app.services.integrations import delivery
+
+logger = logging.getLogger("consulta.worker")
+
+CLAIM_BATCH = 200
+PARALLEL_BATCHES = 4
+ERROR_PAUSE_SECONDS = 5.0
+
+
+class Worker:
+    """One worker process's loop. `run_once` does one round (dispatch the outbox, send
+    what is due) and says how much it did; `run` repeats it, pausing when idle."""
+
+    def __init__(self) -> None:
+        self.name = f"{socket.gethostname()}:{id(self):x}"
+        self._client: aiohttp.ClientSession | None = None
+
+    @property
+    def client(self) -> aiohttp.ClientSession:
+        if self._client is None:  # created on the running loop
+            self._client = delivery.http_client(CLAIM_BATCH * PARALLEL_BATCHES)
+        return self._client
+
+    async def dispatch_once(self) -> int:
+        async with get_sessionmaker()() as session:
+            async with session.begin():
+                count = await delivery.dispatch(session)
+            await run_after_commit(session)
+        return count
+
+    async def deliver_once(self, limit: int = CLAIM_BATCH) -> int:
+        async with get_sessionmaker()() as session, session.begin():
+            claims = await delivery.claim(session, limit)
+        if not claims:
+            return 0
+        outcomes = await delivery.send_all(self.client, claims)
+        async with get_sessionmaker()() as session:
+            async with session.begin():
+                await delivery.record_outcomes(session, claims, outcomes)
+            await run_after_commit(session)
+        return len(claims)
+
+    async def run_once(self) -> int:
+        """Dispatch, then send what is due: several batches at once (each claims its own
+        rows, SKIP LOCKED), so that database round trips and sending overlap."""
+        dispatched = await self.dispatch_once()
+        sent = await asyncio.gather(*(self.deliver_once() for _ in range(PARALLEL_BATCHES)))
+        return dispatched + sum(sent)
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        stop = stop or asyncio.Event()
+        poll = get_settings().worker_poll_seconds
+        logger.info("worker started", extra={"worker": self.name})
+        while not stop.is_set():
+            try:
+                busy = await self.run_once()
+            except Exception:
+                # E.g. the database is unreachable: wait longer than an idle round.
+                logger.exception("worker round failed; trying again shortly")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=ERROR_PAUSE_SECONDS)
+                continue
+            if not busy:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=poll)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+
+
+async def run_worker(stop: asyncio.Event | None = None, *, housekeeping: bool = True) -> None:
+    """The worker's whole job until `stop` is set (or the task is cancelled)."""
+    worker = Worker()
+    tasks = [asyncio.create_task(purge_periodically())] if housekeeping else []
+    try:
+        await worker.run(stop)
+    finally:
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await worker.aclose()
