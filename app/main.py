@@ -11,10 +11,11 @@ from app.config import get_settings
 from app.errors import install_error_handlers
 from app.housekeeping import purge_periodically
 from app.idempotency import IdempotencyMiddleware
+from app.live import start_live_hub
 from app.logs import configure_logging
 from app.middleware import RejectNulMiddleware, RequestContextMiddleware
 from app.openapi import install_openapi
-from app.routers import auth, health, meetings, monitoring, organizations, plans, tables
+from app.routers import auth, health, live, meetings, monitoring, organizations, plans, tables
 from app.routers import comments as comments_router
 from app.routers import moderation as moderation_router
 from app.routers import moderation_settings as moderation_settings_router
@@ -38,11 +39,16 @@ comments and moderation.
 
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """While a server process runs, it purges expired counters and idempotency records."""
+    """While a server process runs, it purges expired counters and idempotency records,
+    and its live hub (one LISTEN connection) fans live events out to its streams."""
     task = asyncio.create_task(purge_periodically())
+    hub = start_live_hub()
+    await hub.start()
+    app.state.live_hub = hub
     try:
         yield
     finally:
+        await hub.stop()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
@@ -67,6 +73,7 @@ def create_app() -> FastAPI:
     app.include_router(organizations.router)
     app.include_router(tables.router)
     app.include_router(meetings.router)
+    app.include_router(live.router)
     app.include_router(plans.router)
     app.include_router(monitoring.router)
     app.include_router(proposals_router.router)

@@ -4,6 +4,7 @@ from app.models.accounts import OneTimeToken, RefreshToken, User
 from app.models.comments import Comment, CommentVote
 from app.models.events import Event
 from app.models.idempotency import IdempotencyRecord
+from app.models.live import LivePresence, LiveQuestion, LiveQuestionLike, LiveTicket
 from app.models.meetings import Meeting, MeetingMinutes, MeetingPlanNode, MeetingRegistration
 from app.models.moderation import AuditEntry, Moderation, Report, Suspension
 from app.models.organizations import Municipality, Organization, OrganizationRole
@@ -27,6 +28,10 @@ __all__ = [
     "Event",
     "IdempotencyRecord",
     "Indicator",
+    "LivePresence",
+    "LiveQuestion",
+    "LiveQuestionLike",
+    "LiveTicket",
     "Measurement",
     "Meeting",
     "MeetingMinutes",
