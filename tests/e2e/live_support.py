@@ -45,8 +45,10 @@ def start_server(database_url: str) -> Server:
     port = _free_port()
     env = {**os.environ, **SERVER_ENV, "DATABASE_URL": database_url}
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory"]
-        + ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+        [
+            *(sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory"),
+            *("--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"),
+        ],
         cwd=ROOT,
         env=env,
     )
@@ -139,19 +141,19 @@ class Stream:
         await asyncio.wait_for(self.opened.wait(), 30)
         return self
 
-    async def next(self, *events: str, timeout: float = 20) -> Message:
+    async def next(self, *events: str, wait: float = 20) -> Message:
         """The next message (of one of these types, skipping others)."""
         while True:
-            message = await asyncio.wait_for(self.messages.get(), timeout)
+            message = await asyncio.wait_for(self.messages.get(), wait)
             assert message is not None, "the stream ended"
             if not events or message.event in events:
                 return message
 
-    async def until(self, predicate: Any, timeout: float = 20) -> list[Message]:
+    async def until(self, predicate: Any, wait: float = 20) -> list[Message]:
         """Every message up to and including the first that satisfies `predicate`."""
-        seen = []
+        seen: list[Message] = []
         while True:
-            message = await asyncio.wait_for(self.messages.get(), timeout)
+            message = await asyncio.wait_for(self.messages.get(), wait)
             assert message is not None, f"the stream ended after {seen}"
             seen.append(message)
             if predicate(message):

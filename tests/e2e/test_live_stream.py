@@ -208,17 +208,17 @@ async def test_a_hidden_question_disappears_from_other_peoples_streams_and_lists
 
     listed = await _call(b, "GET", f"/v1/meetings/{scene.meeting.id}/questions", other)
     assert listed.json()["items"] == []
-    async with AsyncSession(engine) as s:
-        row = await s.get(LiveQuestion, question)
+    async with AsyncSession(engine) as db:
+        row = await db.get(LiveQuestion, question)
         assert row is not None and row.status == "hidden"
 
 
 async def test_a_pending_question_reaches_only_its_author_and_the_facilitators(
     live_servers, engine
 ):
-    async with AsyncSession(engine, expire_on_commit=False) as s:
-        scene = await make_live_scene(s, premoderation=True)
-        await s.commit()
+    async with AsyncSession(engine, expire_on_commit=False) as db:
+        scene = await make_live_scene(db, premoderation=True)
+        await db.commit()
     a, b = live_servers
     try:
         asker, other = scene.members
@@ -228,8 +228,8 @@ async def test_a_pending_question_reaches_only_its_author_and_the_facilitators(
             stream(_live(a, scene), bearer(scene.facilitator)) as facilitator,
         ):
             held = await _ask(b, scene, asker, "In attesa")
-            for s in (author, facilitator):
-                message = await s.next("question.created")
+            for listener in (author, facilitator):
+                message = await listener.next("question.created")
                 assert message.data["id"] == held and message.data["status"] == "pending"
             approve = await _call(
                 a, "PATCH", f"/v1/questions/{held}", scene.facilitator, json={"status": "visible"}
@@ -329,7 +329,7 @@ async def test_live_poll_results_are_pushed_coalesced(live_servers, scene, engin
         assert all(r.status_code == 201 for r in ballots), [r.text for r in ballots][:3]
 
         def done(m: Any) -> bool:
-            return m.event == "poll.results" and m.data["ballots_count"] == 40
+            return m.event == "poll.results" and bool(m.data["ballots_count"] == 40)
 
         seen = await facilitator.until(done)
         results = [m for m in seen if m.event == "poll.results"]
