@@ -190,3 +190,21 @@ class LiveTicketPublic(BaseModel):
 
 class PresencePublic(BaseModel):
     connected: int = PField(description="Distinct people following the live stream now.")
+
+
+# --- the personal-data export (app/services/privacy.py) -------------------------------
+
+
+class ExportLiveQuestion(BaseModel):
+    id: uuid.UUID
+    meeting_id: uuid.UUID
+    body: str
+    status: QuestionStatus
+    pinned: bool
+    likes_count: int
+    created_at: datetime
+
+
+class ExportLiveQuestionLike(BaseModel):
+    question_id: uuid.UUID
+    created_at: datetime

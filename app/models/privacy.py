@@ -8,6 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PField
 
+from app.models.live import ExportLiveQuestion, ExportLiveQuestionLike
+
 ExportFormat = Literal["consulta.export/v1"]
 
 
@@ -205,6 +207,12 @@ class PersonalDataExport(BaseModel):
     sign_ins: list[ExportSignIn]
     administrative_actions: list[ExportAuditItem]
     activity: list[ExportActivity]
+    live_questions: list[ExportLiveQuestion] = PField(
+        default_factory=list, description="Questions you asked in live sessions."
+    )
+    live_question_likes: list[ExportLiveQuestionLike] = PField(
+        default_factory=list, description="Live questions you like."
+    )
     not_included: dict[str, Any] = PField(
         description="What is held but left out of the export, and why."
     )

@@ -8,10 +8,10 @@ guardian consent status, organization roles, table memberships, meeting registra
 with their check-in codes, their proposals (drafts, pending and hidden ones included,
 with their moderation status), co-authorships, comments (deleted and hidden ones
 flagged), comment votes, supports, the polls they voted in (never their choices: those
-are not stored with anybody's identity), the reports they filed, suspensions concerning
-them, their active sign-ins (when, until when — never the tokens), the administration
-actions about them (action, organization, time) and a count of the recorded events that
-name them as the actor, by type.
+are not stored with anybody's identity), their live questions and likes, the reports
+they filed, suspensions concerning them, their active sign-ins (when, until when — never
+the tokens), the administration actions about them (action, organization, time) and a
+count of the recorded events that name them as the actor, by type.
 
 Left out, and why (also in the export's `not_included`):
 
@@ -43,7 +43,9 @@ guardian consent, display name "Partecipante rimosso", `deleted_at` and
   when they have replies, erased like a soft delete (body gone, the thread kept) — and
   their moderation items are closed (`open` and `pending` unset). None of them counted
   anywhere (`comments_count` counts visible comments), so every count stays exact;
-* supports, comment votes and poll participations are kept: the rows now point at an
+* live questions: pending ones are deleted, the others stay authorless; their stream
+  tickets and presence rows go (`app/services/live/privacy.py`);
+* supports, comment votes, question likes and poll participations are kept: the rows now point at an
   anonymous account, and every public count (`supports_count`, votes, `ballots_count`)
   stays exactly as it was;
 * reports they filed and suspensions about them are kept (moderation records, now about
@@ -100,6 +102,7 @@ from app.models.tables import ParticipationTable, TableMembership
 from app.security import verify_password_off_loop
 from app.services.accounts import revoke_all_refresh_tokens
 from app.services.audit import record_audit
+from app.services.live.privacy import erase_live, export_live
 from app.services.registrations import cancel_registration
 
 DELETED_DISPLAY_NAME = "Partecipante rimosso"
@@ -214,6 +217,7 @@ async def export_personal_data(session: AsyncSession, user: User) -> PersonalDat
     docstring for what is left out)."""
     now = _now()
     uid = user.id
+    live_questions, live_likes = await export_live(session, user)
     roles = (
         await session.exec(
             select(OrganizationRole, Organization.slug)
@@ -460,6 +464,8 @@ async def export_personal_data(session: AsyncSession, user: User) -> PersonalDat
             ExportActivity(type=type_, count=count, first_at=first, last_at=last)
             for type_, count, first, last in activity
         ],
+        live_questions=live_questions,
+        live_question_likes=live_likes,
         not_included=NOT_INCLUDED,
     )
 
@@ -715,6 +721,7 @@ async def delete_account(session: AsyncSession, user: User, data: AccountDelete)
             .execution_options(synchronize_session=False)
         )
     ).all()
+    live = await erase_live(session, locked)
     await revoke_all_refresh_tokens(session, user.id)
     await session.exec(delete(OneTimeToken).where(col(OneTimeToken.user_id) == user.id))
     # Stored answers to replay: the person's own, and any holding their private data —
@@ -749,6 +756,7 @@ async def delete_account(session: AsyncSession, user: User, data: AccountDelete)
         "pending_comments_deleted": pending_comments,
         "memberships_removed": memberships,
         "registrations_cancelled": registrations,
+        **live,
     }
     record_audit(
         session,

@@ -277,3 +277,41 @@ async def test_a_hundred_concurrent_likes_count_exactly(committing_client, engin
             .where(col(Event.subject_id) == row.id, col(Event.type) == "question.liked")
         )
         assert events.one() == 100
+
+
+async def test_export_and_erasure_include_live_questions(client, session):
+    from tests.helpers import PASSWORD
+
+    scene = await make_live_scene(session, premoderation=True)
+    await commit_setup(session)
+    asker, other = scene.members
+    shown = await _ask(client, scene, asker, "Approvata")
+    await client.patch(
+        f"/v1/questions/{shown['id']}",
+        json={"status": "visible"},
+        headers=bearer(scene.facilitator),
+    )
+    held = await _ask(client, scene, asker, "Ancora in attesa")
+    theirs = await _ask(client, scene, scene.facilitator, "Del facilitatore")
+    await client.put(f"/v1/questions/{theirs['id']}/like", headers=bearer(asker))
+
+    export = (await client.get("/v1/me/export", headers=bearer(asker))).json()
+    assert [(q["id"], q["status"]) for q in export["live_questions"]] == [
+        (shown["id"], "visible"),
+        (held["id"], "pending"),
+    ]
+    assert [lk["question_id"] for lk in export["live_question_likes"]] == [theirs["id"]]
+    other_export = (await client.get("/v1/me/export", headers=bearer(other))).json()
+    assert other_export["live_questions"] == [] and other_export["live_question_likes"] == []
+
+    response = await client.request(
+        "DELETE", "/v1/me", json={"password": PASSWORD}, headers=bearer(asker)
+    )
+    assert response.status_code == 204, response.text
+    assert await session.get(LiveQuestion, held["id"]) is None
+    kept = await session.get(LiveQuestion, shown["id"], populate_existing=True)
+    assert kept is not None and kept.author_id is None and kept.body == "Approvata"
+    liked = await session.get(LiveQuestion, theirs["id"], populate_existing=True)
+    assert liked is not None and liked.likes_count == 1
+    listed = (await client.get(f"/v1/meetings/{scene.meeting.id}/questions")).json()["items"]
+    assert {q["id"]: q["author"] for q in listed}[shown["id"]] is None
