@@ -31,6 +31,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models.accounts import User
 from app.models.comments import Comment
+from app.models.live import LiveQuestion
 from app.models.meetings import Meeting
 from app.models.moderation import (
     ITEM_HISTORY,
@@ -201,6 +202,21 @@ async def _contents(session: AsyncSession, rows: Sequence[Moderation]) -> Conten
                 deleted=comment.deleted_at is not None,
             )
             found["comment", comment.id] = (content, comment.status)
+    if ids.get("question"):
+        for asked, name in (
+            await session.exec(
+                select(LiveQuestion, User.display_name)
+                .outerjoin(User, _named(LiveQuestion.author_id))
+                .where(col(LiveQuestion.id).in_(ids["question"]))
+            )
+        ).all():
+            content = ModeratedContent(
+                body=asked.body,
+                author=_person(asked.author_id, name),
+                on_target_type="meeting",
+                on_target_id=asked.meeting_id,
+            )
+            found["question", asked.id] = (content, asked.status)
     if ids.get("meeting"):
         for meeting, name in (
             await session.exec(

@@ -49,6 +49,7 @@ from app.models.moderation import (
 from app.models.organizations import Organization
 from app.services.audit import record_audit
 from app.services.comment_targets import resolve_comment_target
+from app.services.live.questions import reportable_question
 from app.services.meetings import MEETING_NOT_FOUND, get_visible_meeting
 from app.services.moderation_status import CONTENT_STATUSES, content_status, set_content_status
 from app.services.organizations import get_organization
@@ -103,6 +104,9 @@ async def _reported_target(
         except NotFound:
             raise NotFound(COMMENT_NOT_FOUND) from None
         return ReportedTarget(comment.organization_id, comment.table_id, comment.author_id)
+    if data.target_type == "question":
+        question = await reportable_question(session, actor, data.target_id)
+        return ReportedTarget(question.organization_id, question.table_id, question.author_id)
     # A person.
     if data.organization is None:
         raise _invalid(

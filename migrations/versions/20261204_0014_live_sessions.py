@@ -28,6 +28,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+OLD_TARGETS = "'proposal', 'comment', 'meeting', 'user', 'poll', 'plan_node'"
+NEW_TARGETS = OLD_TARGETS + ", 'question'"
 # 0x6c697665 = "live": the advisory-lock class of live-stream ordering.
 ORDER_FUNCTION = """
 CREATE FUNCTION consulta_live_order() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -222,7 +224,12 @@ def upgrade() -> None:
         ondelete="SET NULL",
     )
     op.create_check_constraint(
-        "meetings_live_status_check", "meetings", "live_status IN ('live', 'ended')"
+        op.f("meetings_live_status_check"), "meetings", "live_status IN ('live', 'ended')"
+    )
+    # Questions are reported and moderated like comments.
+    op.drop_constraint(op.f("moderations_target_type_check"), "moderations", type_="check")
+    op.create_check_constraint(
+        op.f("moderations_target_type_check"), "moderations", f"target_type IN ({NEW_TARGETS})"
     )
     op.execute(ORDER_FUNCTION)
     op.execute(NOTIFY_FUNCTION)
@@ -241,7 +248,12 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER events_live_order ON events")
     op.execute("DROP FUNCTION consulta_live_notify()")
     op.execute("DROP FUNCTION consulta_live_order()")
-    op.drop_constraint("meetings_live_status_check", "meetings", type_="check")
+    op.drop_constraint(op.f("meetings_live_status_check"), "meetings", type_="check")
+    op.execute("DELETE FROM moderations WHERE target_type = 'question'")
+    op.drop_constraint(op.f("moderations_target_type_check"), "moderations", type_="check")
+    op.create_check_constraint(
+        op.f("moderations_target_type_check"), "moderations", f"target_type IN ({OLD_TARGETS})"
+    )
     op.drop_constraint(op.f("polls_meeting_id_fkey"), "polls", type_="foreignkey")
     op.drop_index(op.f("polls_meeting_id_idx"), table_name="polls")
     op.drop_column("polls", "meeting_id")

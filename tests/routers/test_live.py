@@ -315,3 +315,57 @@ async def test_export_and_erasure_include_live_questions(client, session):
     assert liked is not None and liked.likes_count == 1
     listed = (await client.get(f"/v1/meetings/{scene.meeting.id}/questions")).json()["items"]
     assert {q["id"]: q["author"] for q in listed}[shown["id"]] is None
+
+
+async def test_questions_are_reported_and_moderated_like_comments(client, session):
+    scene = await make_live_scene(session, members=4)
+    await commit_setup(session)
+    asker, *reporters = scene.members
+    question = await _ask(client, scene, asker, "Contenuto offensivo")
+    report = {"target_type": "question", "target_id": question["id"], "reason": "offensive"}
+
+    response = await client.post("/v1/reports", json=report, headers=bearer(asker))
+    assert_problem(response, 422, "own_content")
+    for reporter in reporters:
+        response = await client.post("/v1/reports", json=report, headers=bearer(reporter))
+        assert response.status_code == 201, response.text
+    # Three reports (the default threshold) hide it, for everyone but author and moderators.
+    row = await session.get(LiveQuestion, question["id"], populate_existing=True)
+    assert row is not None and row.status == "hidden"
+    listing = f"/v1/meetings/{scene.meeting.id}/questions"
+    assert (await client.get(listing, headers=bearer(reporters[0]))).json()["items"] == []
+    event = (
+        await session.exec(
+            select(Event)
+            .where(col(Event.subject_id) == row.id, col(Event.type) == "question.updated")
+            .order_by(col(Event.seq).desc())
+        )
+    ).first()
+    assert event is not None and event.meeting_id == scene.meeting.id
+    assert event.payload["status"] == "hidden"
+
+    queue = await client.get(
+        f"/v1/tables/{scene.table.id}/moderation", headers=bearer(scene.facilitator)
+    )
+    assert queue.status_code == 200, queue.text
+    items = [i for i in queue.json()["items"] if i["target_type"] == "question"]
+    assert len(items) == 1 and items[0]["content"]["body"] == "Contenuto offensivo"
+
+    action = {
+        "target_type": "question",
+        "target_id": question["id"],
+        "action": "unhide",
+        "reason": "Non è offensivo.",
+    }
+    response = await client.post(
+        "/v1/moderation/actions", json=action, headers=bearer(reporters[0])
+    )
+    assert_problem(response, 404)
+    response = await client.post(
+        "/v1/moderation/actions", json=action, headers=bearer(scene.facilitator)
+    )
+    assert response.status_code == 200, response.text
+    row = await session.get(LiveQuestion, question["id"], populate_existing=True)
+    assert row is not None and row.status == "visible"
+    shown = (await client.get(listing, headers=bearer(reporters[0]))).json()["items"]
+    assert [q["id"] for q in shown] == [question["id"]]

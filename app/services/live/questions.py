@@ -312,3 +312,48 @@ async def set_like(
         )
         await session.flush()
     return await _public(session, actor, question_id)
+
+
+# --- moderation (reports, the moderation queue's actions) -----------------------------
+
+
+async def reportable_question(
+    session: AsyncSession, actor: User, question_id: uuid.UUID
+) -> LiveQuestion:
+    """A question the actor may see and that is shown to everyone (what may be reported);
+    404 otherwise."""
+    question, _ = await _question(session, actor, question_id)
+    if question.status not in SHOWN:
+        raise NotFound(QUESTION_NOT_FOUND)
+    return question
+
+
+async def set_question_status(
+    session: AsyncSession, question_id: uuid.UUID, status: str, actor_id: uuid.UUID | None
+) -> None:
+    """The moderation status set by reports or a moderator's action; pushed to the stream
+    (a hidden question is a `question.removed` there)."""
+    question = (
+        await session.exec(
+            select(LiveQuestion)
+            .where(col(LiveQuestion.id) == question_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).one_or_none()
+    if question is None:
+        raise NotFound(QUESTION_NOT_FOUND)
+    if question.status == status:
+        return
+    question.status = status
+    await session.flush()
+    record_event(
+        session,
+        "question.updated",
+        subject_type="live_question",
+        subject_id=question.id,
+        actor_id=actor_id,
+        organization_id=question.organization_id,
+        meeting_id=question.meeting_id,
+        payload={"status": status, "fields": ["status"], "by": "moderation"},
+    )
