@@ -19,6 +19,7 @@ from app.models.tables import ParticipationTable
 from app.security import hash_password
 from app.services.accounts import find_user_by_email
 from app.services.demo_comments import seed_comments_and_polls
+from app.services.demo_live import seed_demo_live
 from app.services.demo_minutes import seed_demo_minutes
 from app.services.demo_moderation import seed_demo_moderation
 from app.services.demo_proposals import seed_demo_proposals
@@ -295,5 +296,6 @@ async def seed_demo(session: AsyncSession) -> list[str]:
     report += await seed_comments_and_polls(session, DEMO_PASSWORD)
     report += await seed_demo_moderation(session)
     report += await seed_demo_minutes(session)
+    report += await seed_demo_live(session)
     await session.flush()
     return report
