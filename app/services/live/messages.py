@@ -1,6 +1,7 @@
 """Events of the spine → messages of a meeting's live stream, built once per batch and
 filtered per subscriber (`LiveMessage.for_viewer`)."""
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -46,14 +47,24 @@ class LiveMessage:
     # Whether a subscriber that has already seen `seq` skips it (not for snapshots).
     from_spine: bool = True
 
-    def for_viewer(
-        self, user_id: uuid.UUID | None, moderator: bool
-    ) -> tuple[str, dict[str, Any]] | None:
+    # The JSON of each view, encoded once for every subscriber that gets it.
+    encoded: dict[int, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def for_viewer(self, user_id: uuid.UUID | None, moderator: bool) -> tuple[str, str] | None:
+        """(event type, JSON data) as this subscriber sees it, or None."""
         if moderator:
-            return self.event, self.moderator_data or self.data
+            return self.event, self._json(self.moderator_data or self.data)
         if self.public or (user_id is not None and user_id == self.author_id):
-            return self.event, self.data
-        return self.others
+            return self.event, self._json(self.data)
+        if self.others is None:
+            return None
+        return self.others[0], self._json(self.others[1])
+
+    def _json(self, data: dict[str, Any]) -> str:
+        key = id(data)
+        if key not in self.encoded:
+            self.encoded[key] = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        return self.encoded[key]
 
 
 @dataclass

@@ -39,7 +39,7 @@ def _sse(message: LiveMessage, sub: Subscriber) -> ServerSentEvent | None:
         return None
     event, data = shown
     seq = None if message.seq is None else str(message.seq)
-    return ServerSentEvent(event=event, data=data, id=seq)
+    return ServerSentEvent(event=event, raw_data=data, id=seq)
 
 
 async def _replay(hub: LiveHub, sub: Subscriber, after: int) -> AsyncIterator[LiveMessage]:
@@ -94,7 +94,9 @@ async def follow(
                     yield sse
         while True:
             try:
-                item = await asyncio.wait_for(sub.queue.get(), settings.live_heartbeat_seconds)
+                # A timeout scope, not wait_for: no extra task per wait.
+                async with asyncio.timeout(settings.live_heartbeat_seconds):
+                    item = await sub.queue.get()
             except TimeoutError:
                 yield ServerSentEvent(comment="heartbeat")
                 continue
