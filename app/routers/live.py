@@ -44,7 +44,8 @@ current_agenda_item}`), and, without `id:`, `live.state` on connecting and `pres
 idle. Whoever may see the meeting may follow it; pending and hidden questions reach only
 their authors and the facilitators. Authenticate with `Authorization: Bearer …` or, from
 a browser's `EventSource`, with `?ticket=` (see `POST …/live/tickets`); signed out, only
-public meetings."""
+public meetings. Resume with the `Last-Event-ID` header, or `?last_event_id=` from a new
+`EventSource`."""
 
 
 class LiveUnavailable(AppError):
@@ -91,8 +92,18 @@ async def follow_meeting(
     hub: Annotated[LiveHub, Depends(_hub)],
     follower: Annotated[stream.Follower, Depends(_follower)],
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    resume_from: Annotated[
+        str | None,
+        Query(
+            alias="last_event_id",
+            max_length=20,
+            description="For a new browser `EventSource` (which cannot send the header): "
+            "the last `id` seen.",
+        ),
+    ] = None,
 ) -> AsyncIterator[ServerSentEvent]:
-    resume = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
+    given = last_event_id or resume_from
+    resume = int(given) if given and given.isdigit() else None
     async for message in stream.follow(hub, follower, resume):
         yield message
 

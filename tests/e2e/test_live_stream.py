@@ -283,7 +283,12 @@ async def test_presence_counts_distinct_people_across_servers(live_servers, scen
         stream(_live(b, scene), bearer(m0)),
         stream(_live(b, scene), bearer(m1)),
     ):
-        response = await _call(a, "GET", f"/v1/meetings/{scene.meeting.id}/live/presence", m0)
+        # Presence rows are written in batches, a moment after the streams open.
+        for _ in range(100):
+            response = await _call(a, "GET", f"/v1/meetings/{scene.meeting.id}/live/presence", m0)
+            if response.json() == {"connected": 2}:
+                break
+            await asyncio.sleep(0.1)
         assert response.json() == {"connected": 2}
         pushed = await s.until(lambda m: m.event == "presence" and m.data["connected"] == 2)
         assert pushed[-1].id is None
@@ -347,3 +352,24 @@ async def test_live_poll_results_are_pushed_coalesced(live_servers, scene, engin
         final = await member.next("poll.results")
         assert final.data["results_visible"] is True
         assert [o["votes_count"] for o in final.data["options"]] == [14, 13, 13]
+
+
+async def test_a_browser_resumes_with_a_new_ticket_and_last_event_id(live_servers, scene):
+    a, b = live_servers
+    tickets = f"/v1/meetings/{scene.meeting.id}/live/tickets"
+
+    async def ticket() -> str:
+        response = await _call(b, "POST", tickets, scene.members[0])
+        value: str = response.json()["ticket"]
+        return value
+
+    async with stream(f"{_live(a, scene)}?ticket={await ticket()}") as s:
+        first = await _ask(b, scene, scene.members[1], "Uno")
+        seen = await s.next("question.created")
+    assert seen.data["id"] == first and seen.id is not None
+    missed = await _ask(b, scene, scene.members[1], "Due")
+
+    url = f"{_live(b, scene)}?ticket={await ticket()}&last_event_id={seen.id}"
+    async with stream(url) as s:
+        resumed = await s.next("question.created")
+    assert resumed.data["id"] == missed and int(resumed.id or 0) > int(seen.id)

@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy import delete, func, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -74,20 +75,23 @@ class LiveHub:
         self.results: dict[uuid.UUID, set[uuid.UUID]] = {}
         self.presence: dict[uuid.UUID, int] = {}
         self.wake = asyncio.Event()
-        self.connected = asyncio.Event()
+        self.listening = asyncio.Event()
         self.tasks: list[asyncio.Task[None]] = []
-        self.cleanups: set[asyncio.Task[None]] = set()
+        # Presence rows to insert and to delete, written in batches.
+        self.joining: dict[uuid.UUID, Subscriber] = {}
+        self.leaving: set[uuid.UUID] = set()
+        self.presence_wake = asyncio.Event()
 
     # --- lifecycle ----------------------------------------------------------------------
 
     async def start(self) -> None:
-        for loop in (self._listen, self._pump, self._coalesce, self._tick):
+        for loop in (self._listen, self._pump, self._coalesce, self._tick, self._write_presence):
             self.tasks.append(asyncio.create_task(self._forever(loop), name=loop.__name__))
 
     async def stop(self) -> None:
-        for task in [*self.tasks, *self.cleanups]:
+        for task in self.tasks:
             task.cancel()
-        for task in [*self.tasks, *self.cleanups]:
+        for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         for subs in self.subscribers.values():
@@ -110,27 +114,24 @@ class LiveHub:
     async def subscribe(
         self, meeting_id: uuid.UUID, user_id: uuid.UUID | None, moderator: bool
     ) -> tuple[Subscriber, int]:
-        """Register a stream; returns it and the meeting's current position."""
+        """Register a stream; returns it and the meeting's current position. No database
+        work but the meeting's position the first time this process follows it: presence
+        rows are written in batches (`_write_presence`), so a burst of connections costs
+        a few statements, not one per connection."""
         sub = Subscriber(meeting_id, user_id, moderator, self.settings.live_queue_size)
-        async with self.sessionmaker() as session, session.begin():
-            if meeting_id not in self.cursors:
+        if meeting_id not in self.cursors:
+            async with self.sessionmaker() as session:
                 position = await messages.last_seq(session, meeting_id)
-                self.cursors.setdefault(meeting_id, position)
-            session.add(
-                LivePresence(
-                    id=sub.id,
-                    meeting_id=meeting_id,
-                    user_id=user_id,
-                    expires_at=datetime.now(UTC) + self._presence_ttl(),
-                )
-            )
+            self.cursors.setdefault(meeting_id, position)
         self.subscribers.setdefault(meeting_id, set()).add(sub)
+        self.joining[sub.id] = sub
+        self.presence_wake.set()
         self._mark(meeting_id)
         return sub, self.cursors[meeting_id]
 
     def unsubscribe(self, sub: Subscriber) -> None:
         """Forget a stream (synchronous: called while its request is being cancelled);
-        its presence row goes in the background."""
+        its presence row goes with the next batch."""
         subs = self.subscribers.get(sub.meeting_id)
         if subs is not None:
             subs.discard(sub)
@@ -138,17 +139,51 @@ class LiveHub:
                 del self.subscribers[sub.meeting_id]
                 self.cursors.pop(sub.meeting_id, None)
                 self.presence.pop(sub.meeting_id, None)
-        task = asyncio.get_running_loop().create_task(self._forget(sub.id))
-        self.cleanups.add(task)
-        task.add_done_callback(self.cleanups.discard)
+        if self.joining.pop(sub.id, None) is None:
+            self.leaving.add(sub.id)
+            self.presence_wake.set()
 
-    async def _forget(self, presence_id: uuid.UUID) -> None:
-        try:
-            async with self.sessionmaker() as session, session.begin():
-                await session.exec(delete(LivePresence).where(col(LivePresence.id) == presence_id))
-        except Exception:
-            # The row expires by itself.
-            logger.warning("live hub: could not delete presence %s", presence_id, exc_info=True)
+    def connected(self, meeting_id: uuid.UUID) -> int:
+        """The last presence count of the meeting, or this process's own followers."""
+        if meeting_id in self.presence:
+            return self.presence[meeting_id]
+        subs = self.subscribers.get(meeting_id, set())
+        return len({s.user_id or s.id for s in subs})
+
+    async def _write_presence(self) -> None:
+        """Insert the presence rows of new streams and delete those of ended ones, in
+        one transaction per batch."""
+        while True:
+            await self.presence_wake.wait()
+            self.presence_wake.clear()
+            joining, self.joining = self.joining, {}
+            leaving, self.leaving = self.leaving, set()
+            expires_at = datetime.now(UTC) + self._presence_ttl()
+            try:
+                async with self.sessionmaker() as session, session.begin():
+                    if joining:
+                        await session.exec(
+                            insert(LivePresence).values(
+                                [
+                                    {
+                                        "id": s.id,
+                                        "meeting_id": s.meeting_id,
+                                        "user_id": s.user_id,
+                                        "expires_at": expires_at,
+                                    }
+                                    for s in joining.values()
+                                ]
+                            )
+                        )
+                    if leaving:
+                        await session.exec(
+                            delete(LivePresence).where(col(LivePresence.id).in_(leaving))
+                        )
+            except Exception:
+                # Tried again with the next batch; rows of a lost batch expire by themselves.
+                self.joining.update(joining)
+                self.leaving |= leaving
+                raise
 
     def _presence_ttl(self) -> timedelta:
         return timedelta(seconds=3 * self.settings.live_presence_seconds)
@@ -185,7 +220,7 @@ class LiveHub:
                 lost = asyncio.Event()
                 conn.add_termination_listener(_setter(lost))
                 await conn.add_listener(CHANNEL, self._on_notify)
-                self.connected.set()
+                self.listening.set()
                 backoff = 0.2
                 # Whatever committed while we were not listening.
                 for meeting_id in list(self.subscribers):
@@ -198,7 +233,7 @@ class LiveHub:
             except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 logger.warning("live hub: listener connection lost (%s); reconnecting", exc)
             finally:
-                self.connected.clear()
+                self.listening.clear()
                 if conn is not None and not conn.is_closed():
                     conn.terminate()
             await asyncio.sleep(backoff)
@@ -256,7 +291,9 @@ class LiveHub:
         """Presence heartbeats and counts; a safety re-read of every followed meeting."""
         while True:
             await asyncio.sleep(self.settings.live_presence_seconds)
-            ids = [s.id for subs in self.subscribers.values() for s in subs]
+            ids = [
+                s.id for subs in self.subscribers.values() for s in subs if s.id not in self.joining
+            ]
             async with self.sessionmaker() as session, session.begin():
                 if ids:
                     await session.exec(

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from fastapi.sse import ServerSentEvent
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -49,6 +50,21 @@ class LiveMessage:
 
     # The JSON of each view, encoded once for every subscriber that gets it.
     encoded: dict[int, str] = field(default_factory=dict, compare=False, repr=False)
+    built: dict[tuple[str, int], ServerSentEvent] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def sse_for(self, user_id: uuid.UUID | None, moderator: bool) -> ServerSentEvent | None:
+        """The SSE message for this subscriber, built once per view and shared."""
+        shown = self.for_viewer(user_id, moderator)
+        if shown is None:
+            return None
+        event, data = shown
+        key = (event, id(data))
+        if key not in self.built:
+            seq = None if self.seq is None else str(self.seq)
+            self.built[key] = ServerSentEvent(event=event, raw_data=data, id=seq)
+        return self.built[key]
 
     def for_viewer(self, user_id: uuid.UUID | None, moderator: bool) -> tuple[str, str] | None:
         """(event type, JSON data) as this subscriber sees it, or None."""

@@ -10,12 +10,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import get_settings
 from app.models.accounts import User
-from app.models.meetings import Meeting
 from app.services.live import messages
 from app.services.live.access import live_access
 from app.services.live.hub import DROP, LiveHub, Subscriber
 from app.services.live.messages import LiveMessage
-from app.services.live.session import live_state, presence_count
 
 
 @dataclass(frozen=True)
@@ -25,21 +23,25 @@ class Follower:
     meeting_id: uuid.UUID
     user_id: uuid.UUID | None
     moderator: bool
+    live_status: str | None = None
+    current_agenda_item: int | None = None
 
 
 async def authorize(session: AsyncSession, actor: User | None, meeting_id: uuid.UUID) -> Follower:
     """Whoever may see the meeting may follow it (404 otherwise)."""
     access = await live_access(session, actor, meeting_id)
-    return Follower(access.meeting.id, actor.id if actor else None, access.moderator)
+    meeting = access.meeting
+    return Follower(
+        meeting.id,
+        actor.id if actor else None,
+        access.moderator,
+        meeting.live_status,
+        meeting.current_agenda_item,
+    )
 
 
 def _sse(message: LiveMessage, sub: Subscriber) -> ServerSentEvent | None:
-    shown = message.for_viewer(sub.user_id, sub.moderator)
-    if shown is None:
-        return None
-    event, data = shown
-    seq = None if message.seq is None else str(message.seq)
-    return ServerSentEvent(event=event, raw_data=data, id=seq)
+    return message.sse_for(sub.user_id, sub.moderator)
 
 
 async def _replay(hub: LiveHub, sub: Subscriber, after: int) -> AsyncIterator[LiveMessage]:
@@ -64,13 +66,16 @@ async def _replay(hub: LiveHub, sub: Subscriber, after: int) -> AsyncIterator[Li
                 yield message
 
 
-async def _snapshot(hub: LiveHub, follower: Follower) -> ServerSentEvent:
-    """The session's state and presence now (a snapshot: no `id:`)."""
-    async with hub.sessionmaker() as session:
-        meeting = await session.get(Meeting, follower.meeting_id)
-        connected = await presence_count(session, follower.meeting_id)
-    state = live_state(meeting).model_dump(mode="json") if meeting is not None else {}
-    return ServerSentEvent(event="live.state", data={**state, "connected": connected})
+def _snapshot(hub: LiveHub, follower: Follower) -> ServerSentEvent:
+    """The session's state (as authorized, a moment ago) and presence: a snapshot, with no
+    `id:`."""
+    data = {
+        "meeting_id": str(follower.meeting_id),
+        "live_status": follower.live_status,
+        "current_agenda_item": follower.current_agenda_item,
+        "connected": hub.connected(follower.meeting_id),
+    }
+    return ServerSentEvent(event="live.state", data=data)
 
 
 async def follow(
@@ -83,7 +88,7 @@ async def follow(
     sub, position = await hub.subscribe(follower.meeting_id, follower.user_id, follower.moderator)
     try:
         yield ServerSentEvent(comment="connected", retry=settings.live_retry_ms)
-        yield await _snapshot(hub, follower)
+        yield _snapshot(hub, follower)
         last = position if last_event_id is None else last_event_id
         if last_event_id is not None:
             async for message in _replay(hub, sub, last_event_id):
