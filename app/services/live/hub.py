@@ -81,6 +81,7 @@ class LiveHub:
         self.joining: dict[uuid.UUID, Subscriber] = {}
         self.leaving: set[uuid.UUID] = set()
         self.presence_wake = asyncio.Event()
+        self.first_follow = asyncio.Lock()
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -119,10 +120,16 @@ class LiveHub:
         rows are written in batches (`_write_presence`), so a burst of connections costs
         a few statements, not one per connection."""
         sub = Subscriber(meeting_id, user_id, moderator, self.settings.live_queue_size)
-        if meeting_id not in self.cursors:
-            async with self.sessionmaker() as session:
-                position = await messages.last_seq(session, meeting_id)
-            self.cursors.setdefault(meeting_id, position)
+        position = self.cursors.get(meeting_id)
+        if position is None:
+            # One read of the position, however many streams open at once.
+            async with self.first_follow:
+                position = self.cursors.get(meeting_id)
+                if position is None:
+                    async with self.sessionmaker() as session:
+                        position = await messages.last_seq(session, meeting_id)
+        # No await from here on: the cursor and the subscriber are registered together.
+        self.cursors.setdefault(meeting_id, position)
         self.subscribers.setdefault(meeting_id, set()).add(sub)
         self.joining[sub.id] = sub
         self.presence_wake.set()
