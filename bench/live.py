@@ -39,6 +39,12 @@ def _rss_kib(pid: int) -> int:
     return 0
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _serve(env: dict[str, str], *flags: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", *flags], env=env, stdout=subprocess.DEVNULL
@@ -162,6 +168,7 @@ async def _bench(args: argparse.Namespace, a: str, b: str, pid_b: int) -> None:
     per_conn = (_rss_kib(pid_b) - idle_before) / args.clients
     print(f"server B memory: {per_conn:.1f} KiB per idle connection")
     latencies: list[float] = []
+    cpu_before = _cpu_seconds(pid_b)
     async with httpx.AsyncClient(base_url=a, timeout=30) as api:
         for i in range(args.rounds):
             marker = f"bench-{i}-{time.time_ns()}"
@@ -180,6 +187,8 @@ async def _bench(args: argparse.Namespace, a: str, b: str, pid_b: int) -> None:
             if len(got) < args.clients:
                 print(f"round {i}: {args.clients - len(got)} clients did not get the question")
             await asyncio.sleep(0.5)
+    cpu = (_cpu_seconds(pid_b) - cpu_before) / max(1, len(latencies))
+    print(f"server B CPU: {cpu * 1e6:.0f} µs per delivered message (rounds and idle pauses)")
     latencies.sort()
     if len(latencies) >= 2:
         p = statistics.quantiles(latencies, n=100)
