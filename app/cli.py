@@ -137,6 +137,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         proxy_headers=True,
         log_config=None,
         access_log=False,
+        # Open live streams never finish by themselves: after this grace they are cut,
+        # and their clients resume elsewhere with Last-Event-ID.
+        timeout_graceful_shutdown=10,
     )
 
 

@@ -93,6 +93,17 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     # Plan documents (POST /v1/plans/import) may be larger than other bodies.
     max_import_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    # Live sessions (app/services/live/): a heartbeat comment on idle streams; the
+    # reconnection delay suggested to clients (`retry:`); how many messages a slow client
+    # may fall behind before its stream is dropped (it resumes with Last-Event-ID); how
+    # often the presence is refreshed and pushed; at most one results update per poll per
+    # interval; how long a stream ticket stays valid.
+    live_heartbeat_seconds: float = Field(default=15, gt=0)
+    live_retry_ms: int = Field(default=3000, ge=0)
+    live_queue_size: int = Field(default=256, ge=1)
+    live_presence_seconds: float = Field(default=5, gt=0)
+    live_results_interval: float = Field(default=0.25, gt=0)
+    live_ticket_seconds: int = Field(default=60, ge=1)
     log_level: str = "INFO"
     log_json: bool = True
     workers: int = Field(default=1, ge=1)

@@ -23,11 +23,13 @@ def record_event(
     organization_id: uuid.UUID | None = None,
     payload: dict[str, Any] | None = None,
     actor_client_id: uuid.UUID | None = None,
+    meeting_id: uuid.UUID | None = None,
 ) -> Event:
     """Add one event row, e.g. `record_event(s, "user.registered", subject_type="user", …)`.
 
     Payloads carry ids and changed field names, never personal data (emails, birth dates),
-    since feeds built on them are read by integrators."""
+    since feeds built on them are read by integrators. `meeting_id` puts the event on that
+    meeting's live stream (`app/services/live/`)."""
     event = Event(
         organization_id=organization_id,
         type=type,
@@ -36,6 +38,7 @@ def record_event(
         actor_id=actor_id,
         actor_client_id=actor_client_id,
         payload=payload or {},
+        meeting_id=meeting_id,
     )
     session.add(event)
     return event

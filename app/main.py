@@ -11,10 +11,11 @@ from app.config import get_settings
 from app.errors import install_error_handlers
 from app.housekeeping import purge_periodically
 from app.idempotency import IdempotencyMiddleware
+from app.live import start_live_hub
 from app.logs import configure_logging
 from app.middleware import RejectNulMiddleware, RequestContextMiddleware
 from app.openapi import install_openapi
-from app.routers import auth, health, meetings, monitoring, organizations, plans, tables
+from app.routers import auth, health, live, meetings, monitoring, organizations, plans, tables
 from app.routers import budgets as budgets_router
 from app.routers import comments as comments_router
 from app.routers import integrations as integrations_router
@@ -45,13 +46,18 @@ comments and moderation.
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """While a server process runs, it purges expired counters and idempotency records;
-    in development (WORKER_IN_PROCESS) it also runs the worker (webhook delivery)."""
+    its live hub (one LISTEN connection) fans live events out to its streams; in
+    development (WORKER_IN_PROCESS) it also runs the worker (webhook delivery)."""
     tasks = [asyncio.create_task(purge_periodically())]
     if get_settings().runs_worker_in_process:
         tasks.append(asyncio.create_task(run_worker(housekeeping=False)))
+    hub = start_live_hub()
+    await hub.start()
+    app.state.live_hub = hub
     try:
         yield
     finally:
+        await hub.stop()
         for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -79,6 +85,7 @@ def create_app() -> FastAPI:
     app.include_router(organizations.router)
     app.include_router(tables.router)
     app.include_router(meetings.router)
+    app.include_router(live.router)
     app.include_router(plans.router)
     app.include_router(monitoring.router)
     app.include_router(proposals_router.router)

@@ -14,6 +14,7 @@ from app.demo.budgets import seed_demo_budgets
 from app.demo.comments import seed_comments_and_polls
 from app.demo.integrations import seed_demo_client
 from app.demo.listening import seed_demo_listening
+from app.demo.live import seed_demo_live
 from app.demo.minutes import seed_demo_minutes
 from app.demo.moderation import seed_demo_moderation
 from app.demo.proposals import seed_demo_proposals
@@ -301,5 +302,6 @@ async def seed_demo(session: AsyncSession) -> list[str]:
     report += await seed_demo_listening(session)
     report += await seed_demo_budgets(session, DEMO_PASSWORD)
     report += await seed_demo_client(session)
+    report += await seed_demo_live(session)
     await session.flush()
     return report

@@ -25,6 +25,7 @@ from app.models.integrations import (
     WebhookOutbox,
     WebhookSecret,
 )
+from app.models.live import LivePresence, LiveQuestion, LiveQuestionLike, LiveTicket
 from app.models.meetings import Meeting, MeetingMinutes, MeetingPlanNode, MeetingRegistration
 from app.models.moderation import AuditEntry, Moderation, Report, Suspension
 from app.models.organizations import Municipality, Organization, OrganizationRole
@@ -76,6 +77,10 @@ __all__ = [
     "Event",
     "IdempotencyRecord",
     "Indicator",
+    "LivePresence",
+    "LiveQuestion",
+    "LiveQuestionLike",
+    "LiveTicket",
     "Measurement",
     "Meeting",
     "MeetingMinutes",

@@ -40,10 +40,20 @@ class Event(SQLModel, table=True):
     )
     payload: dict[str, Any] = jsonb_field()
     created_at: datetime = created_at_field()
+    # The meeting a live-session event belongs to (its stream, `app/services/live/`):
+    # indexed by (meeting_id, seq); inserting one notifies the live listeners.
+    meeting_id: uuid.UUID | None = Field(default=None, sa_column=Column(UUID(as_uuid=True)))
 
     __table_args__ = (
         # The change feed pages one organization's events in (xid, seq) order; the
         # webhook dispatcher pages all of them.
         Index("events_organization_id_xid_seq_idx", "organization_id", "xid", "seq"),
         Index("events_xid_seq_idx", "xid", "seq"),
+        # A live stream reads one meeting's events in seq order (app/services/live/).
+        Index(
+            "events_meeting_id_seq_idx",
+            "meeting_id",
+            "seq",
+            postgresql_where=text("meeting_id IS NOT NULL"),
+        ),
     )

@@ -59,6 +59,7 @@ class Meeting(SQLModel, table=True):
         CheckConstraint("moderation_status IN ('visible', 'hidden')", name="moderation_status"),
         CheckConstraint("ends_at > starts_at", name="time_range"),
         CheckConstraint("capacity >= 0", name="capacity"),
+        CheckConstraint("live_status IN ('live', 'ended')", name="live_status"),
         CheckConstraint(
             "registration_opens_at IS NULL OR registration_closes_at IS NULL "
             "OR registration_opens_at < registration_closes_at",
@@ -94,6 +95,9 @@ class Meeting(SQLModel, table=True):
         default="visible",
         sa_column=Column(String(16), nullable=False, server_default="visible"),
     )
+    # The live session (app/services/live/): null until a facilitator starts it.
+    live_status: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+    current_agenda_item: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
     # Bumped on every change: the ETag, and the iCalendar SEQUENCE.
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
     created_by_id: uuid.UUID | None = fk_field(
@@ -297,6 +301,12 @@ class MeetingPublic(BaseModel):
     moderation_status: Literal["visible", "hidden"] = PField(
         description="visible, or hidden by moderation (then shown only to the table's "
         "facilitators and organization admins)."
+    )
+    live_status: Literal["live", "ended"] | None = PField(
+        default=None, description="The live session: null until a facilitator starts it."
+    )
+    current_agenda_item: int | None = PField(
+        default=None, description="The index of the agenda item under discussion, live."
     )
     registrations_count: int
     waitlist_count: int

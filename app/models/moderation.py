@@ -48,10 +48,12 @@ from app.models.proposals import PersonRef
 from app.models.tables import one_of
 
 # What a person may report.
-ReportTargetType = Literal["proposal", "comment", "meeting", "user"]
-REPORT_TARGET_TYPES: tuple[str, ...] = ("proposal", "comment", "meeting", "user")
+ReportTargetType = Literal["proposal", "comment", "meeting", "user", "question"]
+REPORT_TARGET_TYPES: tuple[str, ...] = ("proposal", "comment", "meeting", "user", "question")
 # What moderators act on: reportable things, plus the hosts of comment threads (locks).
-ModerationTargetType = Literal["proposal", "comment", "meeting", "user", "poll", "plan_node"]
+ModerationTargetType = Literal[
+    "proposal", "comment", "meeting", "user", "poll", "plan_node", "question"
+]
 MODERATION_TARGET_TYPES: tuple[str, ...] = (
     "proposal",
     "comment",
@@ -59,6 +61,8 @@ MODERATION_TARGET_TYPES: tuple[str, ...] = (
     "user",
     "poll",
     "plan_node",
+    # Live questions (app/services/live/questions.py).
+    "question",
 )
 ReportReason = Literal["spam", "offensive", "off_topic", "personal_data", "other"]
 REPORT_REASONS: tuple[str, ...] = ("spam", "offensive", "off_topic", "personal_data", "other")

@@ -70,6 +70,8 @@ class Poll(SQLModel, table=True):
     # Indexed by (table_id, created_at, id).
     table_id: uuid.UUID = fk_field("participation_tables.id", index=False)
     organization_id: uuid.UUID = fk_field("organizations.id")
+    # A poll run live during this meeting (of the same table), if any.
+    meeting_id: uuid.UUID | None = fk_field("meetings.id", nullable=True, ondelete="SET NULL")
     question: TextMap = jsonb_field()
     kind: str = Field(default="single", sa_column=Column(String(16), nullable=False))
     # 1 for single choice; the most options one ballot may choose for multiple choice.
@@ -156,6 +158,9 @@ class PollCreate(BaseModel):
     opens_at: Instant | None = None
     closes_at: Instant
     results_visibility: ResultsVisibility = "after_close"
+    meeting_id: uuid.UUID | None = PField(
+        default=None, description="A meeting of the same table, to run the poll live."
+    )
 
 
 class BallotCreate(BaseModel):
@@ -179,6 +184,7 @@ class PollPublic(BaseModel):
     id: uuid.UUID
     organization_id: uuid.UUID
     table_id: uuid.UUID
+    meeting_id: uuid.UUID | None = None
     question: TextMap
     kind: PollKind
     max_choices: int

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PField
 
 from app.models.budget_schemas import ExportBudgetParticipation
+from app.models.live import ExportLiveQuestion, ExportLiveQuestionLike
 from app.models.service_requests import ExportServiceRequest
 from app.models.surveys import ExportSurveyParticipation
 
@@ -213,6 +214,12 @@ class PersonalDataExport(BaseModel):
     # Surveys answered (answers of named surveys only) and service requests filed.
     survey_participations: list[ExportSurveyParticipation]
     service_requests: list[ExportServiceRequest]
+    live_questions: list[ExportLiveQuestion] = PField(
+        default_factory=list, description="Questions you asked in live sessions."
+    )
+    live_question_likes: list[ExportLiveQuestionLike] = PField(
+        default_factory=list, description="Live questions you like."
+    )
     not_included: dict[str, Any] = PField(
         description="What is held but left out of the export, and why."
     )

@@ -299,8 +299,9 @@ async def test_export_has_my_data_and_nobody_elses(client, session, query_counte
     assert again.status_code == 200
     assert len(again.json()["proposals"]) == 8 and len(again.json()["sign_ins"]) == 2
     assert query_counter.count == queries, (queries, query_counter.count)
-    # One query per section (surveys: participations and named answers).
-    assert queries <= 23
+    # One query per section (surveys: participations and named answers; live
+    # questions and likes).
+    assert queries <= 25
 
     assert_problem(await client.get("/v1/me/export"), 401)
 

@@ -4,6 +4,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from app.demo.comments import youth_table
+from app.demo.live import TITLE as LIVE_TITLE
 from app.demo.seed import seed_demo
 from app.models.events import Event
 from app.models.meetings import MeetingMinutes
@@ -19,7 +20,8 @@ async def test_the_demo_meetings_are_held_with_their_minutes(client, session):
 
     response = await client.get(f"/v1/tables/{table.id}/meetings?limit=100")
     assert response.status_code == 200, response.text
-    meetings = response.json()["items"]
+    # The 2022 meetings (not the live session's, still to come: app/demo/live.py).
+    meetings = [m for m in response.json()["items"] if m["title"]["it"] != LIVE_TITLE]
     assert len(meetings) == 3
     assert {m["status"] for m in meetings} == {"held"}
     by_kind = {m["kind"]: m for m in meetings}

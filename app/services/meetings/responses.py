@@ -218,6 +218,8 @@ async def meetings_public(
                 agenda=[AgendaItem.model_validate(item) for item in m.agenda],
                 status=m.status,
                 moderation_status=m.moderation_status,
+                live_status=m.live_status,
+                current_agenda_item=m.current_agenda_item,
                 registrations_count=taken,
                 waitlist_count=waiting,
                 my_registration=my,

@@ -46,6 +46,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.errors import Conflict, NotFound, Unprocessable
 from app.models.accounts import User
 from app.models.comments import Comment
+from app.models.live import LiveQuestion
 from app.models.meetings import Meeting
 from app.models.moderation import Moderation, ModerationActionIn, ModerationItem, Report
 from app.models.organizations import Organization
@@ -66,6 +67,7 @@ NOT_FOUND = {
     "poll": "No poll with this id.",
     "plan_node": "No plan node with this id.",
     "user": "No report of this person to act on.",
+    "question": "No question with this id.",
 }
 THREAD_HOSTS = ("proposal", "meeting", "poll", "plan_node", "comment")
 
@@ -112,6 +114,8 @@ async def _moderated_target(
         found = await _table_content(session, actor, Meeting, target_id)
     elif target_type == "poll":
         found = await _table_content(session, actor, Poll, target_id)
+    elif target_type == "question":
+        found = await _table_content(session, actor, LiveQuestion, target_id)
     elif target_type == "comment":
         # Comments on a table's content: its moderators; on plan nodes: the org's admins.
         row = (

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models.accounts import User
 from app.models.comments import Comment
+from app.models.live import LiveQuestion
 from app.models.meetings import Meeting
 from app.models.moderation import ModeratedContent, Moderation
 from app.models.plans import PlanNode
@@ -79,6 +80,25 @@ async def _comments(session: AsyncSession, ids: list[uuid.UUID]) -> Contents:
     return found
 
 
+async def _questions(session: AsyncSession, ids: list[uuid.UUID]) -> Contents:
+    found: Contents = {}
+    for asked, name in (
+        await session.exec(
+            select(LiveQuestion, User.display_name)
+            .outerjoin(User, named_user(LiveQuestion.author_id))
+            .where(col(LiveQuestion.id).in_(ids))
+        )
+    ).all():
+        content = ModeratedContent(
+            body=asked.body,
+            author=person_ref(asked.author_id, name),
+            on_target_type="meeting",
+            on_target_id=asked.meeting_id,
+        )
+        found["question", asked.id] = (content, asked.status)
+    return found
+
+
 async def _meetings(session: AsyncSession, ids: list[uuid.UUID]) -> Contents:
     found: Contents = {}
     for meeting, name in (
@@ -137,6 +157,7 @@ async def _users(session: AsyncSession, ids: list[uuid.UUID]) -> Contents:
 LOADERS: dict[str, Callable[[AsyncSession, list[uuid.UUID]], Awaitable[Contents]]] = {
     "proposal": _proposals,
     "comment": _comments,
+    "question": _questions,
     "meeting": _meetings,
     "poll": _polls,
     "plan_node": _plan_nodes,

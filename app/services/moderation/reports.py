@@ -57,6 +57,7 @@ from app.services.access.orgs import get_organization
 from app.services.audit.write import record_audit
 from app.services.comments.targets import resolve_comment_target
 from app.services.guards.suspension import ensure_not_suspended
+from app.services.live.questions import reportable_question
 from app.services.moderation.status import CONTENT_STATUSES, content_status, set_content_status
 
 COMMENT_NOT_FOUND = "No comment with this id."
@@ -107,6 +108,9 @@ async def _reported_target(
         except NotFound:
             raise NotFound(COMMENT_NOT_FOUND) from None
         return ReportedTarget(comment.organization_id, comment.table_id, comment.author_id)
+    if data.target_type == "question":
+        question = await reportable_question(session, actor, data.target_id)
+        return ReportedTarget(question.organization_id, question.table_id, question.author_id)
     # A person.
     if data.organization is None:
         raise _invalid(

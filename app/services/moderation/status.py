@@ -27,9 +27,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import NotFound
 from app.models.comments import Comment
+from app.models.live import LiveQuestion
 from app.models.meetings import Meeting
 from app.models.proposals import Proposal
 from app.services.comments.counters import adjust_comments_count
+from app.services.live.questions import set_question_status
 
 # The statuses each kind of content may take; other targets (people, polls, plan nodes)
 # have none.
@@ -37,6 +39,8 @@ CONTENT_STATUSES: dict[str, tuple[str, ...]] = {
     "proposal": ("visible", "hidden", "pending"),
     "comment": ("visible", "hidden", "pending"),
     "meeting": ("visible", "hidden"),
+    # Live questions may also be `answered` (a facilitator's status, not moderation's).
+    "question": ("visible", "hidden", "pending"),
 }
 
 
@@ -46,6 +50,7 @@ def status_column(target_type: str) -> Any:
         "proposal": col(Proposal.moderation_status),
         "meeting": col(Meeting.moderation_status),
         "comment": col(Comment.status),
+        "question": col(LiveQuestion.status),
     }[target_type]
 
 
@@ -54,6 +59,7 @@ def _id_column(target_type: str) -> Any:
         "proposal": col(Proposal.id),
         "meeting": col(Meeting.id),
         "comment": col(Comment.id),
+        "question": col(LiveQuestion.id),
     }[target_type]
 
 
@@ -81,6 +87,9 @@ async def set_content_status(
         raise ValueError(f"{target_type} cannot be {status}")
     if target_type == "comment":
         await _set_comment_status(session, target_id, status)
+        return
+    if target_type == "question":
+        await set_question_status(session, target_id, status, None)
         return
     model: Any = Proposal if target_type == "proposal" else Meeting
     await session.exec(

@@ -25,6 +25,7 @@ from app.errors import Conflict, NotFound, Unprocessable
 from app.events import record_event
 from app.models.accounts import User
 from app.models.base import TextMap
+from app.models.meetings import Meeting
 from app.models.organizations import Organization
 from app.models.polls import (
     BallotCreate,
@@ -135,6 +136,7 @@ async def polls_public(
                 id=poll.id,
                 organization_id=poll.organization_id,
                 table_id=poll.table_id,
+                meeting_id=poll.meeting_id,
                 question=poll.question,
                 kind=poll.kind,
                 max_choices=poll.max_choices,
@@ -194,6 +196,25 @@ def _max_choices(data: PollCreate) -> int:
     return data.max_choices
 
 
+async def _check_meeting(
+    session: AsyncSession, table_id: uuid.UUID, meeting_id: uuid.UUID | None
+) -> None:
+    """A live poll belongs to a meeting of its own table."""
+    if meeting_id is None:
+        return
+    found = (
+        await session.exec(
+            select(Meeting.id).where(
+                col(Meeting.id) == meeting_id, col(Meeting.table_id) == table_id
+            )
+        )
+    ).first()
+    if found is None:
+        raise _invalid(
+            ["body", "meeting_id"], "Not a meeting of this poll's table.", "unknown_meeting"
+        )
+
+
 async def create_poll(
     session: AsyncSession, actor: User, table_id: uuid.UUID, data: PollCreate
 ) -> PollPublic:
@@ -212,6 +233,7 @@ async def create_poll(
         raise _invalid(["body", "closes_at"], "closes_at must be after opens_at.", "invalid_window")
     if data.closes_at <= now:
         raise _invalid(["body", "closes_at"], "closes_at must be in the future.", "closes_in_past")
+    await _check_meeting(session, table.id, data.meeting_id)
     poll = Poll(
         table_id=table.id,
         organization_id=table.organization_id,
@@ -221,6 +243,7 @@ async def create_poll(
         opens_at=opens_at,
         closes_at=data.closes_at,
         results_visibility=data.results_visibility,
+        meeting_id=data.meeting_id,
         created_by_id=actor.id,
     )
     session.add(poll)
@@ -350,6 +373,8 @@ async def cast_ballot(
         actor_id=actor.id,
         organization_id=poll.organization_id,
         payload={"poll_id": str(poll.id)},
+        # A live poll's ballots reach the meeting's stream (as coalesced results).
+        meeting_id=poll.meeting_id,
     )
     await session.flush()
     set_committed_value(poll, "ballots_count", ballots_count)

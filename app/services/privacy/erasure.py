@@ -18,9 +18,11 @@ guardian consent, display name "Partecipante rimosso", `deleted_at` and
   when they have replies, erased like a soft delete (body gone, the thread kept) — and
   their moderation items are closed (`open` and `pending` unset). None of them counted
   anywhere (`comments_count` counts visible comments), so every count stays exact;
-* supports, comment votes and poll participations are kept: the rows now point at an
-  anonymous account, and every public count (`supports_count`, votes, `ballots_count`)
-  stays exactly as it was;
+* live questions: pending ones are deleted, the others stay authorless; their stream
+  tickets and presence rows go (`app/services/live/privacy.py`);
+* supports, comment votes, question likes and poll participations are kept: the rows
+  now point at an anonymous account, and every public count (`supports_count`, votes,
+  `ballots_count`) stays exactly as it was;
 * reports they filed and suspensions about them are kept (moderation records, now about
   an anonymous account);
 * one audit row and event `user.deleted`, with counts only.
@@ -56,6 +58,7 @@ from app.security import verify_password_off_loop
 from app.services.accounts.sign_in import revoke_all_refresh_tokens
 from app.services.audit.write import record_audit
 from app.services.budgets.privacy import forget_budget_voter
+from app.services.live.privacy import erase_live
 from app.services.meetings.registrations import cancel_registration
 from app.services.service_requests.privacy import anonymize_service_requests
 from app.services.surveys.privacy import unlink_survey_responses
@@ -366,6 +369,7 @@ async def delete_account(session: AsyncSession, user: User, data: AccountDelete)
     await session.exec(delete(ProposalCoauthor).where(col(ProposalCoauthor.user_id) == user.id))
     budget_voters = await forget_budget_voter(session, user.id)
     proposals, comments = await _keep_authorless(session, user)
+    live = await erase_live(session, locked)
     await revoke_all_refresh_tokens(session, user.id)
     await session.exec(delete(OneTimeToken).where(col(OneTimeToken.user_id) == user.id))
     await _forget_stored_replays(session, user)
@@ -379,6 +383,7 @@ async def delete_account(session: AsyncSession, user: User, data: AccountDelete)
         "memberships_removed": memberships,
         "registrations_cancelled": registrations,
         "budget_voter_records_erased": budget_voters,
+        **live,
         "service_requests_anonymized": service_requests,
         "survey_responses_unlinked": survey_responses,
     }

@@ -7,11 +7,11 @@ data. Included: the profile with its private fields (email, birth date, municipa
 guardian consent status, organization roles, table memberships, meeting registrations
 with their check-in codes, their proposals (drafts, pending and hidden ones included,
 with their moderation status), co-authorships, comments (deleted and hidden ones
-flagged), comment votes, supports, the polls they voted in (never their choices: those
-are not stored with anybody's identity), the reports they filed, suspensions concerning
-them, their active sign-ins (when, until when — never the tokens), the administration
-actions about them (action, organization, time) and a count of the recorded events that
-name them as the actor, by type.
+flagged), comment votes, supports, their live questions and likes, the polls they
+voted in (never their choices: those are not stored with anybody's identity), the
+reports they filed, suspensions concerning them, their active sign-ins (when, until
+when — never the tokens), the administration actions about them (action, organization,
+time) and a count of the recorded events that name them as the actor, by type.
 
 Left out, and why (also in the export's `not_included`):
 
@@ -40,6 +40,7 @@ from app.models.privacy import (
     PersonalDataExport,
 )
 from app.services.budgets.privacy import budget_participations
+from app.services.live.privacy import export_live
 from app.services.privacy.export_account import (
     activity_section,
     administrative_actions_section,
@@ -95,6 +96,7 @@ async def export_personal_data(session: AsyncSession, user: User) -> PersonalDat
     the module docstring for what is left out)."""
     now = _now()
     uid = user.id
+    live_questions, live_likes = await export_live(session, user)
     return PersonalDataExport(
         generated_at=now,
         profile=await profile_section(session, user),
@@ -114,6 +116,8 @@ async def export_personal_data(session: AsyncSession, user: User) -> PersonalDat
         sign_ins=await sign_ins_section(session, uid, now),
         administrative_actions=await administrative_actions_section(session, uid),
         activity=await activity_section(session, uid),
+        live_questions=live_questions,
+        live_question_likes=live_likes,
         survey_participations=await export_survey_participations(session, uid),
         service_requests=await export_service_requests(session, user),
         not_included=NOT_INCLUDED,
