@@ -123,10 +123,10 @@ def _decode_value(raw: Any, key: SortKey) -> Any:
             return None
         raise ValueError("null key")
     if kind is datetime:
-        value = datetime.fromisoformat(_text(raw))
-        if value.tzinfo is None:
+        moment = datetime.fromisoformat(_text(raw))
+        if moment.tzinfo is None:
             raise ValueError("date-time without offset")
-        return value.astimezone(UTC)  # OverflowError past year 1 or 9999
+        return moment.astimezone(UTC)  # OverflowError past year 1 or 9999
     if kind is date:
         return date.fromisoformat(_text(raw))
     if kind is uuid.UUID:
