@@ -35,6 +35,7 @@ from sqlalchemy.dialects.postgresql import TSVECTOR, UUID
 from sqlmodel import Field, SQLModel
 
 from app.models.base import (
+    JsonInt,
     created_at_field,
     fk_field,
     id_field,
@@ -424,9 +425,9 @@ class TableSettingsUpdate(BaseModel):
 
     proposals_open: StrictBool | None = None
     supports: SupportsMode | None = None
-    support_limit: int | None = PField(default=None, ge=0, le=10_000)
-    support_threshold: int | None = PField(default=None, ge=0, le=10_000_000)
-    edit_window_minutes: int | None = PField(default=None, ge=0, le=MAX_EDIT_WINDOW_MINUTES)
+    support_limit: JsonInt | None = PField(default=None, ge=0, le=10_000)
+    support_threshold: JsonInt | None = PField(default=None, ge=0, le=10_000_000)
+    edit_window_minutes: JsonInt | None = PField(default=None, ge=0, le=MAX_EDIT_WINDOW_MINUTES)
     comments_open: StrictBool | None = None
     premoderation: StrictBool | None = PField(
         default=None, description="true or false; null goes back to the default."

@@ -22,6 +22,7 @@ from sqlmodel import Field, SQLModel
 
 from app.models.accounts import LOCALE_PATTERN
 from app.models.base import (
+    JsonInt,
     TextMap,
     created_at_field,
     fk_field,
@@ -158,8 +159,8 @@ class Eligibility(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    min_age: int | None = PField(default=None, ge=0, le=120)
-    max_age: int | None = PField(default=None, ge=0, le=120)
+    min_age: JsonInt | None = PField(default=None, ge=0, le=120)
+    max_age: JsonInt | None = PField(default=None, ge=0, le=120)
     municipality_ids: list[uuid.UUID] = PField(default_factory=list, max_length=500)
 
     @model_validator(mode="after")
@@ -180,7 +181,7 @@ class TableCreate(BaseModel):
     visibility: TableVisibility = "public"
     membership_policy: MembershipPolicy = "open"
     eligibility: Eligibility | None = None
-    max_members: int | None = PField(default=None, ge=1, le=1_000_000)
+    max_members: JsonInt | None = PField(default=None, ge=1, le=1_000_000)
     status: TableStatus = "open"
 
 
@@ -197,7 +198,7 @@ class TableUpdate(BaseModel):
     visibility: TableVisibility | None = None
     membership_policy: MembershipPolicy | None = None
     eligibility: Eligibility | None = None
-    max_members: int | None = PField(default=None, ge=1, le=1_000_000)
+    max_members: JsonInt | None = PField(default=None, ge=1, le=1_000_000)
     status: TableStatus | None = None
 
 
