@@ -1,5 +1,7 @@
 """Every error class answers application/problem+json, with the request id."""
 
+import re
+
 import pytest
 from fastapi import APIRouter
 from sqlalchemy import text
@@ -116,11 +118,23 @@ async def test_no_free_database_connection_is_a_503_with_retry_after(app, client
     async def busy() -> None:
         raise PoolTimeout("QueuePool limit of size 10 overflow 10 reached")
 
+    @router.get("/file")
+    async def file() -> None:
+        raise FileNotFoundError("/etc/consulta/missing")  # not the database's
+
     app.include_router(router)
     response = await client.get("/busy")
-    assert_problem(response, 503, "service_busy")
+    assert_problem(response, 503, "database_unavailable")
     assert response.headers["retry-after"] == "5"
     assert "QueuePool" not in response.text
+    assert_problem(await client.get("/file"), 500, "internal_error")
+
+
+async def test_problem_instance_is_a_valid_uri_reference(client):
+    response = await client.get('/v1/organizations/a b/è%zz/"<x>')
+    problem = assert_problem(response, 404)
+    assert problem["instance"] == "/v1/organizations/a%20b/%C3%A8%25zz/%22%3Cx%3E"
+    assert re.fullmatch(r"[A-Za-z0-9/:@!$&'()*+,;=._~%-]*", problem["instance"])
 
 
 async def test_request_id_is_generated_or_echoed(client):
