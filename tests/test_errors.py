@@ -310,3 +310,33 @@ async def test_405_allow_lists_every_route_on_the_path(client, method, path, all
     assert response.headers["allow"] == allowed
     assert method in problem["detail"] and allowed in problem["detail"]
     assert problem["instance"] == path
+
+
+def _concrete_paths() -> dict[str, tuple[str, set[str]]]:
+    """Every route template with a concrete path (ids filled in) and its methods."""
+    from fastapi.routing import iter_route_contexts
+
+    from app.main import create_app
+
+    templates: dict[str, set[str]] = {}
+    for route in iter_route_contexts(create_app().routes):
+        if route.methods and route.path_format.startswith("/v1/"):
+            templates.setdefault(route.path_format, set()).update(route.methods)
+    fixed_id = "6aae6436-dd24-4d64-803a-f50aede2849f"
+    return {
+        template: (re.sub(r"\{[^}]+\}", fixed_id, template), methods)
+        for template, methods in templates.items()
+    }
+
+
+@pytest.mark.parametrize("template", sorted(_concrete_paths()))
+async def test_a_method_a_path_does_not_accept_is_405_even_beside_a_parameter(client, template):
+    """`PATCH /v1/meetings/{id}.ics` and `PATCH /v1/plans/import` used to match the
+    `{meeting_id}`/`{plan_id}` routes and answer 422 for a malformed id: every method a
+    path does not accept is a 405 listing those it does, signed in or not."""
+    path, methods = _concrete_paths()[template]
+    for method in sorted({"GET", "POST", "PUT", "PATCH", "DELETE"} - methods):
+        response = await client.request(method, path, json={})
+        problem = assert_problem(response, 405, "method_not_allowed")
+        assert set(response.headers["allow"].split(", ")) == methods, (method, path)
+        assert problem["instance"] == path

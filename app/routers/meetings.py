@@ -85,7 +85,7 @@ async def meeting_calendar(
 
 
 @router.get(
-    "/meetings/{meeting_id}",
+    "/meetings/{meeting_id:uuid}",
     response_model=MeetingPublic,
     summary="One meeting; the online link only for people registered and facilitators "
     "(whoever may see the table)",
@@ -99,7 +99,7 @@ async def get_meeting(
 
 
 @router.patch(
-    "/meetings/{meeting_id}",
+    "/meetings/{meeting_id:uuid}",
     response_model=MeetingPublic,
     summary="Edit, cancel (`status: cancelled`) or reinstate a meeting; honours If-Match "
     "(the table's facilitators, organization admin)",
