@@ -32,10 +32,13 @@ class Settings(BaseSettings):
     email_token_hours: int = Field(default=48, ge=1)
     password_reset_minutes: int = Field(default=60, ge=5)
 
-    # Failed sign-ins allowed per window, per account and per client address.
+    # Failed sign-ins allowed per window: per account from one client address (slows a
+    # guesser without locking the owner out from elsewhere), per account from anywhere (a
+    # much higher ceiling against distributed guessing), per client address.
     login_window_seconds: int = 900
-    login_max_failures_per_account: int = 5
-    login_max_failures_per_address: int = 50
+    login_max_failures_per_account_address: int = Field(default=5, ge=1)
+    login_max_failures_per_account: int = Field(default=100, ge=1)
+    login_max_failures_per_address: int = Field(default=50, ge=1)
 
     # Abuse limits on writes (app/write_limits.py): fixed windows counted in PostgreSQL,
     # shared by every worker; each write counts once per person and once per client
