@@ -64,6 +64,15 @@ class Settings(BaseSettings):
     idempotency_hours: int = Field(default=24, ge=24)
     idempotency_lease_seconds: int = Field(default=60, ge=5)
 
+    # Outgoing mail anyone may trigger (app/mail_limits.py): password resets and
+    # verification resends per recipient and per client address (past either: still 202,
+    # nothing sent); registrations per client address (past it: 429).
+    mail_limit_per_recipient: int = Field(default=5, ge=1)
+    mail_limit_per_address: int = Field(default=50, ge=1)
+    mail_limit_window_seconds: int = Field(default=3600, ge=1)
+    registration_limit_per_address: int = Field(default=10, ge=1)
+    registration_limit_window_seconds: int = Field(default=600, ge=1)
+
     mail_backend: Literal["file", "smtp"] = "file"
     mail_dir: Path | None = None  # default: <data_dir>/mail
     mail_from: str = "Consulta <no-reply@consulta.local>"

@@ -131,7 +131,7 @@ def _refs(node: Any) -> Iterator[str]:
             yield from _refs(item)
 
 
-_EMPTY_BODY = {"application/json": {"schema": {}}}
+_EMPTY_BODY: dict[str, Any] = {"application/json": {"schema": {}}}
 _EMPTY_BODY_DESCRIPTIONS = {"202": "Accepted. The body is empty.", "204": "Done. No body."}
 
 

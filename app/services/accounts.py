@@ -10,7 +10,7 @@ from sqlalchemy import func, literal, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app import ratelimit
+from app import mail_limits, ratelimit
 from app.config import get_settings
 from app.db import after_commit
 from app.errors import AppError, Conflict, RateLimited, Unprocessable
@@ -192,10 +192,11 @@ async def find_named_person(
     return user
 
 
-async def register(session: AsyncSession, data: UserRegister) -> User:
+async def register(session: AsyncSession, data: UserRegister, address: str) -> User:
     email = str(data.email)
     _check_password(data.password, email)
     _check_birth_date(data.birth_date)
+    await mail_limits.count_registration(session, address)
     await _check_municipality(session, data.municipality_id)
     if await find_user_by_email(session, email) is not None:
         raise Conflict("An account with this email already exists.", code="email_taken")
@@ -256,8 +257,11 @@ async def verify_email(session: AsyncSession, token: str) -> User:
     return user
 
 
-async def resend_verification(session: AsyncSession, email: str) -> None:
-    """Always succeeds from the caller's point of view (no enumeration)."""
+async def resend_verification(session: AsyncSession, email: str, address: str) -> None:
+    """Always succeeds from the caller's point of view (no enumeration); past the mail
+    limits (app/mail_limits.py) nothing is sent."""
+    if not await mail_limits.mail_allowed(session, email, address):
+        return
     user = await find_user_by_email(session, email)
     if user is not None and user.email_verified_at is None:
         await _send_verification(session, user)
@@ -467,9 +471,12 @@ async def logout(session: AsyncSession, refresh_token: str) -> None:
 # --- password reset ------------------------------------------------------------------
 
 
-async def request_password_reset(session: AsyncSession, email: str) -> None:
-    """Always 202 to the caller, whether or not the account exists."""
+async def request_password_reset(session: AsyncSession, email: str, address: str) -> None:
+    """Always 202 to the caller, whether or not the account exists; past the mail limits
+    (app/mail_limits.py) nothing is sent."""
     settings = get_settings()
+    if not await mail_limits.mail_allowed(session, email, address):
+        return
     user = await find_user_by_email(session, email)
     if user is None or user.email is None:
         return
