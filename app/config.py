@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     # the lease (the first request died before storing its response).
     idempotency_hours: int = Field(default=24, ge=24)
     idempotency_lease_seconds: int = Field(default=60, ge=5)
+    # Test hooks (app/db.py `crash_if_asked`): honoured only when ENVIRONMENT=test.
+    test_crash_hooks: bool = False
 
     # Outgoing mail anyone may trigger (app/mail_limits.py): password resets and
     # verification resends per recipient and per client address (past either: still 202,

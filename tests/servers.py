@@ -135,3 +135,17 @@ class ScratchPostgres:
 
     def close(self) -> None:
         self.server.cleanup()
+
+
+async def truncate_all(engine: Any) -> None:
+    """Empty every table (after a test that committed, e.g. through a server process)."""
+    from sqlalchemy import text
+
+    from app.db import metadata
+
+    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    async with engine.begin() as conn:
+        # audit_log refuses TRUNCATE through a trigger; replica mode skips triggers (the
+        # test database's owner is a superuser).
+        await conn.execute(text("SET LOCAL session_replication_role = replica"))
+        await conn.execute(text(f"TRUNCATE {tables} CASCADE"))
