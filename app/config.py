@@ -72,7 +72,7 @@ class Settings(BaseSettings):
     mail_limit_per_recipient: int = Field(default=5, ge=1)
     mail_limit_per_address: int = Field(default=50, ge=1)
     mail_limit_window_seconds: int = Field(default=3600, ge=1)
-    registration_limit_per_address: int = Field(default=10, ge=1)
+    registration_limit_per_address: int = Field(default=30, ge=1)
     registration_limit_window_seconds: int = Field(default=600, ge=1)
 
     mail_backend: Literal["file", "smtp"] = "file"
