@@ -10,7 +10,7 @@ alone (facilitators add meetings through the API); fields the document does not 
 
 import re
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ARRAY, String, any_, bindparam
@@ -42,7 +42,9 @@ def _aware(value: Any) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
+        if parsed.tzinfo is not None:
+            parsed.astimezone(UTC)  # no instant before year 1 or after 9999 in UTC
+    except (ValueError, OverflowError):
         return None
     return parsed if parsed.tzinfo is not None else None
 
