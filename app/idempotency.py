@@ -194,7 +194,13 @@ class IdempotencyMiddleware:
                     return
             await self._answer_existing(claimed, fingerprint, send)
             return
+        await self._run_and_store(scope, receive, send, body, caller, key)
 
+    async def _run_and_store(
+        self, scope: Scope, receive: Receive, send: Send, body: bytes, caller: str, key: str
+    ) -> None:
+        """Run the claimed request, store its outcome (with its writes when it has any),
+        then send its response."""
         sent_body = False
 
         async def replay_receive() -> Message:
@@ -229,14 +235,8 @@ class IdempotencyMiddleware:
             try:
                 await self._commit_with_response(deferred.session, scope, caller, key, captured)
             except Exception as exc:
-                # Nothing was written: the claim goes, and the client learns it failed.
-                await self._complete(caller, key, {"status": 500, "headers": [], "body": b""})
                 logger.exception("could not commit the idempotent request")
-                status = 503 if is_database_unavailable(exc) else 500
-                code = "database_unavailable" if status == 503 else "internal_error"
-                await _send_problem(
-                    send, status, code, "Request failed", "The request failed; retry it."
-                )
+                await self._failed_commit(exc, caller, key, send)
                 return
         else:
             await self._complete(caller, key, captured)
@@ -326,6 +326,30 @@ class IdempotencyMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": response_body})
+
+    async def _failed_commit(self, exc: Exception, caller: str, key: str, send: Send) -> None:
+        if is_database_unavailable(exc):
+            # The commit may or may not have happened: the claim stays, holding the stored
+            # response if it did (a retry replays it), or unfinished if it did not (taken
+            # over after the lease).
+            await _send_problem(
+                send,
+                503,
+                "database_unavailable",
+                "Service unavailable",
+                "The service lost its database while answering; retry shortly.",
+                headers={"Retry-After": "5"},
+            )
+            return
+        # Refused by the database: nothing was written, the claim goes.
+        await self._complete(caller, key, {"status": 500, "headers": [], "body": b""})
+        await _send_problem(
+            send,
+            500,
+            "internal_error",
+            "Internal server error",
+            "Something went wrong on our side. The request id identifies it in our logs.",
+        )
 
     async def _commit_with_response(
         self,
