@@ -122,8 +122,9 @@ class ScratchPostgres:
         return self.database_url
 
     def _pg_ctl(self, *args: str) -> None:
-        from pgserver._commands import pg_ctl  # type: ignore[import-untyped]
+        from pgserver import _commands
 
+        pg_ctl = getattr(_commands, "pg_ctl")  # noqa: B009  (made at import, unseen by mypy)
         pg_ctl(list(args), pgdata=self.pgdata, user=self.server.system_user, timeout=30)
 
     def stop(self) -> None:

@@ -320,8 +320,9 @@ def _concrete_paths() -> dict[str, tuple[str, set[str]]]:
 
     templates: dict[str, set[str]] = {}
     for route in iter_route_contexts(create_app().routes):
-        if route.methods and route.path_format.startswith("/v1/"):
-            templates.setdefault(route.path_format, set()).update(route.methods)
+        template = route.path_format
+        if route.methods and template and template.startswith("/v1/"):
+            templates.setdefault(template, set()).update(route.methods)
     fixed_id = "6aae6436-dd24-4d64-803a-f50aede2849f"
     return {
         template: (re.sub(r"\{[^}]+\}", fixed_id, template), methods)

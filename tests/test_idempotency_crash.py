@@ -23,15 +23,14 @@ LEASE_SECONDS = 5
 
 
 @pytest.fixture
-async def scene(engine) -> AsyncIterator[Any]:
+async def scene(engine: Any) -> AsyncIterator[Any]:
     """A committed scene (the server processes see it); every table emptied after."""
     async with get_sessionmaker()() as session:
         built = await make_scene(session)
         admin = await make_user(session, name="Admin")
         session.add(OrganizationRole(organization_id=built.org.id, user_id=admin.id, role="admin"))
         await session.commit()
-    built.admin = admin
-    yield built
+    yield built, admin
     await truncate_all(engine)
 
 
@@ -51,6 +50,7 @@ async def _comments(engine: Any, body: str) -> list[uuid.UUID]:
 
 
 async def test_a_kill_at_commit_never_duplicates_the_write(scene, database_url, engine, tmp_path):
+    scene, _ = scene
     url = f"/v1/proposals/{scene.proposal.id}/comments"
     member = bearer(scene.member)
     moments = ["after-commit", "after-commit", "before-commit"]
@@ -97,6 +97,7 @@ async def test_a_kill_at_commit_never_duplicates_the_write(scene, database_url, 
 
 
 async def test_a_retry_right_after_the_answer_is_a_replay(scene, database_url, tmp_path):
+    scene, _ = scene
     url = f"/v1/proposals/{scene.proposal.id}/comments"
     member = bearer(scene.member)
     with _live(database_url, tmp_path) as server:
@@ -113,6 +114,7 @@ async def test_a_retry_right_after_the_answer_is_a_replay(scene, database_url, t
 
 
 async def test_a_replay_goes_only_to_a_caller_still_signed_in(scene, committing_client):
+    scene, admin = scene
     client = committing_client
     url = f"/v1/proposals/{scene.proposal.id}/comments"
     # Signed out: the retry is a 401, not the stored 201.
@@ -137,7 +139,7 @@ async def test_a_replay_goes_only_to_a_caller_still_signed_in(scene, committing_
     suspended = await client.post(
         f"/v1/organizations/{scene.org.slug}/suspensions/{scene.author.id}",
         json={"reason": "Messaggi offensivi ripetuti"},
-        headers=bearer(scene.admin),
+        headers=bearer(admin),
     )
     assert suspended.status_code == 201, suspended.text
     refused = await client.post(url, json=body, headers=headers)

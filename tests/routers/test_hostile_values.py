@@ -160,7 +160,7 @@ async def test_duplicate_poll_options_are_refused(client, session, options):
 # --- the same class everywhere: no request body reads a switch or a decimal as an integer
 
 
-def _models(annotation: Any, seen: set[type]) -> None:
+def _models(annotation: Any, seen: set[type[BaseModel]]) -> None:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         if annotation not in seen:
             seen.add(annotation)
@@ -171,8 +171,8 @@ def _models(annotation: Any, seen: set[type]) -> None:
         _models(argument, seen)
 
 
-def _request_models() -> set[type]:
-    seen: set[type] = set()
+def _request_models() -> set[type[BaseModel]]:
+    seen: set[type[BaseModel]] = set()
     for context in iter_route_contexts(create_app().routes):
         route = context.original_route
         if isinstance(route, APIRoute) and route.body_field is not None:
@@ -196,8 +196,8 @@ def _is_number(annotation: Any) -> bool:
     return any(_is_number(a) for a in typing.get_args(annotation) if a is not type(None))
 
 
-def _integer_fields() -> list[tuple[type, str, bool]]:
-    found = []
+def _integer_fields() -> list[tuple[type[BaseModel], str, bool]]:
+    found: list[tuple[type[BaseModel], str, bool]] = []
     for model in sorted(_request_models(), key=lambda m: m.__name__):
         for name, field in model.model_fields.items():
             if _is_integer(field.annotation):

@@ -14,7 +14,8 @@ from tests.conftest import _make_client
 from tests.helpers import assert_problem, commit_setup, make_user
 
 
-def _mails_to(mail_dir: Path, email: str) -> int:
+def _mails_to(mail_dir: Path, email: str | None) -> int:
+    assert email is not None
     return sum(1 for p in mail_dir.glob("*.eml") if email.lower() in p.name.lower())
 
 
