@@ -32,10 +32,13 @@ class Settings(BaseSettings):
     email_token_hours: int = Field(default=48, ge=1)
     password_reset_minutes: int = Field(default=60, ge=5)
 
-    # Failed sign-ins allowed per window, per account and per client address.
+    # Failed sign-ins allowed per window: per account from one client address (slows a
+    # guesser without locking the owner out from elsewhere), per account from anywhere (a
+    # much higher ceiling against distributed guessing), per client address.
     login_window_seconds: int = 900
-    login_max_failures_per_account: int = 5
-    login_max_failures_per_address: int = 50
+    login_max_failures_per_account_address: int = Field(default=5, ge=1)
+    login_max_failures_per_account: int = Field(default=100, ge=1)
+    login_max_failures_per_address: int = Field(default=50, ge=1)
 
     # Abuse limits on writes (app/write_limits.py): fixed windows counted in PostgreSQL,
     # shared by every worker; each write counts once per person and once per client
@@ -60,6 +63,17 @@ class Settings(BaseSettings):
     # the lease (the first request died before storing its response).
     idempotency_hours: int = Field(default=24, ge=24)
     idempotency_lease_seconds: int = Field(default=60, ge=5)
+    # Test hooks (app/db.py `crash_if_asked`): honoured only when ENVIRONMENT=test.
+    test_crash_hooks: bool = False
+
+    # Outgoing mail anyone may trigger (app/mail_limits.py): password resets and
+    # verification resends per recipient and per client address (past either: still 202,
+    # nothing sent); registrations per client address (past it: 429).
+    mail_limit_per_recipient: int = Field(default=5, ge=1)
+    mail_limit_per_address: int = Field(default=50, ge=1)
+    mail_limit_window_seconds: int = Field(default=3600, ge=1)
+    registration_limit_per_address: int = Field(default=30, ge=1)
+    registration_limit_window_seconds: int = Field(default=600, ge=1)
 
     # Integrations (app/services/integrations/): a rotated client secret keeps working
     # this long; the change feed promises this much history (an older cursor is 410).

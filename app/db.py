@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
@@ -88,29 +90,80 @@ async def run_after_commit(session: AsyncSession) -> None:
             logger.exception("after-commit callback failed")
 
 
+# The ASGI scope key under which `app/idempotency.py` asks for the request's transaction:
+# a `DeferredCommit` there gets the session uncommitted when the endpoint returns, and the
+# middleware commits it together with the stored response.
+DEFERRED_COMMIT = "consulta.deferred_commit"
+# Test-only crash hook (ENVIRONMENT=test and TEST_CRASH_HOOKS=true only): a request sent
+# with `X-Test-Crash: before-commit` or `after-commit` kills its server process there.
+CRASH_HEADER = b"x-test-crash"
+
+
+@dataclass
+class DeferredCommit:
+    session: AsyncSession | None = None
+
+
+def crash_if_asked(scope: Mapping[str, Any], moment: str) -> None:
+    """Kill this process (SIGKILL, as a crash would) at `moment` of the request's commit,
+    if the request asks and the process runs the test hooks. Nothing otherwise."""
+    settings = get_settings()
+    if settings.environment != "test" or not settings.test_crash_hooks:
+        return
+    headers = dict(scope.get("headers") or [])
+    if headers.get(CRASH_HEADER) == moment.encode():
+        logger.warning("test crash hook: killing the process %s", moment)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+async def commit_request(session: AsyncSession, scope: Mapping[str, Any]) -> None:
+    """Commit the request's transaction, then run its after-commit callbacks."""
+    crash_if_asked(scope, "before-commit")
+    await session.commit()
+    crash_if_asked(scope, "after-commit")
+    await run_after_commit(session)
+
+
 @asynccontextmanager
-async def unit_of_work(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+async def unit_of_work(
+    session: AsyncSession, scope: Mapping[str, Any] | None = None
+) -> AsyncIterator[AsyncSession]:
     """The request's transaction on `session`: committed when the block ends, then the
     after-commit callbacks run; rolled back (callbacks dropped) on any error, except an
-    `AppError` that asks to keep its changes. The one implementation, also used by the
-    tests around their rolled-back session."""
+    `AppError` that asks to keep its changes. When the request's `scope` asks for a
+    deferred commit (`DEFERRED_COMMIT`), the session is handed over uncommitted instead.
+    The one implementation, also used by the tests around their rolled-back session."""
     try:
         yield session
-        await session.commit()
     except AppError as exc:
         await _finish_failed(session, keep=exc.keep_changes)
         raise
     except BaseException:
         await _finish_failed(session, keep=False)
         raise
-    await run_after_commit(session)
+    deferred = scope.get(DEFERRED_COMMIT) if scope is not None else None
+    if isinstance(deferred, DeferredCommit):
+        deferred.session = session  # committed and closed by the idempotency middleware
+        return
+    await commit_request(session, scope or {})
 
 
-async def get_session() -> AsyncIterator[AsyncSession]:
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed when the endpoint returns, before the
-    response is sent; rolled back on any error. Services never commit."""
-    async with get_sessionmaker()() as session, unit_of_work(session):
-        yield session
+    response is sent; rolled back on any error. Services never commit.
+
+    For a POST with an Idempotency-Key the commit is deferred to the idempotency
+    middleware, which stores the response in the same transaction (see DEFERRED_COMMIT)."""
+    session = get_sessionmaker()()
+    handed_over = False
+    try:
+        async with unit_of_work(session, request.scope):
+            yield session
+        deferred = request.scope.get(DEFERRED_COMMIT)
+        handed_over = isinstance(deferred, DeferredCommit) and deferred.session is session
+    finally:
+        if not handed_over:
+            await session.close()
 
 
 async def _finish_failed(session: AsyncSession, *, keep: bool) -> None:

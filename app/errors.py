@@ -7,8 +7,10 @@ unknown routes, wrong methods and crashes into the same JSON body with a stable 
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -124,6 +126,17 @@ class RateLimited(AppError):
         self.retry_after = retry_after
 
 
+# RFC 3986 `pchar` and "/": what a path may hold unescaped. Anything else — spaces, "%",
+# non-ASCII letters, quotes — is percent-encoded (UTF-8), so `instance` is always a valid
+# `uri-reference` whatever path the client sent.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+
+
+def uri_reference(path: str) -> str:
+    """A request path (as decoded by the server) as a URI reference."""
+    return quote(path, safe=_PATH_SAFE, errors="backslashreplace")
+
+
 def problem_response(
     status: int,
     code: str,
@@ -143,7 +156,7 @@ def problem_response(
         "code": code,
     }
     if instance:
-        body["instance"] = instance
+        body["instance"] = uri_reference(instance)
     if errors is not None:
         body["errors"] = list(errors)
     if extra:
@@ -286,10 +299,63 @@ def _sqlstate(exc: DBAPIError) -> str | None:
     return None
 
 
+# The database cannot be reached or refuses connections: connection exceptions (class 08),
+# shutting down or starting up (57P01-57P03), too many connections (53300).
+_UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+_DRIVER_MODULES = ("asyncpg", "sqlalchemy")
+DATABASE_RETRY_AFTER = 5
+
+
+def _raised_by_the_driver(exc: BaseException) -> bool:
+    return any(
+        str(frame.f_globals.get("__name__", "")).startswith(_DRIVER_MODULES)
+        for frame, _ in traceback.walk_tb(exc.__traceback__)
+    )
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` (or what caused it) says the database is unreachable or saturated,
+    rather than that the request or the code is wrong: no free pooled connection, a
+    refused or dropped connection, a server shutting down or starting up."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, PoolTimeout):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        state = _sqlstate(current) if isinstance(current, DBAPIError) else None
+        state = state or getattr(current, "sqlstate", None)
+        if isinstance(state, str) and (state.startswith("08") or state in _UNAVAILABLE_SQLSTATES):
+            return True
+        if type(current).__module__.startswith("asyncpg") and "connection" in str(current).lower():
+            return True  # asyncpg's InterfaceError: "connection is closed", …
+        # Refused, reset, unreachable or timed out while the driver was connecting.
+        if isinstance(current, OSError) and _raised_by_the_driver(current):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def database_unavailable_response(instance: str | None) -> JSONResponse:
+    return problem_response(
+        503,
+        "database_unavailable",
+        "Service unavailable",
+        "The service cannot reach its database right now; try again in a few seconds.",
+        instance=instance,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+    )
+
+
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
-    """A NUL that slipped past the request check is the client's fault, not a crash.
-    Any other database error goes on to the crash handler, as before."""
+    """A NUL that slipped past the request check is the client's fault, not a crash; a
+    database that cannot be reached is a 503. Any other database error goes on to the
+    crash handler, as before."""
     assert isinstance(exc, DBAPIError)
+    if is_database_unavailable(exc):
+        return await _database_unavailable(request, exc)
     if _sqlstate(exc) in _NUL_SQLSTATES:
         logger.warning(
             "NUL character reached the database on %s %s", request.method, request.url.path
@@ -298,21 +364,24 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     raise exc
 
 
-async def _pool_exhausted(request: Request, exc: Exception) -> JSONResponse:
-    """No database connection came free in time: the service is busy, not broken; a
-    retry shortly after is the right reaction (and a 5xx releases an Idempotency-Key)."""
-    logger.warning("no database connection for %s %s: %s", request.method, request.url.path, exc)
-    return problem_response(
-        503,
-        "service_busy",
-        "Service busy",
-        "The service is too busy to answer now; try again in a few seconds.",
-        instance=request.url.path,
-        headers={"Retry-After": "5"},
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """No database connection came free in time, or the database cannot be reached: the
+    service is unavailable, not broken; a retry shortly after is the right reaction (and
+    a 5xx releases an Idempotency-Key). Recovery needs no restart: the pool checks each
+    connection before use (`pool_pre_ping`) and reconnects."""
+    logger.warning(
+        "database unavailable for %s %s: %s: %s",
+        request.method,
+        request.url.path,
+        type(exc).__name__,
+        exc,
     )
+    return database_unavailable_response(request.url.path)
 
 
 async def _crash(request: Request, exc: Exception) -> JSONResponse:
+    if is_database_unavailable(exc):
+        return await _database_unavailable(request, exc)
     # Logged with the traceback; the client only learns that it was our fault.
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(
@@ -329,5 +398,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DBAPIError, _database_error)
-    app.add_exception_handler(PoolTimeout, _pool_exhausted)
+    app.add_exception_handler(PoolTimeout, _database_unavailable)
     app.add_exception_handler(Exception, _crash)

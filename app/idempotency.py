@@ -14,28 +14,46 @@ The caller is the signed-in user (from a valid bearer token) or, for anonymous r
 the client address. The record is claimed on its own transaction before the request runs
 (a unique index decides between concurrent duplicates) and completed after it. A 5xx or a
 429 or a 401 (credentials refused: sign in and retry) releases the key so that a retry
-runs again. A process that dies between the request's
-commit and storing its response leaves a claim that is taken over after
-`IDEMPOTENCY_LEASE_SECONDS`. The token endpoint (`/v1/auth/token`) is excluded: its
-responses carry secrets that must not be stored. Registration is not: a phone retrying
-it gets its first answer, not a 409 for the email it has just registered.
+runs again. The token endpoint (`/v1/auth/token`) is excluded: its responses carry
+secrets that must not be stored. Registration is not: a phone retrying it gets its first
+answer, not a 409 for the email it has just registered.
+
+Crash safety: the response is stored in the request's own transaction, the one that
+holds its writes (`app/db.py` hands the session over uncommitted, `DEFERRED_COMMIT`), so
+a process that dies at any point leaves either the writes and their stored response, or
+neither (and the claim, unfinished, is taken over after `IDEMPOTENCY_LEASE_SECONDS`).
+Requests whose writes were undone (an error) store their answer on its own transaction.
+Either way the response is stored before it is sent: a retry sent after a full answer
+gets the replay, never a 409. A replay, 409 or 422 goes only to a caller whose access
+token is still good (a signed-out or suspended person's retry is a 401).
 """
 
+import contextlib
 import hashlib
 import hmac
 import json
 import logging
 import re
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import get_settings
-from app.db import get_engine
-from app.errors import PROBLEM_JSON, TYPE_BASE
+from app.db import (
+    DEFERRED_COMMIT,
+    DeferredCommit,
+    commit_request,
+    get_engine,
+    get_session,
+    get_sessionmaker,
+)
+from app.deps import get_optional_user
+from app.errors import PROBLEM_JSON, TYPE_BASE, AppError, Unauthorized, is_database_unavailable
 from app.models.idempotency import IdempotencyRecord
 from app.security import InvalidToken, decode_access_token
 
@@ -71,10 +89,19 @@ def _fingerprint(scope: Scope, body: bytes) -> str:
     return digest.hexdigest()
 
 
-async def _send_problem(send: Send, status: int, code: str, title: str, detail: str) -> None:
+async def _send_problem(
+    send: Send,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+) -> None:
     body = json.dumps(
         {"type": TYPE_BASE + code, "title": title, "status": status, "detail": detail, "code": code}
     ).encode()
+    extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
     await send(
         {
             "type": "http.response.start",
@@ -82,10 +109,40 @@ async def _send_problem(send: Send, status: int, code: str, title: str, detail: 
             "headers": [
                 (b"content-type", PROBLEM_JSON.encode()),
                 (b"content-length", str(len(body)).encode()),
+                *extra,
             ],
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+@contextlib.asynccontextmanager
+async def _app_session(scope: Scope) -> AsyncIterator[AsyncSession]:
+    """A session as the app's routes get one (honouring a dependency override of
+    `get_session`), for a read outside the routes."""
+    overrides = getattr(scope.get("app"), "dependency_overrides", {})
+    provider = overrides.get(get_session)
+    if provider is None:
+        async with get_sessionmaker()() as session:
+            yield session
+        return
+    sessions = provider()
+    try:
+        yield await anext(sessions)
+    finally:
+        await sessions.aclose()
+
+
+async def _refused_credentials(scope: Scope, headers: dict[bytes, bytes]) -> AppError | None:
+    """Why the caller's access token no longer works (signed out, suspended, deleted),
+    checked against the database as the routes check it; None when it still works."""
+    _, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+    try:
+        async with _app_session(scope) as session:
+            await get_optional_user(session, token.strip())
+    except Unauthorized as exc:
+        return exc
+    return None
 
 
 class IdempotencyMiddleware:
@@ -123,9 +180,27 @@ class IdempotencyMiddleware:
 
         claimed = await self._claim(caller, key, fingerprint)
         if isinstance(claimed, IdempotencyRecord):
+            if caller.startswith("user:"):
+                refused = await _refused_credentials(scope, headers)
+                if refused is not None:
+                    await _send_problem(
+                        send,
+                        refused.status,
+                        refused.code,
+                        refused.title,
+                        refused.detail,
+                        headers=refused.headers,
+                    )
+                    return
             await self._answer_existing(claimed, fingerprint, send)
             return
+        await self._run_and_store(scope, receive, send, body, caller, key)
 
+    async def _run_and_store(
+        self, scope: Scope, receive: Receive, send: Send, body: bytes, caller: str, key: str
+    ) -> None:
+        """Run the claimed request, store its outcome (with its writes when it has any),
+        then send its response."""
         sent_body = False
 
         async def replay_receive() -> Message:
@@ -136,19 +211,37 @@ class IdempotencyMiddleware:
             return await receive()
 
         captured: dict[str, Any] = {"status": 500, "headers": [], "body": b""}
+        messages: list[Message] = []
 
         async def capturing_send(message: Message) -> None:
+            # Held back until the response is stored: see the module's docstring.
             if message["type"] == "http.response.start":
                 captured["status"] = message["status"]
                 captured["headers"] = message.get("headers", [])
             elif message["type"] == "http.response.body":
                 captured["body"] += message.get("body", b"")
-            await send(message)
+            messages.append(message)
 
+        deferred = DeferredCommit()
+        scope[DEFERRED_COMMIT] = deferred
         try:
             await self.app(scope, replay_receive, capturing_send)
-        finally:
+        except BaseException:
+            if deferred.session is not None:
+                await _discard(deferred.session)
+            await self._complete(caller, key, {"status": 500, "headers": [], "body": b""})
+            raise
+        if deferred.session is not None:
+            try:
+                await self._commit_with_response(deferred.session, scope, caller, key, captured)
+            except Exception as exc:
+                logger.exception("could not commit the idempotent request")
+                await self._failed_commit(exc, caller, key, send)
+                return
+        else:
             await self._complete(caller, key, captured)
+        for message in messages:
+            await send(message)
 
     async def _claim(self, caller: str, key: str, fingerprint: str) -> IdempotencyRecord | None:
         """Claim (caller, key) for this request; None when claimed, else the existing record."""
@@ -234,31 +327,81 @@ class IdempotencyMiddleware:
         )
         await send({"type": "http.response.body", "body": response_body})
 
+    async def _failed_commit(self, exc: Exception, caller: str, key: str, send: Send) -> None:
+        if is_database_unavailable(exc):
+            # The commit may or may not have happened: the claim stays, holding the stored
+            # response if it did (a retry replays it), or unfinished if it did not (taken
+            # over after the lease).
+            await _send_problem(
+                send,
+                503,
+                "database_unavailable",
+                "Service unavailable",
+                "The service lost its database while answering; retry shortly.",
+                headers={"Retry-After": "5"},
+            )
+            return
+        # Refused by the database: nothing was written, the claim goes.
+        await self._complete(caller, key, {"status": 500, "headers": [], "body": b""})
+        await _send_problem(
+            send,
+            500,
+            "internal_error",
+            "Internal server error",
+            "Something went wrong on our side. The request id identifies it in our logs.",
+        )
+
+    async def _commit_with_response(
+        self,
+        session: AsyncSession,
+        scope: Scope,
+        caller: str,
+        key: str,
+        captured: dict[str, Any],
+    ) -> None:
+        """Store the outcome in the request's own transaction, commit, close."""
+        try:
+            conn = await session.connection()
+            await conn.execute(_outcome(caller, key, captured))
+            await commit_request(session, scope)
+        except BaseException:
+            await _discard(session)
+            raise
+        await session.close()
+
     async def _complete(self, caller: str, key: str, captured: dict[str, Any]) -> None:
-        status: int = captured["status"]
-        where = (_table.c.caller == caller, _table.c.key == key)
+        """Store the outcome on its own transaction (the request wrote nothing)."""
         try:
             async with get_engine().begin() as conn:
-                # A crash or a throttled request did not happen: a retry must run again
-                # (a replayed 429 would outlive its Retry-After). Nor did one refused
-                # for its credentials: signed in again, the client retries for real.
-                if status >= 500 or status in (401, 429):
-                    await conn.execute(delete(_table).where(*where))
-                    return
-                headers = {
-                    k.decode("latin-1"): v.decode("latin-1")
-                    for k, v in captured["headers"]
-                    if k.decode("latin-1").lower() in _STORED_HEADERS
-                }
-                await conn.execute(
-                    update(_table)
-                    .where(*where)
-                    .values(
-                        response_status=status,
-                        response_headers=headers,
-                        response_body=captured["body"],
-                    )
-                )
+                await conn.execute(_outcome(caller, key, captured))
         except Exception:
-            # The response went out already; the claim will be taken over after its lease.
+            # The claim will be taken over after its lease.
             logger.exception("could not store the idempotent response")
+
+
+def _outcome(caller: str, key: str, captured: dict[str, Any]) -> Any:
+    """The statement recording a request's outcome on its claim."""
+    status: int = captured["status"]
+    where = (_table.c.caller == caller, _table.c.key == key)
+    # A crash or a throttled request did not happen: a retry must run again (a replayed
+    # 429 would outlive its Retry-After). Nor did one refused for its credentials: signed
+    # in again, the client retries for real.
+    if status >= 500 or status in (401, 429):
+        return delete(_table).where(*where)
+    headers = {
+        k.decode("latin-1"): v.decode("latin-1")
+        for k, v in captured["headers"]
+        if k.decode("latin-1").lower() in _STORED_HEADERS
+    }
+    return (
+        update(_table)
+        .where(*where)
+        .values(response_status=status, response_headers=headers, response_body=captured["body"])
+    )
+
+
+async def _discard(session: AsyncSession) -> None:
+    try:
+        await session.rollback()
+    finally:
+        await session.close()

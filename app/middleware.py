@@ -18,7 +18,13 @@ from urllib.parse import parse_qsl
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import PROBLEM_JSON, TYPE_BASE, invalid_character_response
+from app.errors import (
+    PROBLEM_JSON,
+    TYPE_BASE,
+    database_unavailable_response,
+    invalid_character_response,
+    is_database_unavailable,
+)
 from app.logs import request_id_var
 
 logger = logging.getLogger("consulta.access")
@@ -115,7 +121,16 @@ class RequestContextMiddleware:
                 status_holder["status"] = 413
                 await send(start)
                 await send(body)
-        except Exception:
+        except Exception as exc:
+            if is_database_unavailable(exc):
+                # Raised outside the routes (the idempotency or write-limit middleware).
+                logger.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+                if not status_holder["started"]:
+                    status_holder["status"] = 503
+                    response = database_unavailable_response(scope["path"])
+                    response.headers["x-request-id"] = request_id
+                    await response(scope, receive, send)
+                return
             logger.exception("unhandled error")
             if not status_holder["started"]:
                 start, body = _problem(

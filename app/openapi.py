@@ -131,6 +131,19 @@ def _refs(node: Any) -> Iterator[str]:
             yield from _refs(item)
 
 
+_EMPTY_BODY: dict[str, Any] = {"application/json": {"schema": {}}}
+_EMPTY_BODY_DESCRIPTIONS = {"202": "Accepted. The body is empty.", "204": "Done. No body."}
+
+
+def _document_empty_bodies(responses: dict[str, Any]) -> None:
+    """A route that returns a bare `Response` (a 202 or 204) gets an "any JSON" body in
+    FastAPI's document; it has no body at all, and says so."""
+    for status_code, response in responses.items():
+        if status_code.startswith("2") and response.get("content") == _EMPTY_BODY:
+            del response["content"]
+            response["description"] = _EMPTY_BODY_DESCRIPTIONS.get(status_code, "No body.")
+
+
 def document_problems(document: dict[str, Any]) -> dict[str, Any]:
     """Rewrite `document` in place (idempotent) so that its errors are problem+json."""
     schemas: dict[str, Any] = document.setdefault("components", {}).setdefault("schemas", {})
@@ -138,6 +151,7 @@ def document_problems(document: dict[str, Any]) -> dict[str, Any]:
     schemas["ProblemFieldError"] = copy.deepcopy(FIELD_ERROR_SCHEMA)
     for operation in _operations(document):
         responses: dict[str, Any] = operation.setdefault("responses", {})
+        _document_empty_bodies(responses)
         if "422" in responses:
             responses["422"] = _problem_response(_RESPONSE_422)
         if operation.get("security"):

@@ -1,28 +1,36 @@
 """Keyset pagination: `?limit=&cursor=` in, `{"items": [...], "next_cursor": ...}` out.
 
-A cursor is the sort key of the last item returned, base64url-encoded JSON. The next
-page is everything strictly after that key in the list's order, so inserts never
-shift pages and page 10 000 costs what page 1 costs. No OFFSET anywhere.
+A cursor is the sort key of the last item returned, base64url-encoded JSON signed with
+an HMAC of `SECRET_KEY`. The next page is everything strictly after that key in the
+list's order, so inserts never shift pages and page 10 000 costs what page 1 costs. No
+OFFSET anywhere. Any cursor the service did not issue for the list (unsigned, tampered,
+of another shape or with values outside the key's type) is a 422 `invalid_cursor`.
 """
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
+import math
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import BigInteger, ColumnElement, and_, or_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.config import get_settings
 from app.errors import Unprocessable
 
 T = TypeVar("T")
+_MAX_CURSOR_CHARS = 512
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 
@@ -43,7 +51,13 @@ def page_params(
         int, Query(ge=1, le=MAX_LIMIT, description="Items per page (≤ 100).")
     ] = DEFAULT_LIMIT,
     cursor: Annotated[
-        str | None, Query(max_length=512, description="`next_cursor` of the previous page.")
+        str | None,
+        # The length is checked when the cursor is read, so that an over-long one is an
+        # `invalid_cursor` like any other cursor the list did not issue.
+        Query(
+            description="`next_cursor` of the previous page.",
+            json_schema_extra={"maxLength": _MAX_CURSOR_CHARS},
+        ),
     ] = None,
 ) -> PageParams:
     return PageParams(limit=limit, cursor=cursor)
@@ -59,56 +73,138 @@ class SortKey:
     column: Any
     descending: bool = False
     kind: type = str  # how to read the value back from a cursor
+    nullable: bool = False  # whether a cursor may carry null for this key
+
+
+# Cursors are signed: base64url(JSON of the last item's key) "." base64url(HMAC). The
+# signature makes any cursor the service did not issue a 422 before its values are read;
+# the values are still checked against the list's key types (a cursor of another list, or
+# one signed with an old key, must not reach SQL either).
+_SIGNATURE_BYTES = 12
+_SIGNATURE_CONTEXT = b"consulta-cursor\0"
+_INT32 = (-(2**31), 2**31 - 1)
+_INT64 = (-(2**63), 2**63 - 1)
+_FLOAT4_MAX = 3.4e38  # float keys (ranks) are PostgreSQL `real`
 
 
 def _encode_value(value: Any) -> Any:
-    if isinstance(value, date):  # dates and datetimes
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat() if value.tzinfo else value.isoformat()
+    if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, uuid.UUID | Decimal):
         return str(value)
     return value
 
 
-def _decode_value(raw: Any, kind: type) -> Any:
-    if raw is None:
-        return None
-    if kind is datetime:
-        return datetime.fromisoformat(raw)
-    if kind is date:
-        return date.fromisoformat(raw)
-    if kind is uuid.UUID:
-        return uuid.UUID(raw)
-    if kind is Decimal:
-        return Decimal(raw)
-    if kind is int:
-        if isinstance(raw, bool) or not isinstance(raw, int):
-            raise ValueError("not an integer")
-        return raw
-    if kind is float:
-        return float(raw)
+def _text(raw: Any) -> str:
     if not isinstance(raw, str):
         raise ValueError("not a string")
+    raw.encode("utf-8")  # lone surrogates raise UnicodeEncodeError (a ValueError)
+    if "\x00" in raw:
+        raise ValueError("NUL character")
     return raw
 
 
+def _integer(raw: Any, column: Any) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        raise ValueError("not an integer")
+    column_type = getattr(column, "type", None)
+    low, high = _INT64 if isinstance(column_type, BigInteger) else _INT32
+    if not low <= raw <= high:
+        raise ValueError("integer out of range")
+    return raw
+
+
+def _decode_value(raw: Any, key: SortKey) -> Any:
+    kind = key.kind
+    if raw is None:
+        if key.nullable:
+            return None
+        raise ValueError("null key")
+    if kind is datetime:
+        moment = datetime.fromisoformat(_text(raw))
+        if moment.tzinfo is None:
+            raise ValueError("date-time without offset")
+        return moment.astimezone(UTC)  # OverflowError past year 1 or 9999
+    if kind is date:
+        return date.fromisoformat(_text(raw))
+    if kind is uuid.UUID:
+        return uuid.UUID(_text(raw))
+    if kind is Decimal:
+        number = Decimal(_text(raw))
+        if not number.is_finite():
+            raise ValueError("not a finite number")
+        return number
+    if kind is int:
+        return _integer(raw, key.column)
+    if kind is float:
+        if isinstance(raw, bool) or not isinstance(raw, int | float):
+            raise ValueError("not a number")
+        value = float(raw)
+        if not math.isfinite(value) or abs(value) > _FLOAT4_MAX:
+            raise ValueError("not a finite number")
+        return value
+    return _text(raw)
+
+
+def _b64encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _b64decode(text: str) -> bytes:
+    if not _BASE64URL.fullmatch(text):
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+
+def _signature(payload: bytes) -> bytes:
+    secret = get_settings().secret_key.encode()
+    return hmac.new(secret, _SIGNATURE_CONTEXT + payload, hashlib.sha256).digest()[
+        :_SIGNATURE_BYTES
+    ]
+
+
 def encode_cursor(values: Sequence[Any]) -> str:
-    raw = json.dumps([_encode_value(v) for v in values], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    raw = json.dumps(
+        [_encode_value(v) for v in values], separators=(",", ":"), ensure_ascii=False
+    ).encode()
+    return f"{_b64encode(raw)}.{_b64encode(_signature(raw))}"
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a cursor value")
+
+
+def invalid_cursor() -> Unprocessable:
+    return Unprocessable(
+        "The cursor is not valid for this list; start again without it.",
+        code="invalid_cursor",
+        errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "code": "invalid"}],
+    )
 
 
 def decode_cursor(cursor: str, keys: Sequence[SortKey]) -> list[Any]:
+    """The key values of a cursor this service issued for a list ordered by `keys`;
+    422 `invalid_cursor` for anything else (unsigned, tampered, of another shape)."""
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        raw = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if len(cursor) > _MAX_CURSOR_CHARS:
+            raise ValueError("too long")
+        payload_text, dot, signature_text = cursor.partition(".")
+        if not dot:
+            raise ValueError("unsigned")
+        payload = _b64decode(payload_text)
+        if not hmac.compare_digest(_b64decode(signature_text), _signature(payload)):
+            raise ValueError("bad signature")
+        raw = json.loads(payload, parse_constant=_refuse_constant)
         if not isinstance(raw, list) or len(raw) != len(keys):
             raise ValueError("wrong shape")
-        return [_decode_value(v, k.kind) for v, k in zip(raw, keys, strict=True)]
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
-        raise Unprocessable(
-            "The cursor is not valid for this list; start again without it.",
-            code="invalid_cursor",
-            errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "code": "invalid"}],
-        ) from exc
+        return [_decode_value(v, k) for v, k in zip(raw, keys, strict=True)]
+    except (ValueError, TypeError, OverflowError, binascii.Error, RecursionError) as exc:
+        raise invalid_cursor() from exc
 
 
 def after_key(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]:

@@ -1,5 +1,7 @@
 """Every error class answers application/problem+json, with the request id."""
 
+import re
+
 import pytest
 from fastapi import APIRouter
 from sqlalchemy import text
@@ -116,11 +118,23 @@ async def test_no_free_database_connection_is_a_503_with_retry_after(app, client
     async def busy() -> None:
         raise PoolTimeout("QueuePool limit of size 10 overflow 10 reached")
 
+    @router.get("/file")
+    async def file() -> None:
+        raise FileNotFoundError("/etc/consulta/missing")  # not the database's
+
     app.include_router(router)
     response = await client.get("/busy")
-    assert_problem(response, 503, "service_busy")
+    assert_problem(response, 503, "database_unavailable")
     assert response.headers["retry-after"] == "5"
     assert "QueuePool" not in response.text
+    assert_problem(await client.get("/file"), 500, "internal_error")
+
+
+async def test_problem_instance_is_a_valid_uri_reference(client):
+    response = await client.get('/v1/organizations/a b/è%zz/"<x>')
+    problem = assert_problem(response, 404)
+    assert problem["instance"] == "/v1/organizations/a%20b/%C3%A8%25zz/%22%3Cx%3E"
+    assert re.fullmatch(r"[A-Za-z0-9/:@!$&'()*+,;=._~%-]*", problem["instance"])
 
 
 async def test_request_id_is_generated_or_echoed(client):
@@ -296,3 +310,34 @@ async def test_405_allow_lists_every_route_on_the_path(client, method, path, all
     assert response.headers["allow"] == allowed
     assert method in problem["detail"] and allowed in problem["detail"]
     assert problem["instance"] == path
+
+
+def _concrete_paths() -> dict[str, tuple[str, set[str]]]:
+    """Every route template with a concrete path (ids filled in) and its methods."""
+    from fastapi.routing import iter_route_contexts
+
+    from app.main import create_app
+
+    templates: dict[str, set[str]] = {}
+    for route in iter_route_contexts(create_app().routes):
+        template = route.path_format
+        if route.methods and template and template.startswith("/v1/"):
+            templates.setdefault(template, set()).update(route.methods)
+    fixed_id = "6aae6436-dd24-4d64-803a-f50aede2849f"
+    return {
+        template: (re.sub(r"\{[^}]+\}", fixed_id, template), methods)
+        for template, methods in templates.items()
+    }
+
+
+@pytest.mark.parametrize("template", sorted(_concrete_paths()))
+async def test_a_method_a_path_does_not_accept_is_405_even_beside_a_parameter(client, template):
+    """`PATCH /v1/meetings/{id}.ics` and `PATCH /v1/plans/import` used to match the
+    `{meeting_id}`/`{plan_id}` routes and answer 422 for a malformed id: every method a
+    path does not accept is a 405 listing those it does, signed in or not."""
+    path, methods = _concrete_paths()[template]
+    for method in sorted({"GET", "POST", "PUT", "PATCH", "DELETE"} - methods):
+        response = await client.request(method, path, json={})
+        problem = assert_problem(response, 405, "method_not_allowed")
+        assert set(response.headers["allow"].split(", ")) == methods, (method, path)
+        assert problem["instance"] == path

@@ -160,3 +160,16 @@ async def test_posts_declare_the_idempotency_key_header(spec):
     assert not declares("/v1/auth/token")
     posts = [path for path, item in spec["paths"].items() if "post" in item]
     assert all(declares(path) for path in posts if path != "/v1/auth/token")
+
+
+async def test_answers_without_a_body_are_documented_without_one(client, spec):
+    """202 (and 204) answers have no body: the document must not promise a JSON one."""
+    for name, operation in operations(spec):
+        for status, response in operation["responses"].items():
+            if status in ("202", "204"):
+                assert "content" not in response, (name, status)
+    for path in ("/v1/auth/password-reset", "/v1/auth/verify-email/resend"):
+        documented = spec["paths"][path]["post"]["responses"]["202"]
+        assert documented["description"] == "Accepted. The body is empty."
+        answer = await client.post(path, json={"email": "nessuno@example.org"})
+        assert answer.status_code == 202 and answer.content == b""

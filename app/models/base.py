@@ -4,7 +4,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BeforeValidator
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 from sqlalchemy import Column, DateTime, ForeignKey, func, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlmodel import Field, SQLModel
@@ -32,12 +32,44 @@ def _iso_only(value: Any) -> Any:
     return value
 
 
-# A date-time with a UTC offset, written as an ISO 8601 string (never a number).
-Instant = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
+def _utc_representable(value: datetime) -> datetime:
+    # `9999-12-31T23:00:00-23:59` is a valid ISO 8601 string but no instant the database
+    # (or Python) can hold once in UTC: it is refused here, not by a crash at the insert.
+    if value.tzinfo is not None:
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("out of range once converted to UTC (years 1 to 9999)") from None
+    return value
+
+
+# A date-time with a UTC offset, written as an ISO 8601 string (never a number), that is
+# an instant in the years 1 to 9999 UTC. Also for query parameters (`?from=`, `?since=`).
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_only), AfterValidator(_utc_representable)]
 # The same where the service checks the offset itself (to answer with its own code).
-IsoDatetime = Annotated[datetime, BeforeValidator(_iso_only)]
+IsoDatetime = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_utc_representable)]
 # A calendar day, written as an ISO 8601 string (2026-05-02), never a number.
 Day = Annotated[date, BeforeValidator(_iso_only)]
+
+
+def integer_only(value: Any) -> Any:
+    # Pydantic's lax mode reads `true` as 1, `1.0` as 1 and "1" as 1; a JSON integer is
+    # asked for, so anything else is refused rather than guessed.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("give a JSON integer (not a switch, a decimal or a string)")
+    return value
+
+
+def _number_only(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("give a JSON number (not a switch or a string)")
+    return value
+
+
+# Integers and numbers in request bodies: JSON integers (numbers) only, never `true` or
+# "1". Constraints go on the field as usual: `capacity: JsonInt = Field(ge=0)`.
+JsonInt = Annotated[int, BeforeValidator(integer_only)]
+JsonNumber = Annotated[float, BeforeValidator(_number_only)]
 
 
 def utcnow() -> datetime:

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, StringConstraints
 from pydantic import Field as PField
 from sqlalchemy import (
     CheckConstraint,
@@ -29,6 +29,7 @@ from app.models.base import (
     created_at_field,
     fk_field,
     id_field,
+    integer_only,
     timestamp_field,
     updated_at_field,
 )
@@ -166,7 +167,7 @@ class CommentUpdate(BaseModel):
 class CommentVotePut(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    value: Literal[1, -1]
+    value: Annotated[Literal[1, -1], BeforeValidator(integer_only)]
 
 
 class CommentAuthor(BaseModel):

@@ -25,6 +25,7 @@ from sqlmodel import Field, SQLModel
 
 from app.models.base import (
     Instant,
+    JsonInt,
     TextMap,
     created_at_field,
     fk_field,
@@ -194,7 +195,7 @@ class AgendaItem(BaseModel):
 
     title: ShortText
     description: LongText | None = None
-    duration_minutes: int | None = PField(default=None, ge=1, le=24 * 60)
+    duration_minutes: JsonInt | None = PField(default=None, ge=1, le=24 * 60)
 
 
 class MeetingCreate(BaseModel):
@@ -208,7 +209,7 @@ class MeetingCreate(BaseModel):
     ends_at: Instant
     location: MeetingLocation | None = None
     online_url: AnyHttpUrl | None = None
-    capacity: int = PField(default=0, ge=0, le=1_000_000, description="Seats; 0 = unlimited.")
+    capacity: JsonInt = PField(default=0, ge=0, le=1_000_000, description="Seats; 0 = unlimited.")
     registration_opens_at: Instant | None = None
     registration_closes_at: Instant | None = None
     node_ids: list[uuid.UUID] = PField(default_factory=list, max_length=200)
@@ -228,7 +229,7 @@ class MeetingUpdate(BaseModel):
     ends_at: Instant | None = None
     location: MeetingLocation | None = None
     online_url: AnyHttpUrl | None = None
-    capacity: int | None = PField(default=None, ge=0, le=1_000_000)
+    capacity: JsonInt | None = PField(default=None, ge=0, le=1_000_000)
     registration_opens_at: Instant | None = None
     registration_closes_at: Instant | None = None
     node_ids: list[uuid.UUID] | None = PField(default=None, max_length=200)
@@ -247,7 +248,7 @@ class MinutesPut(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: LongText
-    attendees_count: int | None = PField(
+    attendees_count: JsonInt | None = PField(
         default=None, ge=0, le=1_000_000, description="Defaults to the number checked in."
     )
     attending_organizations: list[

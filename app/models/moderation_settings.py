@@ -6,6 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, StringConstraints
 from pydantic import Field as PField
 
+from app.models.base import JsonInt
 from app.models.moderation import DEFAULT_REPORT_THRESHOLD
 
 REPORT_THRESHOLD_MIN, REPORT_THRESHOLD_MAX = 1, 100
@@ -34,7 +35,7 @@ class ModerationSettingsUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    report_threshold: int | None = PField(
+    report_threshold: JsonInt | None = PField(
         default=None, ge=REPORT_THRESHOLD_MIN, le=REPORT_THRESHOLD_MAX
     )
     blocked_words: list[BlockedWord] | None = PField(default=None, max_length=BLOCKED_WORDS_MAX)

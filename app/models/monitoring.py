@@ -11,11 +11,11 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, StringConstraints
 from pydantic import Field as PField
 
-from app.models.base import Day, TextMap
+from app.models.base import Day, JsonNumber, TextMap
 from app.models.plans import Direction, PlanStatus, TitleText
 
 Unit = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
-Value = Annotated[float, PField(allow_inf_nan=False, ge=-1e15, le=1e15)]
+Value = Annotated[JsonNumber, PField(allow_inf_nan=False, ge=-1e15, le=1e15)]
 
 
 class IndicatorCreate(BaseModel):
@@ -31,7 +31,7 @@ class IndicatorCreate(BaseModel):
     baseline_date: Day
     target_value: Value
     target_date: Day
-    weight: float | None = PField(
+    weight: JsonNumber | None = PField(
         default=None,
         gt=0,
         le=1000,

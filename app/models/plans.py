@@ -28,6 +28,7 @@ from sqlmodel import Field, SQLModel
 
 from app.models.accounts import LOCALE_PATTERN
 from app.models.base import (
+    Day,
     TextMap,
     created_at_field,
     fk_field,
@@ -236,8 +237,8 @@ class PhaseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: TitleText
-    starts_on: date
-    ends_on: date
+    starts_on: Day
+    ends_on: Day
 
 
 class PlanUpdate(BaseModel):
@@ -250,9 +251,9 @@ class PlanUpdate(BaseModel):
     title: TitleText | None = None
     summary: SummaryText | None = None
     status: PlanStatus | None = None
-    approved_on: date | None = None
-    period_start: date | None = None
-    period_end: date | None = None
+    approved_on: Day | None = None
+    period_start: Day | None = None
+    period_end: Day | None = None
     levels: list[Kind] | None = PField(default=None, max_length=MAX_DEPTH)
     phases: list[PhaseIn] | None = PField(default=None, max_length=50)
 

@@ -12,7 +12,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 from pydantic import Field as PField
 from sqlalchemy import (
     CheckConstraint,
@@ -31,6 +31,7 @@ from sqlmodel import Field, SQLModel
 from app.models.accounts import LOCALE_PATTERN
 from app.models.base import (
     Instant,
+    JsonInt,
     TextMap,
     created_at_field,
     fk_field,
@@ -145,6 +146,16 @@ OptionText = dict[
 ]
 
 
+def _distinct_options(options: list[dict[str, str]]) -> list[dict[str, str]]:
+    # Two options with the same label (in any locale, ignoring case and spacing) would
+    # split the votes of people who mean the same thing.
+    for locale in {locale for option in options for locale in option}:
+        labels = [" ".join(o[locale].split()).casefold() for o in options if locale in o]
+        if len(labels) != len(set(labels)):
+            raise ValueError(f"two options have the same label in {locale!r}")
+    return options
+
+
 class PollCreate(BaseModel):
     """`max_choices` only for `multiple` (default: every option); `opens_at` defaults to
     now."""
@@ -152,9 +163,11 @@ class PollCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: QuestionText
-    options: list[OptionText] = PField(min_length=MIN_OPTIONS, max_length=MAX_OPTIONS)
+    options: Annotated[list[OptionText], AfterValidator(_distinct_options)] = PField(
+        min_length=MIN_OPTIONS, max_length=MAX_OPTIONS
+    )
     kind: PollKind = "single"
-    max_choices: int | None = PField(default=None, ge=1, le=MAX_OPTIONS)
+    max_choices: JsonInt | None = PField(default=None, ge=1, le=MAX_OPTIONS)
     opens_at: Instant | None = None
     closes_at: Instant
     results_visibility: ResultsVisibility = "after_close"

@@ -31,6 +31,7 @@ from sqlmodel import Field, SQLModel
 
 from app.models.accounts import LOCALE_PATTERN
 from app.models.base import (
+    JsonInt,
     TextMap,
     created_at_field,
     fk_field,
@@ -167,8 +168,8 @@ class Eligibility(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    min_age: int | None = PField(default=None, ge=0, le=120)
-    max_age: int | None = PField(default=None, ge=0, le=120)
+    min_age: JsonInt | None = PField(default=None, ge=0, le=120)
+    max_age: JsonInt | None = PField(default=None, ge=0, le=120)
     municipality_ids: list[uuid.UUID] = PField(default_factory=list, max_length=500)
 
     @model_validator(mode="after")
@@ -189,7 +190,7 @@ class TableCreate(BaseModel):
     visibility: TableVisibility = "public"
     membership_policy: MembershipPolicy = "open"
     eligibility: Eligibility | None = None
-    max_members: int | None = PField(default=None, ge=1, le=1_000_000)
+    max_members: JsonInt | None = PField(default=None, ge=1, le=1_000_000)
     status: TableStatus = "open"
 
 
@@ -206,7 +207,7 @@ class TableUpdate(BaseModel):
     visibility: TableVisibility | None = None
     membership_policy: MembershipPolicy | None = None
     eligibility: Eligibility | None = None
-    max_members: int | None = PField(default=None, ge=1, le=1_000_000)
+    max_members: JsonInt | None = PField(default=None, ge=1, le=1_000_000)
     status: TableStatus | None = None
 
 
@@ -367,9 +368,9 @@ class TableSettingsUpdate(BaseModel):
 
     proposals_open: StrictBool | None = None
     supports: SupportsMode | None = None
-    support_limit: int | None = PField(default=None, ge=0, le=10_000)
-    support_threshold: int | None = PField(default=None, ge=0, le=10_000_000)
-    edit_window_minutes: int | None = PField(default=None, ge=0, le=MAX_EDIT_WINDOW_MINUTES)
+    support_limit: JsonInt | None = PField(default=None, ge=0, le=10_000)
+    support_threshold: JsonInt | None = PField(default=None, ge=0, le=10_000_000)
+    edit_window_minutes: JsonInt | None = PField(default=None, ge=0, le=MAX_EDIT_WINDOW_MINUTES)
     comments_open: StrictBool | None = None
     premoderation: StrictBool | None = PField(
         default=None, description="true or false; null goes back to the default."

@@ -49,8 +49,8 @@ class InvalidTokenRequest(AppError):
     response_model=Me,
     summary="Create an account (public); sends a verification email",
 )
-async def register(session: SessionDep, body: UserRegister) -> Me:
-    user = await registration.register(session, body)
+async def register(session: SessionDep, body: UserRegister, address: ClientAddress) -> Me:
+    user = await registration.register(session, body, address)
     return await profile.get_me(session, user)
 
 
@@ -69,8 +69,10 @@ async def verify_email(session: SessionDep, body: VerifyEmailRequest) -> Respons
     status_code=status.HTTP_202_ACCEPTED,
     summary="Send the verification email again (public; always 202)",
 )
-async def resend_verification(session: SessionDep, body: ResendVerificationRequest) -> Response:
-    await registration.resend_verification(session, str(body.email))
+async def resend_verification(
+    session: SessionDep, body: ResendVerificationRequest, address: ClientAddress
+) -> Response:
+    await registration.resend_verification(session, str(body.email), address)
     return Response(status_code=status.HTTP_202_ACCEPTED)
 
 
@@ -148,8 +150,10 @@ async def logout(session: SessionDep, body: LogoutRequest) -> Response:
     status_code=status.HTTP_202_ACCEPTED,
     summary="Email a password reset token (public; always 202)",
 )
-async def password_reset(session: SessionDep, body: PasswordResetRequest) -> Response:
-    await passwords.request_password_reset(session, str(body.email))
+async def password_reset(
+    session: SessionDep, body: PasswordResetRequest, address: ClientAddress
+) -> Response:
+    await passwords.request_password_reset(session, str(body.email), address)
     return Response(status_code=status.HTTP_202_ACCEPTED)
 
 

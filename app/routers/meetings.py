@@ -2,7 +2,6 @@
 /v1/meetings/*."""
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -10,6 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 from app.db import SessionDep
 from app.deps import CurrentUser, MeetingWriter, OptionalUser, VerifiedUser
 from app.etag import IfMatch, set_etag
+from app.models.base import Instant
 from app.models.meetings import (
     CheckIn,
     MeetingCreate,
@@ -40,10 +40,10 @@ async def list_meetings(
     table_id: uuid.UUID,
     page: PageParamsDep,
     starts_from: Annotated[
-        datetime | None, Query(alias="from", description="ISO 8601; Europe/Rome if no offset.")
+        Instant | None, Query(alias="from", description="ISO 8601 with an offset.")
     ] = None,
     starts_to: Annotated[
-        datetime | None, Query(alias="to", description="ISO 8601; Europe/Rome if no offset.")
+        Instant | None, Query(alias="to", description="ISO 8601 with an offset.")
     ] = None,
 ) -> Page[MeetingPublic]:
     items, cursor = await meetings.list_meetings(
@@ -86,7 +86,7 @@ async def meeting_calendar(
 
 
 @router.get(
-    "/meetings/{meeting_id}",
+    "/meetings/{meeting_id:uuid}",
     response_model=MeetingPublic,
     summary="One meeting; the online link only for people registered and facilitators "
     "(whoever may see the table)",
@@ -100,7 +100,7 @@ async def get_meeting(
 
 
 @router.patch(
-    "/meetings/{meeting_id}",
+    "/meetings/{meeting_id:uuid}",
     response_model=MeetingPublic,
     summary="Edit, cancel (`status: cancelled`) or reinstate a meeting; honours If-Match "
     "(the table's facilitators, organization admin, clients with meetings:write)",

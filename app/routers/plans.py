@@ -88,7 +88,7 @@ async def import_plan(
 
 
 @router.get(
-    "/v1/plans/{plan_id}",
+    "/v1/plans/{plan_id:uuid}",
     response_model=PlanPublic,
     summary="A plan with its phases and current phase (public; drafts: organization admin)",
 )
@@ -101,7 +101,7 @@ async def get_plan(
 
 
 @router.patch(
-    "/v1/plans/{plan_id}",
+    "/v1/plans/{plan_id:uuid}",
     response_model=PlanPublic,
     summary="Edit a plan; send If-Match with its ETag (organization admin, clients with "
     "plans:write)",

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from jose import jwt
+from sqlalchemy import text
 from sqlmodel import col, func, select
 
 from app.config import get_settings
@@ -165,7 +166,7 @@ async def test_unknown_email_costs_a_password_hash_too(client, session):
 
 async def test_failed_logins_are_throttled_per_account(client, session):
     user = await make_user(session)
-    limit = get_settings().login_max_failures_per_account
+    limit = get_settings().login_max_failures_per_account_address
     for _ in range(limit):
         response = await client.post(
             "/v1/auth/token",
@@ -200,6 +201,59 @@ async def test_failed_logins_are_throttled_per_account(client, session):
         ),
         429,
     )
+
+
+def _password_grant(email: str | None, password: str) -> dict[str, str]:
+    return {"grant_type": "password", "username": email or "", "password": password}
+
+
+async def test_an_attacker_cannot_lock_the_owner_out_from_another_address(app, session):
+    from tests.helpers import make_client
+
+    user = await make_user(session)
+    await commit_setup(session)
+    limit = get_settings().login_max_failures_per_account_address
+    assert limit == 5
+    async with (
+        make_client(app, "203.0.113.66") as attacker,
+        make_client(app, "198.51.100.7") as owner,
+    ):
+        for _ in range(limit):
+            wrong = await attacker.post("/v1/auth/token", data=_password_grant(user.email, "no!"))
+            assert_problem(wrong, 400, "invalid_grant")
+        # The attacker's address is slowed down for this account, even with the password…
+        blocked = await attacker.post("/v1/auth/token", data=_password_grant(user.email, PASSWORD))
+        assert_problem(blocked, 429, "too_many_attempts")
+        # …while the owner, from elsewhere, signs in at once (before the meeting).
+        signed_in = await owner.post("/v1/auth/token", data=_password_grant(user.email, PASSWORD))
+        assert signed_in.status_code == 200, signed_in.text
+        assert signed_in.json()["access_token"]
+    rows = await (await session.connection()).execute(
+        text("SELECT key, count FROM rate_limit_counters WHERE key LIKE 'login:%'")
+    )
+    counters = {key: count for key, count in rows.all()}
+    assert sorted(counters.values()) == [5, 5, 5]  # (account, attacker), account, attacker
+    assert not any("198.51.100.7" in key for key in counters)
+
+
+async def test_the_account_wide_ceiling_stops_distributed_guessing(app, session, monkeypatch):
+    from tests.helpers import make_client
+
+    monkeypatch.setattr(get_settings(), "login_max_failures_per_account", 8)
+    user = await make_user(session)
+    await commit_setup(session)
+    async with (
+        make_client(app, "203.0.113.1") as first,
+        make_client(app, "203.0.113.2") as second,
+        make_client(app, "198.51.100.7") as owner,
+    ):
+        for client, tries in ((first, 5), (second, 3)):
+            for _ in range(tries):
+                wrong = await client.post("/v1/auth/token", data=_password_grant(user.email, "no"))
+                assert_problem(wrong, 400, "invalid_grant")
+        blocked = await owner.post("/v1/auth/token", data=_password_grant(user.email, PASSWORD))
+        assert_problem(blocked, 429, "too_many_attempts")
+        assert int(blocked.headers["Retry-After"]) > 0
 
 
 async def test_failed_logins_are_throttled_per_address(app, session, monkeypatch):
@@ -539,12 +593,13 @@ async def test_one_revoked_token_ends_the_whole_sign_in(client, session):
     assert live == 0
 
 
-async def test_a_class_signing_in_at_once_is_served(committing_client):
+async def test_a_class_signing_in_at_once_is_served(committing_client, monkeypatch):
     # More sign-ins at once than the pool has connections: each must get by with the
     # one connection its request holds (counters included), or they wait for each other
     # until the pool times out.
     client = committing_client
     settings = get_settings()
+    monkeypatch.setattr(settings, "registration_limit_per_address", 100)
     people = settings.db_pool_size + settings.db_max_overflow + 10
     for n in range(people):
         registered = await client.post(
@@ -601,7 +656,7 @@ async def test_parallel_guesses_do_not_get_past_the_account_limit(committing_cli
         json={"email": "bersaglio@example.org", "password": "una frase lunga", "display_name": "B"},
     )
     assert registered.status_code == 201, registered.text
-    guesses = 6 * settings.login_max_failures_per_account
+    guesses = 6 * settings.login_max_failures_per_account_address
     answers = await asyncio.gather(
         *[
             client.post(
@@ -616,7 +671,7 @@ async def test_parallel_guesses_do_not_get_past_the_account_limit(committing_cli
         ]
     )
     statuses = sorted(a.status_code for a in answers)
-    checked = settings.login_max_failures_per_account
+    checked = settings.login_max_failures_per_account_address
     assert statuses == [400] * checked + [429] * (guesses - checked), statuses
 
 

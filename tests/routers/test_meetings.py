@@ -179,7 +179,7 @@ async def test_list_by_time_window_with_keyset_pages(client, session, query_coun
     assert titles == [f"Giorno {d}" for d in range(1, 6)]
     window = (
         await client.get(
-            url, params={"from": "2030-03-03T00:00:00+01:00", "to": "2030-03-05T00:00:00"}
+            url, params={"from": "2030-03-03T00:00:00+01:00", "to": "2030-03-05T00:00:00+01:00"}
         )
     ).json()["items"]
     assert [m["title"]["it"] for m in window] == ["Giorno 2", "Giorno 3"]  # 3 and 4 March

@@ -126,6 +126,17 @@ async def test_reimport_is_idempotent_and_updates_in_place(session):
             "duplicate_slug",
             "/tables/1/slug",
         ),
+        # Valid ISO 8601, but no instant once in UTC (the insert used to crash).
+        (
+            lambda d: d["tables"][0]["meetings"][0].update(starts_at="0001-01-01T00:00:00+14:00"),
+            "invalid_datetime",
+            "/tables/0/meetings/0/starts_at",
+        ),
+        (
+            lambda d: d["tables"][0]["meetings"][0].update(ends_at="9999-12-31T23:00:00-23:59"),
+            "invalid_datetime",
+            "/tables/0/meetings/0/ends_at",
+        ),
     ],
 )
 async def test_faults_in_the_tables_section_import_nothing(session, edit, code, pointer):

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import mail_limits
 from app.config import get_settings
 from app.events import record_event
 from app.security import (
@@ -23,9 +24,12 @@ from app.services.accounts.people import find_user_by_email
 from app.services.accounts.sign_in import revoke_all_refresh_tokens
 
 
-async def request_password_reset(session: AsyncSession, email: str) -> None:
-    """Always 202 to the caller, whether or not the account exists."""
+async def request_password_reset(session: AsyncSession, email: str, address: str) -> None:
+    """Always 202 to the caller, whether or not the account exists; past the mail limits
+    (app/mail_limits.py) nothing is sent."""
     settings = get_settings()
+    if not await mail_limits.mail_allowed(session, email, address):
+        return
     user = await find_user_by_email(session, email)
     if user is None or user.email is None:
         return

@@ -2,6 +2,7 @@
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app import mail_limits
 from app.errors import Conflict
 from app.events import record_event
 from app.models.accounts import (
@@ -23,10 +24,11 @@ from app.services.accounts.common import (
 from app.services.accounts.people import find_user_by_email
 
 
-async def register(session: AsyncSession, data: UserRegister) -> User:
+async def register(session: AsyncSession, data: UserRegister, address: str) -> User:
     email = str(data.email)
     check_password(data.password, email)
     check_birth_date(data.birth_date)
+    await mail_limits.count_registration(session, address)
     await check_municipality(session, data.municipality_id)
     if await find_user_by_email(session, email) is not None:
         raise Conflict("An account with this email already exists.", code="email_taken")
@@ -61,8 +63,11 @@ async def verify_email(session: AsyncSession, token: str) -> User:
     return user
 
 
-async def resend_verification(session: AsyncSession, email: str) -> None:
-    """Always succeeds from the caller's point of view (no enumeration)."""
+async def resend_verification(session: AsyncSession, email: str, address: str) -> None:
+    """Always succeeds from the caller's point of view (no enumeration); past the mail
+    limits (app/mail_limits.py) nothing is sent."""
+    if not await mail_limits.mail_allowed(session, email, address):
+        return
     user = await find_user_by_email(session, email)
     if user is not None and user.email_verified_at is None:
         await send_verification(session, user)

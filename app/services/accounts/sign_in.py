@@ -68,12 +68,20 @@ LOGIN_ACCOUNT_LOCK = 7_401
 TOKEN_FAMILY_LOCK = 7_402
 
 
-def _login_limits(email: str, address: str) -> tuple[ratelimit.Limit, ratelimit.Limit]:
+def _login_limits(email: str, address: str) -> tuple[ratelimit.Limit, ...]:
+    """(account from this address, account from anywhere, this address): five wrong
+    passwords from one address slow that address down for the account, not the owner
+    signing in from elsewhere; the account-wide ceiling is for distributed guessing."""
     settings = get_settings()
     window = settings.login_window_seconds
     # The email is hashed into the key: any length fits the counters' key column.
     account = hashlib.sha256(email.strip().lower().encode()).hexdigest()
     return (
+        ratelimit.Limit(
+            f"login:account-address:{account}:{address}",
+            settings.login_max_failures_per_account_address,
+            window,
+        ),
         ratelimit.Limit(
             f"login:account:{account}", settings.login_max_failures_per_account, window
         ),
@@ -123,7 +131,7 @@ async def login_with_password(
     limits = _login_limits(email, address)
     # One attempt at a time per account: otherwise parallel guesses would all read the
     # counter before any of them is counted, and get past the limit.
-    await _advisory_lock(session, LOGIN_ACCOUNT_LOCK, limits[0].key)
+    await _advisory_lock(session, LOGIN_ACCOUNT_LOCK, limits[1].key)
     await _throttle(session, limits)
     user = await find_user_by_email(session, email) if len(email) <= 320 else None
     # verify_password checks a dummy hash when the user is unknown: same answer, same time.

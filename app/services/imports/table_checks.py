@@ -4,7 +4,7 @@ the document, and against what is already stored.
 
 import re
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ARRAY, String, any_, bindparam
@@ -23,7 +23,9 @@ def aware(value: Any) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
+        if parsed.tzinfo is not None:
+            parsed.astimezone(UTC)  # no instant before year 1 or after 9999 in UTC
+    except (ValueError, OverflowError):
         return None
     return parsed if parsed.tzinfo is not None else None
 

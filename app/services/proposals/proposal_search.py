@@ -198,7 +198,7 @@ async def list_proposals(
     seed = filters.seed
     cursor_values: list[Any] | None = None
     if params.cursor:
-        head = [SortKey(None, kind=str), SortKey(None, kind=str)]
+        head = [SortKey(None, kind=str), SortKey(None, kind=str, nullable=True)]
         keys_for_decoding = _sort_keys(sort, seed or "-", None)
         decoded = decode_cursor(params.cursor, [*head, *keys_for_decoding])
         if decoded[0] != sort or (seed is not None and decoded[1] != seed):
