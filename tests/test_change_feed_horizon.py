@@ -114,9 +114,7 @@ async def test_a_transaction_in_another_database_does_not_hold_the_feed_back(
     assert [i["type"] for i in shown.json()["items"]] == ["proposal.answered"]
 
 
-async def test_the_dispatcher_is_not_held_back_by_another_database(
-    committing_client, elsewhere
-):
+async def test_the_dispatcher_is_not_held_back_by_another_database(committing_client, elsewhere):
     other_xid = await _xid(elsewhere)
     await _scene_with_events(4)
     assert await _cluster_xmin() <= other_xid
@@ -128,9 +126,7 @@ async def test_the_dispatcher_is_not_held_back_by_another_database(
         position = (
             await conn.execute(text("SELECT last_xid FROM webhook_outbox WHERE id = 1"))
         ).scalar_one()
-        newest = (
-            await conn.execute(text("SELECT max(xid)::text FROM events"))
-        ).scalar_one()
+        newest = (await conn.execute(text("SELECT max(xid)::text FROM events"))).scalar_one()
     assert read >= 4  # the scene's own events and the four
     assert position == int(newest) > other_xid
 
@@ -168,9 +164,7 @@ async def test_an_event_written_in_a_savepoint_of_an_open_transaction_holds_it_b
 async def test_repeatable_read_falls_back_to_the_snapshot_xmin(committing_client, elsewhere):
     other_xid = await _xid(elsewhere)
     async with get_sessionmaker()() as session:
-        conn = await session.connection(
-            execution_options={"isolation_level": "REPEATABLE READ"}
-        )
+        conn = await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         horizon = await feed_horizon(conn)
         assert horizon <= other_xid
 
