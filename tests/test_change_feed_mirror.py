@@ -125,7 +125,9 @@ async def test_a_mirror_following_the_feed_during_a_burst_ends_equal(committing_
     async def poll():
         cursor = None
         quiet_after_done = 0
+        deadline = asyncio.get_running_loop().time() + 120
         while quiet_after_done < 2:
+            assert asyncio.get_running_loop().time() < deadline, "the feed never caught up"
             params = {"limit": 50, **({"cursor": cursor} if cursor else {})}
             r = await client.get(
                 f"/v1/organizations/{s.org.slug}/changes", params=params, headers=headers
@@ -141,11 +143,14 @@ async def test_a_mirror_following_the_feed_during_a_burst_ends_equal(committing_
 
     poller = asyncio.create_task(poll())
     ids = [str(p.id) for p in proposals]
-    await asyncio.gather(
-        *(_writer(client, s, p, ids, random.Random(i)) for i, p in enumerate(people))
-    )
-    done.set()
-    await asyncio.wait_for(poller, timeout=120)
+    try:
+        await asyncio.gather(
+            *(_writer(client, s, p, ids, random.Random(i)) for i, p in enumerate(people))
+        )
+        done.set()
+        await asyncio.wait_for(poller, timeout=150)
+    finally:
+        poller.cancel()  # a failed writer must not leave the poller running
 
     assert len(mirror.seen) == len(set(mirror.seen)), "an event was shown twice"
     async with get_sessionmaker()() as session:

@@ -25,6 +25,22 @@ from tests.factories.webhooks import allow_private_targets, receiving
 from tests.helpers import assert_problem, bearer
 
 
+@pytest.fixture
+async def new_worker():
+    """Makes workers that are closed at teardown, whatever happened in the test."""
+    made: list[Worker] = []
+
+    def make() -> Worker:
+        made.append(Worker())
+        return made[-1]
+
+    try:
+        yield make
+    finally:
+        for worker in made:
+            await worker.aclose()
+
+
 @pytest.fixture(autouse=True)
 def _restore_settings():
     yield
@@ -75,11 +91,13 @@ async def _support(client, s, proposal):
     assert response.status_code == 201, response.text
 
 
-async def test_a_503_is_retried_and_the_event_arrives_once_signed(committing_client, monkeypatch):
+async def test_a_503_is_retried_and_the_event_arrives_once_signed(
+    committing_client, monkeypatch, new_worker
+):
     allow_private_targets(monkeypatch)
     client = committing_client
     s, proposal = await _scene()
-    worker = Worker()
+    worker = new_worker()
     async with receiving(script=[503]) as receiver:
         hook = await _endpoint(client, s, receiver.url)
         assert hook["secret"].startswith("whsec_")
@@ -116,12 +134,12 @@ async def test_a_503_is_retried_and_the_event_arrives_once_signed(committing_cli
 
 
 async def test_a_410_disables_the_endpoint_and_tells_the_admins(
-    committing_client, monkeypatch, mail_dir
+    committing_client, monkeypatch, mail_dir, new_worker
 ):
     allow_private_targets(monkeypatch)
     client = committing_client
     s, proposal = await _scene()
-    worker = Worker()
+    worker = new_worker()
     async with receiving(default=410) as receiver:
         hook = await _endpoint(client, s, receiver.url)
         await _support(client, s, proposal)
@@ -147,11 +165,13 @@ async def test_a_410_disables_the_endpoint_and_tells_the_admins(
     assert any(receiver.url in b and "410 Gone" in b for b in bodies), bodies
 
 
-async def test_an_endpoint_failing_for_five_days_is_disabled(committing_client, monkeypatch):
+async def test_an_endpoint_failing_for_five_days_is_disabled(
+    committing_client, monkeypatch, new_worker
+):
     allow_private_targets(monkeypatch)
     client = committing_client
     s, proposal = await _scene()
-    worker = Worker()
+    worker = new_worker()
     async with receiving(default=500) as receiver:
         hook = await _endpoint(client, s, receiver.url)
         async with get_sessionmaker()() as session:
@@ -172,7 +192,9 @@ async def test_an_endpoint_failing_for_five_days_is_disabled(committing_client, 
     assert again.json()["active"] is True and again.json()["failing_since"] is None
 
 
-async def test_loopback_targets_are_refused_without_the_setting(committing_client, monkeypatch):
+async def test_loopback_targets_are_refused_without_the_setting(
+    committing_client, monkeypatch, new_worker
+):
     client = committing_client
     s, proposal = await _scene()
     async with receiving() as receiver:
@@ -202,7 +224,7 @@ async def test_loopback_targets_are_refused_without_the_setting(committing_clien
         await _endpoint(client, s, receiver.url)
         allow_private_targets(monkeypatch, allowed=False)
         await _support(client, s, proposal)
-        worker = Worker()
+        worker = new_worker()
         await worker.run_once()
         await worker.aclose()
         assert receiver.requests == []
@@ -210,7 +232,7 @@ async def test_loopback_targets_are_refused_without_the_setting(committing_clien
     assert delivery.status == "retrying" and delivery.last_error.startswith("refused:")
 
 
-async def test_a_worker_killed_mid_batch_loses_nothing(committing_client, monkeypatch):
+async def test_a_worker_killed_mid_batch_loses_nothing(committing_client, monkeypatch, new_worker):
     allow_private_targets(monkeypatch)
     client = committing_client
     s, proposal = await _scene()
@@ -227,7 +249,7 @@ async def test_a_worker_killed_mid_batch_loses_nothing(committing_client, monkey
                     organization_id=s.org.id,
                 )
             await session.commit()
-        doomed = Worker()
+        doomed = new_worker()
         task = asyncio.create_task(doomed.run_once())
         await asyncio.wait_for(receiver.arrived.wait(), timeout=10)
         await asyncio.sleep(0.2)
@@ -238,7 +260,7 @@ async def test_a_worker_killed_mid_batch_loses_nothing(committing_client, monkey
         assert len(claimed) == 6 and all(d.status == "pending" for d in claimed)
         assert all(d.locked_until is not None for d in claimed)
         # Another worker does not take the claims while the lease holds...
-        heir = Worker()
+        heir = new_worker()
         await heir.run_once()
         assert all(d.status == "pending" for d in await _deliveries())
         # ...and takes them over once it runs out.
@@ -258,13 +280,13 @@ async def test_a_worker_killed_mid_batch_loses_nothing(committing_client, monkey
     assert ids == {f"msg_{d.id.hex}" for d in done}
 
 
-async def test_only_committed_events_are_delivered(committing_client, monkeypatch):
+async def test_only_committed_events_are_delivered(committing_client, monkeypatch, new_worker):
     """The outbox: a rolled-back event never goes out; an event of a transaction held
     open across others' commits goes out once it commits."""
     allow_private_targets(monkeypatch)
     client = committing_client
     s, proposal = await _scene()
-    worker = Worker()
+    worker = new_worker()
     async with receiving() as receiver:
         await _endpoint(
             client, s, receiver.url, event_types=["proposal.updated", "proposal.answered"]
@@ -282,43 +304,45 @@ async def test_only_committed_events_are_delivered(committing_client, monkeypatc
             await doomed.flush()
             await doomed.rollback()
         held = maker()
-        await held.exec(text("SELECT pg_current_xact_id()"))  # type: ignore[call-overload]
-        record_event(
-            held,
-            "proposal.updated",
-            subject_type="proposal",
-            subject_id=proposal.id,
-            actor_id=None,
-            organization_id=s.org.id,
-        )
-        await held.flush()
-        await _support(client, s, proposal)  # not matched by the filter
-        async with maker() as other:
+        try:
+            await held.exec(text("SELECT pg_current_xact_id()"))  # type: ignore[call-overload]
             record_event(
-                other,
+                held,
                 "proposal.updated",
                 subject_type="proposal",
                 subject_id=proposal.id,
                 actor_id=None,
                 organization_id=s.org.id,
             )
-            await other.commit()
-        await worker.run_once()
-        assert receiver.requests == []  # the held transaction is older than the rest
-        await held.commit()
-        await held.close()
-        await worker.run_once()
-        await worker.aclose()
+            await held.flush()
+            await _support(client, s, proposal)  # not matched by the filter
+            async with maker() as other:
+                record_event(
+                    other,
+                    "proposal.updated",
+                    subject_type="proposal",
+                    subject_id=proposal.id,
+                    actor_id=None,
+                    organization_id=s.org.id,
+                )
+                await other.commit()
+            await worker.run_once()
+            assert receiver.requests == []  # the held transaction is older than the rest
+            await held.commit()
+            await worker.run_once()
+        finally:
+            await held.close()  # rolls back if the test failed before the commit
+            await worker.aclose()
     types = [r.json["type"] for r in receiver.requests]
     assert types == ["proposal.updated", "proposal.updated"]
     assert len(await _deliveries()) == 2
 
 
-async def test_test_ping_rotation_and_manual_retry(committing_client, monkeypatch):
+async def test_test_ping_rotation_and_manual_retry(committing_client, monkeypatch, new_worker):
     allow_private_targets(monkeypatch)
     client = committing_client
     s, _ = await _scene()
-    worker = Worker()
+    worker = new_worker()
     async with receiving() as receiver:
         hook = await _endpoint(client, s, receiver.url)
         rotated = await client.post(f"/v1/webhooks/{hook['id']}/secret", headers=bearer(s.admin))

@@ -110,50 +110,54 @@ async def test_a_transaction_committing_late_is_not_skipped(committing_client):
 
     maker = get_sessionmaker()
     late = maker()
-    await late.exec(text("SELECT pg_current_xact_id()"))  # type: ignore[call-overload]
     held = maker()
-    # An event inserted first (lower seq) by a transaction that stays open.
-    first = record_event(
-        held,
-        "proposal.updated",
-        subject_type="proposal",
-        subject_id=proposal.id,
-        actor_id=None,
-        organization_id=s.org.id,
-    )
-    await held.flush()
-    async with maker() as early:
-        record_event(
-            early,
-            "proposal.answered",
+    try:
+        await late.exec(text("SELECT pg_current_xact_id()"))  # type: ignore[call-overload]
+        # An event inserted first (lower seq) by a transaction that stays open.
+        first = record_event(
+            held,
+            "proposal.updated",
             subject_type="proposal",
             subject_id=proposal.id,
             actor_id=None,
             organization_id=s.org.id,
         )
-        await early.commit()
-    record_event(
-        late,
-        "proposal.threshold_reached",
-        subject_type="proposal",
-        subject_id=proposal.id,
-        actor_id=None,
-        organization_id=s.org.id,
-    )
-    await late.flush()
-    # Nothing is shown while an older transaction is still running.
-    blocked = await _feed(client, s.org, headers, start)
-    assert blocked["items"] == []
-    await late.commit()
-    await late.close()
-    page = await _feed(client, s.org, headers, blocked["next_cursor"])
-    assert [i["type"] for i in page["items"]] == ["proposal.threshold_reached"]
-    await held.commit()
-    await held.close()
-    rest = await _feed(client, s.org, headers, page["next_cursor"])
-    # Transaction order: `held` took its id before `early` did.
-    assert [i["type"] for i in rest["items"]] == ["proposal.updated", "proposal.answered"]
-    assert rest["items"][0]["id"] == str(first.id)
+        await held.flush()
+        async with maker() as early:
+            record_event(
+                early,
+                "proposal.answered",
+                subject_type="proposal",
+                subject_id=proposal.id,
+                actor_id=None,
+                organization_id=s.org.id,
+            )
+            await early.commit()
+        record_event(
+            late,
+            "proposal.threshold_reached",
+            subject_type="proposal",
+            subject_id=proposal.id,
+            actor_id=None,
+            organization_id=s.org.id,
+        )
+        await late.flush()
+        # Nothing is shown while an older transaction is still running.
+        blocked = await _feed(client, s.org, headers, start)
+        assert blocked["items"] == []
+        await late.commit()
+        page = await _feed(client, s.org, headers, blocked["next_cursor"])
+        assert [i["type"] for i in page["items"]] == ["proposal.threshold_reached"]
+        await held.commit()
+        rest = await _feed(client, s.org, headers, page["next_cursor"])
+        # Transaction order: `held` took its id before `early` did.
+        assert [i["type"] for i in rest["items"]] == ["proposal.updated", "proposal.answered"]
+        assert rest["items"][0]["id"] == str(first.id)
+    finally:
+        # Closing rolls back whatever is still open: a failure cannot leave a
+        # connection idle in transaction (holding the feed, blocking the TRUNCATE).
+        await late.close()
+        await held.close()
     seen = [i["id"] for i in page["items"] + rest["items"]]
     assert len(seen) == len(set(seen)) == 3
     # From the start, every event once, in the feed's order.

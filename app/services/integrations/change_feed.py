@@ -2,10 +2,11 @@
 
 Order and horizon (ARCHITECTURE.md, "The change feed"): events are read in (xid, seq)
 order — the writing transaction's id, then the insertion order — and only events of
-transactions older than the statement's snapshot xmin, i.e. of transactions that have
-all finished. No transaction below that horizon can still add an event, so once the
-feed has shown a position nothing can appear before it: a poller that follows
-`next_cursor` never misses an event and never sees one twice.
+transactions below the horizon (`horizon.py`): older than every transaction of this
+database still in progress, i.e. of transactions that have all finished. No
+transaction below that horizon can still add an event, so once the feed has shown a
+position nothing can appear before it: a poller that follows `next_cursor` never misses
+an event and never sees one twice.
 """
 
 import base64
@@ -25,6 +26,7 @@ from app.config import get_settings
 from app.errors import AppError, Unprocessable
 from app.models.integrations import ChangeItem, ChangePage
 from app.services.integrations.access import Actor, integration_organization, require_scope
+from app.services.integrations.horizon import feed_horizon
 from app.services.integrations.subjects import FEED_SUBJECT_TYPES, feed_subject, load_subjects
 
 TYPE_PATTERN = re.compile(r"^(\*|[a-z_]+(\.[a-z_]+)?|[a-z_]+\.\*)$")
@@ -105,13 +107,12 @@ def type_filter(types: str | None) -> tuple[list[str], list[str]] | None:
 
 
 FEED_SQL = """
-WITH horizon AS MATERIALIZED (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin)
 SELECT e.id, e.seq, e.xid::text AS xid, e.organization_id, e.type, e.subject_type, e.subject_id,
        e.payload, e.created_at
 FROM events e
 WHERE {where}
   AND (e.xid, e.seq) > (CAST(CAST(:xid AS text) AS xid8), :seq)
-  AND e.xid < (SELECT xmin FROM horizon)
+  AND e.xid < CAST(CAST(:horizon AS text) AS xid8)
   AND e.subject_type = ANY(:subjects)
   {types}
 ORDER BY e.xid, e.seq
@@ -144,7 +145,10 @@ async def read_events(
         type_sql = "AND (e.type = ANY(:exact) OR e.type LIKE ANY(:prefixes))"
         params["exact"], params["prefixes"] = types
     stmt = text(FEED_SQL.format(where=where, types=type_sql))
-    result = await (await session.connection()).execute(stmt, params)
+    conn = await session.connection()
+    # Computed in earlier statements, so this one's snapshot is taken after them.
+    params["horizon"] = str(await feed_horizon(conn))
+    result = await conn.execute(stmt, params)
     return result.all()
 
 
