@@ -39,6 +39,7 @@ from sqlmodel import Field, SQLModel
 from app.models.accounts import LOCALE_PATTERN
 from app.models.base import (
     Instant,
+    JsonInt,
     TextMap,
     created_at_field,
     fk_field,
@@ -281,7 +282,7 @@ class RowAnswer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     row_id: uuid.UUID
-    value: int
+    value: JsonInt
 
 
 class AnswerCreate(BaseModel):
@@ -289,7 +290,7 @@ class AnswerCreate(BaseModel):
 
     question_id: uuid.UUID
     option_ids: list[uuid.UUID] | None = PField(default=None, max_length=MAX_OPTIONS)
-    value: int | None = None
+    value: JsonInt | None = None
     text: str | None = PField(default=None, max_length=MAX_TEXT_LENGTH)
     rows: list[RowAnswer] | None = PField(default=None, max_length=MAX_ROWS)
 

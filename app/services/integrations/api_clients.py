@@ -247,11 +247,19 @@ async def rotate_secret(
 # --- the client_credentials grant ------------------------------------------------------
 
 
-def _limits(client_id: str, address: str) -> tuple[ratelimit.Limit, ratelimit.Limit]:
+def _limits(client_id: str, address: str) -> tuple[ratelimit.Limit, ...]:
+    """As for sign-ins (accounts/sign_in.py): per (client, address), so that guessing from
+    one address does not lock the portal out from its own; per client, a high ceiling for
+    distributed guessing; per address."""
     settings = get_settings()
     window = settings.login_window_seconds
     key = hashlib.sha256(client_id.encode()).hexdigest()
     return (
+        ratelimit.Limit(
+            f"client-address:{key}:{address}",
+            settings.login_max_failures_per_account_address,
+            window,
+        ),
         ratelimit.Limit(f"client:{key}", settings.login_max_failures_per_account, window),
         ratelimit.Limit(
             f"login:address:{address}", settings.login_max_failures_per_address, window
