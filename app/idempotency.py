@@ -35,6 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import get_settings
 from app.db import get_engine
+from app.error_codes import ErrorCode
 from app.errors import PROBLEM_JSON, TYPE_BASE
 from app.models.idempotency import IdempotencyRecord
 from app.security import InvalidToken, decode_access_token
@@ -106,7 +107,7 @@ class IdempotencyMiddleware:
             await _send_problem(
                 send,
                 422,
-                "invalid_idempotency_key",
+                ErrorCode.INVALID_IDEMPOTENCY_KEY,
                 "Invalid Idempotency-Key",
                 "Idempotency-Key must be 1 to 255 visible ASCII characters.",
             )
@@ -205,7 +206,7 @@ class IdempotencyMiddleware:
             await _send_problem(
                 send,
                 422,
-                "idempotency_key_reused",
+                ErrorCode.IDEMPOTENCY_KEY_REUSED,
                 "Idempotency-Key reused",
                 "This Idempotency-Key was used for a different request; use a new key.",
             )
@@ -214,7 +215,7 @@ class IdempotencyMiddleware:
             await _send_problem(
                 send,
                 409,
-                "idempotency_request_in_progress",
+                ErrorCode.IDEMPOTENCY_REQUEST_IN_PROGRESS,
                 "Request in progress",
                 "A request with this Idempotency-Key is still being processed; retry shortly.",
             )

@@ -20,7 +20,8 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.errors import Unprocessable
+from app.error_codes import ErrorCode
+from app.errors import Unprocessable, field_error
 
 T = TypeVar("T")
 DEFAULT_LIMIT = 20
@@ -106,8 +107,8 @@ def decode_cursor(cursor: str, keys: Sequence[SortKey]) -> list[Any]:
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
         raise Unprocessable(
             "The cursor is not valid for this list; start again without it.",
-            code="invalid_cursor",
-            errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "code": "invalid"}],
+            code=ErrorCode.INVALID_CURSOR,
+            errors=[field_error(["query", "cursor"], "invalid cursor", ErrorCode.INVALID_CURSOR)],
         ) from exc
 
 

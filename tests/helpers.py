@@ -8,6 +8,7 @@ import httpx
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.models.accounts import User
 from app.models.organizations import Organization, OrganizationRole
 from app.security import hash_password
@@ -80,6 +81,11 @@ def assert_problem(
     for field in ("type", "title", "status", "detail", "code"):
         assert field in body, f"problem without {field}: {body}"
     assert body["status"] == status
+    # Every code the API answers is in the catalogue (app/error_codes.py).
+    catalogue = {member.value for member in ErrorCode}
+    assert body["code"] in catalogue, f"code not in ErrorCode: {body['code']}"
+    for error in body.get("errors") or []:
+        assert error["code"] in catalogue, f"field code not in ErrorCode: {error}"
     if code is not None:
         assert body["code"] == code, body
     return body

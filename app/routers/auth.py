@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 
 from app.db import SessionDep
 from app.deps import ClientAddress, CurrentUser, SignIn
+from app.error_codes import ErrorCode
 from app.errors import AppError
 from app.models.accounts import (
     LogoutRequest,
@@ -28,12 +29,12 @@ router = APIRouter(prefix="/v1", tags=["accounts"])
 
 
 class UnsupportedGrant(AppError):
-    code = "unsupported_grant_type"
+    code = ErrorCode.UNSUPPORTED_GRANT_TYPE
     title = "Unsupported grant type"
 
 
 class InvalidTokenRequest(AppError):
-    code = "invalid_request"
+    code = ErrorCode.INVALID_REQUEST
     title = "Invalid token request"
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import false
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.models.accounts import User, age_on
 from app.models.meetings import MEETING_TIMEZONE
@@ -33,6 +34,7 @@ from app.services.access.tables import (
     facilitates_clause,
     member_clause,
 )
+from app.services.validation import field_error
 
 # --- a table and the actor's standing in it, in one query -----------------------------
 
@@ -92,7 +94,7 @@ def require_open_table(ctx: TableContext) -> None:
     if ctx.table.status != "open":
         raise Conflict(
             "This table is closed: its proposals and supports can no longer change.",
-            code="table_closed",
+            code=ErrorCode.TABLE_CLOSED,
         )
 
 
@@ -108,28 +110,26 @@ def require_participant(ctx: TableContext, actor: User) -> None:
                 "You do not meet this table's eligibility rules: "
                 + "; ".join(e["msg"] for e in errors)
                 + ".",
-                code="not_eligible",
+                code=ErrorCode.NOT_ELIGIBLE,
                 errors=errors,
             )
         return
     raise Forbidden(
-        "Only the members of this table may take part; join it first.", code="not_a_member"
+        "Only the members of this table may take part; join it first.", code=ErrorCode.NOT_A_MEMBER
     )
 
 
 def require_proposals_open(ctx: TableContext) -> None:
     if not ctx.settings.proposals_open:
-        raise Conflict("This table does not accept proposals now.", code="proposals_closed")
+        raise Conflict("This table does not accept proposals now.", code=ErrorCode.PROPOSALS_CLOSED)
 
 
 def require_plan(ctx: TableContext) -> uuid.UUID:
     if ctx.table.plan_id is None:
         raise Unprocessable(
             "This table is not linked to a plan, so proposals have no nodes to refer to.",
-            code="no_plan",
-            errors=[
-                {"loc": ["body", "node_ids"], "msg": "the table has no plan", "code": "no_plan"}
-            ],
+            code=ErrorCode.NO_PLAN,
+            errors=[field_error(["body", "node_ids"], "the table has no plan", ErrorCode.NO_PLAN)],
         )
     return ctx.table.plan_id
 
@@ -141,33 +141,33 @@ def eligibility_errors(
     today = today or datetime.now(MEETING_TIMEZONE).date()
     errors: list[dict[str, Any]] = []
 
-    def fail(field: str, code: str, msg: str) -> None:
-        errors.append({"loc": ["user", field], "msg": msg, "code": code})
+    def fail(field: str, code: ErrorCode, msg: str) -> None:
+        errors.append(field_error(["user", field], msg, code))
 
     if table.min_age is not None or table.max_age is not None:
         if user.birth_date is None:
             fail(
                 "birth_date",
-                "birth_date_required",
+                ErrorCode.BIRTH_DATE_REQUIRED,
                 "this table has an age requirement: add your birth date to your profile",
             )
         else:
             age = age_on(user.birth_date, today)
             if table.min_age is not None and age < table.min_age:
-                fail("birth_date", "too_young", f"members must be at least {table.min_age}")
+                fail("birth_date", ErrorCode.TOO_YOUNG, f"members must be at least {table.min_age}")
             if table.max_age is not None and age > table.max_age:
-                fail("birth_date", "too_old", f"members must be at most {table.max_age}")
+                fail("birth_date", ErrorCode.TOO_OLD, f"members must be at most {table.max_age}")
     if table.eligible_municipality_ids:
         if user.municipality_id is None:
             fail(
                 "municipality_id",
-                "municipality_required",
+                ErrorCode.MUNICIPALITY_REQUIRED,
                 "this table is for residents of some municipalities: add yours to your profile",
             )
         elif user.municipality_id not in table.eligible_municipality_ids:
             fail(
                 "municipality_id",
-                "municipality_not_eligible",
+                ErrorCode.MUNICIPALITY_NOT_ELIGIBLE,
                 "your municipality of residence is not among this table's",
             )
     return errors

@@ -2,6 +2,7 @@
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict
 from app.events import record_event
 from app.models.accounts import (
@@ -29,7 +30,7 @@ async def register(session: AsyncSession, data: UserRegister) -> User:
     check_birth_date(data.birth_date)
     await check_municipality(session, data.municipality_id)
     if await find_user_by_email(session, email) is not None:
-        raise Conflict("An account with this email already exists.", code="email_taken")
+        raise Conflict("An account with this email already exists.", code=ErrorCode.EMAIL_TAKEN)
     user = User(
         email=email,
         password_hash=await hash_password_off_loop(data.password),

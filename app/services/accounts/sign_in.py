@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import ratelimit
 from app.config import get_settings
+from app.error_codes import ErrorCode
 from app.errors import AppError, RateLimited
 from app.events import record_event
 from app.models.accounts import (
@@ -40,7 +41,7 @@ class InvalidGrant(AppError):
     standard OAuth2 clients understand it too."""
 
     status = 400
-    code = "invalid_grant"
+    code = ErrorCode.INVALID_GRANT
     title = "Invalid grant"
 
     def __init__(self, detail: str, *, keep_changes: bool = False) -> None:
@@ -90,7 +91,7 @@ async def _throttle(session: AsyncSession, limits: Sequence[ratelimit.Limit]) ->
             raise RateLimited(
                 "Too many failed sign-in attempts; try again later.",
                 retry_after=usage.retry_after(),
-                code="too_many_attempts",
+                code=ErrorCode.TOO_MANY_ATTEMPTS,
             )
 
 

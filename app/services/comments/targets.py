@@ -11,6 +11,7 @@ from typing import NamedTuple
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound
 from app.models.accounts import User
 from app.models.meetings import Meeting
@@ -116,4 +117,4 @@ def check_may_write(target: CommentTarget, actor: User) -> None:
 
 
 def closed() -> Conflict:
-    return Conflict("Comments are closed here.", code="comments_closed")
+    return Conflict("Comments are closed here.", code=ErrorCode.COMMENTS_CLOSED)

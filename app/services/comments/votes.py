@@ -19,6 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound
 from app.events import record_event
 from app.models.accounts import User
@@ -40,9 +41,11 @@ async def _votable_comment(session: AsyncSession, actor: User, comment_id: uuid.
     if not await may_see_pending(session, actor, comment, target):
         raise NotFound(COMMENT_NOT_FOUND)
     if comment.deleted_at is not None or comment.status != "visible":
-        raise Conflict("This comment was deleted; it takes no votes.", code="comment_deleted")
+        raise Conflict(
+            "This comment was deleted; it takes no votes.", code=ErrorCode.COMMENT_DELETED
+        )
     if comment.author_id == actor.id:
-        raise Conflict("You cannot vote on your own comment.", code="own_comment")
+        raise Conflict("You cannot vote on your own comment.", code=ErrorCode.OWN_COMMENT)
     check_may_write(target, actor)
     return comment
 

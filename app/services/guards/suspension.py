@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Forbidden
 from app.models.moderation import Suspension
 
@@ -47,6 +48,6 @@ async def ensure_not_suspended(
     until = f"until {ends_at.isoformat()}" if ends_at is not None else "until it is lifted"
     raise Forbidden(
         f"You are suspended from taking part in this organization {until}.",
-        code="suspended",
+        code=ErrorCode.SUSPENDED,
         extra={"suspended_until": ends_at.isoformat() if ends_at is not None else None},
     )

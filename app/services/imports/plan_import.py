@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound, Unprocessable
 from app.events import record_event
 from app.models.accounts import User
@@ -177,7 +178,7 @@ async def _create_organization(
     except IntegrityError as exc:
         raise Conflict(
             "The organization was created meanwhile; import the document again.",
-            code="organization_exists",
+            code=ErrorCode.ORGANIZATION_EXISTS,
         ) from exc
     added = await add_municipalities(session, org, spec.get("municipalities", []))
     record_audit(
@@ -331,7 +332,7 @@ async def import_plan(session: AsyncSession, actor: Importer, document: Any) -> 
         raise Unprocessable(
             f"The plan document has {len(faults)} error{'s' if len(faults) != 1 else ''}"
             f"{more}; nothing was imported.",
-            code="invalid_plan_document",
+            code=ErrorCode.INVALID_PLAN_DOCUMENT,
             errors=[f.as_error() for f in shown],
         )
 

@@ -15,6 +15,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Unprocessable
 from app.events import record_event
 from app.models.meetings import Meeting, MeetingPlanNode
@@ -46,10 +47,10 @@ MEETING_FIELDS = (
 # --- writing --------------------------------------------------------------------------
 
 
-def _invalid(path: Path, msg: str, code: str) -> Unprocessable:
+def _invalid(path: Path, msg: str, code: ErrorCode) -> Unprocessable:
     return Unprocessable(
         f"The plan document has 1 error; nothing was imported ({msg}).",
-        code="invalid_plan_document",
+        code=ErrorCode.INVALID_PLAN_DOCUMENT,
         errors=[Fault(path, msg, code).as_error()],
     )
 
@@ -94,7 +95,7 @@ async def _upsert_table(
             raise _invalid(
                 (*where, "slug"),
                 f"table '{table.slug}' works on another plan",
-                "table_on_other_plan",
+                ErrorCode.TABLE_ON_OTHER_PLAN,
             )
         if table.plan_id is None:
             values["plan_id"] = plan.id
@@ -129,7 +130,7 @@ def _meeting_values(
             raise _invalid(
                 (*where, "location", "municipality"),
                 f"'{location['municipality']}' is not a municipality of {org.name}",
-                "unknown_municipality",
+                ErrorCode.UNKNOWN_MUNICIPALITY,
             )
     return {
         "kind": spec.get("kind", "plenary"),

@@ -17,6 +17,7 @@ from typing import Any
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, Unprocessable
 from app.etag import check_if_match
 from app.events import record_event
@@ -47,7 +48,13 @@ from app.services.audit.write import record_audit
 from app.services.meetings.responses import meeting_public, meetings_public, seat_counts
 from app.services.organizations.organizations import check_municipalities
 from app.services.plans.plans import checked_node_ids
-from app.services.validation import Loc, null_errors, raise_if, require_default_locale
+from app.services.validation import (
+    Loc,
+    invalid,
+    null_errors,
+    raise_if,
+    require_default_locale,
+)
 
 # Moves a facilitator may make with PATCH `status` (minutes also mark a meeting held).
 # What `PATCH` may do: cancel a meeting, or reinstate a cancelled one. A meeting becomes
@@ -125,21 +132,21 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=MEETING_TIMEZONE)
 
 
-def _invalid(loc: Loc, msg: str, code: str) -> Unprocessable:
-    return Unprocessable(
-        msg[0].upper() + msg[1:] + ".", code=code, errors=[{"loc": loc, "msg": msg, "code": code}]
-    )
+def _invalid(loc: Loc, msg: str, code: ErrorCode) -> Unprocessable:
+    return invalid(loc, msg, code, detail=msg[0].upper() + msg[1:] + ".")
 
 
 def _check_times(meeting: Meeting) -> None:
     if meeting.ends_at <= meeting.starts_at:
-        raise _invalid(["body", "ends_at"], "a meeting ends after it starts", "invalid_time_range")
+        raise _invalid(
+            ["body", "ends_at"], "a meeting ends after it starts", ErrorCode.INVALID_TIME_RANGE
+        )
     opens, closes = meeting.registration_opens_at, meeting.registration_closes_at
     if opens is not None and closes is not None and closes <= opens:
         raise _invalid(
             ["body", "registration_closes_at"],
             "registration closes after it opens",
-            "invalid_registration_window",
+            ErrorCode.INVALID_REGISTRATION_WINDOW,
         )
 
 
@@ -222,7 +229,7 @@ async def create_meeting(
 ) -> tuple[MeetingPublic, int]:
     table = await get_facilitated_table(session, actor, table_id)
     if table.status == "archived":
-        raise Conflict("This table is archived.", code="table_archived")
+        raise Conflict("This table is archived.", code=ErrorCode.TABLE_ARCHIVED)
     org = await session.get(Organization, table.organization_id)
     assert org is not None
     fields = data.model_dump(mode="python")
@@ -317,14 +324,14 @@ async def update_meeting(
         how = " (publish its minutes instead)" if new_status == "held" else ""
         raise Conflict(
             f"A {old_status} meeting cannot become {new_status}{how}.",
-            code="invalid_status_change",
+            code=ErrorCode.INVALID_STATUS_CHANGE,
         )
     if "capacity" in changes and changes["capacity"] != 0:
         taken = (await seat_counts(session, [meeting.id])).get(meeting.id, (0, 0))[0]
         if changes["capacity"] < taken:
             raise Conflict(
                 f"{taken} people hold a seat; capacity cannot be lower.",
-                code="capacity_below_registrations",
+                code=ErrorCode.CAPACITY_BELOW_REGISTRATIONS,
             )
     table = await session.get(ParticipationTable, meeting.table_id)
     org = await session.get(Organization, meeting.organization_id)

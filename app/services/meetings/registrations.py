@@ -18,6 +18,7 @@ from sqlalchemy import exists, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.events import record_event
 from app.models.accounts import User
@@ -43,6 +44,7 @@ from app.services.meetings.responses import (
     seat_counts,
     waitlist_position,
 )
+from app.services.validation import field_error
 
 # Check-in codes: 8 characters without look-alikes (no 0/O, 1/I/L, U): ~39 bits, read out
 # or typed at the door; unique per meeting.
@@ -137,13 +139,16 @@ def _event(
 async def _check_open(session: AsyncSession, actor: User, meeting: Meeting) -> None:
     now = datetime.now(UTC)
     if meeting.status != "scheduled":
-        raise Conflict(f"This meeting is {meeting.status}.", code="meeting_not_scheduled")
+        raise Conflict(f"This meeting is {meeting.status}.", code=ErrorCode.MEETING_NOT_SCHEDULED)
     if meeting.registration_opens_at is not None and now < meeting.registration_opens_at:
         raise Conflict(
-            "Registration for this meeting has not opened yet.", code="registration_not_open"
+            "Registration for this meeting has not opened yet.",
+            code=ErrorCode.REGISTRATION_NOT_OPEN,
         )
     if now >= (meeting.registration_closes_at or meeting.ends_at):
-        raise Conflict("Registration for this meeting is closed.", code="registration_closed")
+        raise Conflict(
+            "Registration for this meeting is closed.", code=ErrorCode.REGISTRATION_CLOSED
+        )
     if meeting.kind not in MEMBERS_ONLY_KINDS:
         return
     is_member = (
@@ -157,7 +162,7 @@ async def _check_open(session: AsyncSession, actor: User, meeting: Meeting) -> N
         raise Forbidden(
             f"This {meeting.kind.replace('_', ' ')} meeting is for the table's "
             "members; join the table first.",
-            code="members_only",
+            code=ErrorCode.MEMBERS_ONLY,
         )
 
 
@@ -174,7 +179,7 @@ async def register(
     await _check_open(session, actor, meeting)
     table = await session.get(ParticipationTable, meeting.table_id)
     if table is not None and table.status == "archived":
-        raise Conflict("This table is archived.", code="table_archived")
+        raise Conflict("This table is archived.", code=ErrorCode.TABLE_ARCHIVED)
     taken, _ = (await seat_counts(session, [meeting.id])).get(meeting.id, (0, 0))
     seated = meeting.capacity == 0 or taken < meeting.capacity
     registration = MeetingRegistration(
@@ -225,7 +230,7 @@ async def cancel_registration(session: AsyncSession, actor: User, meeting_id: uu
     if registration is None:
         raise NotFound("You are not registered for this meeting.")
     if registration.status == "attended":
-        raise Conflict("You attended this meeting already.", code="already_attended")
+        raise Conflict("You attended this meeting already.", code=ErrorCode.ALREADY_ATTENDED)
     await _give_up_place(session, actor, meeting, registration)
 
 
@@ -315,7 +320,7 @@ async def check_in(
     """Mark attendance by check-in code (idempotent for people already checked in)."""
     meeting = await get_facilitated_meeting(session, actor, meeting_id, for_update=True)
     if meeting.status == "cancelled":
-        raise Conflict("This meeting is cancelled.", code="meeting_cancelled")
+        raise Conflict("This meeting is cancelled.", code=ErrorCode.MEETING_CANCELLED)
     registration = (
         await session.exec(
             select(MeetingRegistration).where(
@@ -327,15 +332,15 @@ async def check_in(
     if registration is None:
         raise Unprocessable(
             "No registration for this meeting has this code.",
-            code="unknown_check_in_code",
-            errors=[
-                {"loc": ["body", "code"], "msg": "unknown code", "code": "unknown_check_in_code"}
-            ],
+            code=ErrorCode.UNKNOWN_CHECK_IN_CODE,
+            errors=[field_error(["body", "code"], "unknown code", ErrorCode.UNKNOWN_CHECK_IN_CODE)],
         )
     if registration.status == "waitlisted":
-        raise Conflict("This person is on the waiting list, without a seat.", code="waitlisted")
+        raise Conflict(
+            "This person is on the waiting list, without a seat.", code=ErrorCode.WAITLISTED
+        )
     if registration.status == "cancelled":
-        raise Conflict("This registration was cancelled.", code="registration_cancelled")
+        raise Conflict("This registration was cancelled.", code=ErrorCode.REGISTRATION_CANCELLED)
     if registration.status == "registered":
         registration.status = "attended"
         registration.checked_in_at = datetime.now(UTC)

@@ -43,6 +43,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound, Unprocessable
 from app.models.accounts import User
 from app.models.comments import Comment
@@ -58,6 +59,7 @@ from app.services.access.tables import facilitates_clause
 from app.services.audit.write import record_audit
 from app.services.moderation.queue import moderation_items
 from app.services.moderation.status import CONTENT_STATUSES, content_status, set_content_status
+from app.services.validation import field_error
 
 NOT_FOUND = {
     "proposal": "No proposal with this id.",
@@ -154,13 +156,13 @@ async def _moderated_target(
             raise Unprocessable(
                 "You moderate several organizations with reports about this person: "
                 "name one in `organization`.",
-                code="organization_required",
+                code=ErrorCode.ORGANIZATION_REQUIRED,
                 errors=[
-                    {
-                        "loc": ["body", "organization"],
-                        "msg": "required for this person",
-                        "code": "organization_required",
-                    }
+                    field_error(
+                        ["body", "organization"],
+                        "required for this person",
+                        ErrorCode.ORGANIZATION_REQUIRED,
+                    )
                 ],
             )
         found = ModeratedTarget(org_ids[0], None) if org_ids else None
@@ -198,8 +200,8 @@ def _not_applicable(action: str, target_type: str) -> Unprocessable:
     msg = f"`{action}` does not apply to a {target_type.replace('_', ' ')}."
     return Unprocessable(
         msg,
-        code="action_not_applicable",
-        errors=[{"loc": ["body", "action"], "msg": msg, "code": "action_not_applicable"}],
+        code=ErrorCode.ACTION_NOT_APPLICABLE,
+        errors=[field_error(["body", "action"], msg, ErrorCode.ACTION_NOT_APPLICABLE)],
     )
 
 
@@ -225,14 +227,12 @@ def _decide(
         if target_type == "comment" and target.depth != 0:
             raise Unprocessable(
                 "Only a thread's first comment can be locked; lock the thread's root.",
-                code="not_a_thread_root",
-                errors=[
-                    {"loc": ["body", "target_id"], "msg": "a reply", "code": "not_a_thread_root"}
-                ],
+                code=ErrorCode.NOT_A_THREAD_ROOT,
+                errors=[field_error(["body", "target_id"], "a reply", ErrorCode.NOT_A_THREAD_ROOT)],
             )
     if action == "hide":
         if status == "hidden" and row.hidden_by == "moderator":
-            raise Conflict("A moderator has already hidden this.", code="already_hidden")
+            raise Conflict("A moderator has already hidden this.", code=ErrorCode.ALREADY_HIDDEN)
         return Outcome(
             status="hidden",
             changes={
@@ -245,7 +245,7 @@ def _decide(
         )
     if action == "unhide":
         if status != "hidden":
-            raise Conflict("This is not hidden.", code="not_hidden")
+            raise Conflict("This is not hidden.", code=ErrorCode.NOT_HIDDEN)
         return Outcome(
             status="visible",
             dismiss_reports=True,
@@ -253,7 +253,7 @@ def _decide(
         )
     if action == "approve":
         if status != "pending":
-            raise Conflict("This is not awaiting approval.", code="not_pending")
+            raise Conflict("This is not awaiting approval.", code=ErrorCode.NOT_PENDING)
         return Outcome(status="visible", changes={"pending": False, "open": False})
     if action == "dismiss":
         if status == "hidden" and row.hidden_by == "reports":
@@ -261,19 +261,19 @@ def _decide(
             raise Conflict(
                 "The reports hid this content: `unhide` it to restore it, or `hide` it to "
                 "confirm the hiding, instead of dismissing the reports.",
-                code="hidden_by_reports",
+                code=ErrorCode.HIDDEN_BY_REPORTS,
             )
         if row.report_count == 0 and (not row.open or status == "pending"):
-            raise Conflict("There are no reports to dismiss.", code="nothing_to_dismiss")
+            raise Conflict("There are no reports to dismiss.", code=ErrorCode.NOTHING_TO_DISMISS)
         # Content awaiting approval stays in the queue.
         return Outcome(dismiss_reports=True, changes={"open": status == "pending"})
     if action == "lock":
         if row.locked_at is not None:
-            raise Conflict("This discussion is already locked.", code="already_locked")
+            raise Conflict("This discussion is already locked.", code=ErrorCode.ALREADY_LOCKED)
         return Outcome(changes={"locked_at": func.now()})
     # unlock
     if row.locked_at is None:
-        raise Conflict("This discussion is not locked.", code="not_locked")
+        raise Conflict("This discussion is not locked.", code=ErrorCode.NOT_LOCKED)
     return Outcome(changes={"locked_at": None})
 
 

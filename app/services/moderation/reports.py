@@ -35,6 +35,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound, Unprocessable
 from app.events import record_event
 from app.models.accounts import User
@@ -58,6 +59,7 @@ from app.services.audit.write import record_audit
 from app.services.comments.targets import resolve_comment_target
 from app.services.guards.suspension import ensure_not_suspended
 from app.services.moderation.status import CONTENT_STATUSES, content_status, set_content_status
+from app.services.validation import field_error, invalid
 
 COMMENT_NOT_FOUND = "No comment with this id."
 PERSON_NOT_FOUND = "No person with this id."
@@ -72,21 +74,15 @@ class ReportedTarget:
     owner_id: uuid.UUID | None
 
 
-def _invalid(field: str, msg: str, code: str) -> Unprocessable:
-    return Unprocessable(
-        msg, code=code, errors=[{"loc": ["body", field], "msg": msg, "code": code}]
-    )
-
-
 async def _reported_target(
     session: AsyncSession, actor: User, data: ReportCreate
 ) -> ReportedTarget:
     """The target as the reporter may see it; 404 otherwise."""
     if data.target_type != "user" and data.organization is not None:
-        raise _invalid(
-            "organization",
+        raise invalid(
+            ["body", "organization"],
             "Only reports of people name an organization; content belongs to its own.",
-            "organization_not_applicable",
+            ErrorCode.ORGANIZATION_NOT_APPLICABLE,
         )
     if data.target_type == "proposal":
         proposal, _ = await proposal_context(session, actor, data.target_id)
@@ -109,10 +105,10 @@ async def _reported_target(
         return ReportedTarget(comment.organization_id, comment.table_id, comment.author_id)
     # A person.
     if data.organization is None:
-        raise _invalid(
-            "organization",
+        raise invalid(
+            ["body", "organization"],
             "Name the organization whose moderators should review this report.",
-            "organization_required",
+            ErrorCode.ORGANIZATION_REQUIRED,
         )
     person = await session.get(User, data.target_id)
     if person is None or person.deleted_at is not None:
@@ -158,8 +154,8 @@ async def create_report(session: AsyncSession, actor: User, data: ReportCreate) 
     if target.owner_id == actor.id:
         raise Unprocessable(
             "You cannot report yourself or your own content.",
-            code="own_content",
-            errors=[{"loc": ["body", "target_id"], "msg": "your own", "code": "own_content"}],
+            code=ErrorCode.OWN_CONTENT,
+            errors=[field_error(["body", "target_id"], "your own", ErrorCode.OWN_CONTENT)],
         )
     moderation_id = await _moderation_row(session, data.target_type, data.target_id, target)
     inserted = (
@@ -176,7 +172,7 @@ async def create_report(session: AsyncSession, actor: User, data: ReportCreate) 
         )
     ).first()
     if inserted is None:
-        raise Conflict("You have already reported this.", code="already_reported")
+        raise Conflict("You have already reported this.", code=ErrorCode.ALREADY_REPORTED)
     report_id, created_at = inserted
     count, hidden_at = (
         await session.exec(

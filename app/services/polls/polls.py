@@ -21,7 +21,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.errors import Conflict, NotFound, Unprocessable
+from app.error_codes import ErrorCode
+from app.errors import Conflict, NotFound
 from app.events import record_event
 from app.models.accounts import User
 from app.models.base import TextMap
@@ -46,7 +47,7 @@ from app.services.access.standing import (
 from app.services.access.tables import get_facilitated_table
 from app.services.audit.write import record_audit
 from app.services.guards.suspension import ensure_not_suspended
-from app.services.validation import Loc, require_default_locale
+from app.services.validation import Loc, invalid, require_default_locale
 
 POLL_NOT_FOUND = "No poll with this id."
 
@@ -170,26 +171,22 @@ async def poll_public(
 # --- create, list, get ----------------------------------------------------------------
 
 
-def _invalid(loc: list[str | int], msg: str, code: str) -> Unprocessable:
-    return Unprocessable(msg, code=code, errors=[{"loc": loc, "msg": msg, "code": code}])
-
-
 def _max_choices(data: PollCreate) -> int:
     if data.kind == "single":
         if data.max_choices not in (None, 1):
-            raise _invalid(
+            raise invalid(
                 ["body", "max_choices"],
                 "max_choices is for multiple-choice polls only.",
-                "max_choices_single",
+                ErrorCode.MAX_CHOICES_SINGLE,
             )
         return 1
     if data.max_choices is None:
         return len(data.options)
     if data.max_choices > len(data.options):
-        raise _invalid(
+        raise invalid(
             ["body", "max_choices"],
             "max_choices cannot exceed the number of options.",
-            "max_choices_too_high",
+            ErrorCode.MAX_CHOICES_TOO_HIGH,
         )
     return data.max_choices
 
@@ -199,7 +196,7 @@ async def create_poll(
 ) -> PollPublic:
     table = await get_facilitated_table(session, actor, table_id)
     if table.status != "open":
-        raise Conflict("This table is closed; it takes no new polls.", code="table_closed")
+        raise Conflict("This table is closed; it takes no new polls.", code=ErrorCode.TABLE_CLOSED)
     org = await session.get(Organization, table.organization_id)
     assert org is not None
     texts: list[tuple[Loc, TextMap | None, bool]] = [(["body", "question"], data.question, True)]
@@ -209,9 +206,13 @@ async def create_poll(
     now = _now()
     opens_at = data.opens_at or now
     if data.closes_at <= opens_at:
-        raise _invalid(["body", "closes_at"], "closes_at must be after opens_at.", "invalid_window")
+        raise invalid(
+            ["body", "closes_at"], "closes_at must be after opens_at.", ErrorCode.INVALID_WINDOW
+        )
     if data.closes_at <= now:
-        raise _invalid(["body", "closes_at"], "closes_at must be in the future.", "closes_in_past")
+        raise invalid(
+            ["body", "closes_at"], "closes_at must be in the future.", ErrorCode.CLOSES_IN_PAST
+        )
     poll = Poll(
         table_id=table.id,
         organization_id=table.organization_id,
@@ -271,22 +272,24 @@ async def get_poll(session: AsyncSession, actor: User | None, poll_id: uuid.UUID
 def _check_choices(poll: Poll, options: Sequence[PollOption], chosen: Sequence[uuid.UUID]) -> None:
     loc: list[str | int] = ["body", "option_ids"]
     if len(set(chosen)) != len(chosen):
-        raise _invalid(loc, "An option may be chosen once.", "duplicate_options")
+        raise invalid(loc, "An option may be chosen once.", ErrorCode.DUPLICATE_OPTIONS)
     known = {o.id for o in options}
     unknown = [str(i) for i in chosen if i not in known]
     if unknown:
-        raise _invalid(loc, "Not an option of this poll: " + ", ".join(unknown), "unknown_option")
+        raise invalid(
+            loc, "Not an option of this poll: " + ", ".join(unknown), ErrorCode.UNKNOWN_OPTION
+        )
     if poll.kind == "single" and len(chosen) != 1:
-        raise _invalid(loc, "This poll takes exactly one choice.", "single_choice")
+        raise invalid(loc, "This poll takes exactly one choice.", ErrorCode.SINGLE_CHOICE)
     if len(chosen) > poll.max_choices:
-        raise _invalid(
-            loc, f"This poll takes at most {poll.max_choices} choices.", "too_many_choices"
+        raise invalid(
+            loc, f"This poll takes at most {poll.max_choices} choices.", ErrorCode.TOO_MANY_CHOICES
         )
 
 
 def _not_open(status: PollStatus) -> Conflict:
     detail = "This poll is not open yet." if status == "upcoming" else "This poll has closed."
-    return Conflict(detail, code="poll_not_open", extra={"poll_status": status})
+    return Conflict(detail, code=ErrorCode.POLL_NOT_OPEN, extra={"poll_status": status})
 
 
 async def cast_ballot(
@@ -317,7 +320,7 @@ async def cast_ballot(
         )
     ).first()
     if inserted is None:
-        raise Conflict("You have already voted in this poll.", code="already_voted")
+        raise Conflict("You have already voted in this poll.", code=ErrorCode.ALREADY_VOTED)
     # Locks the poll row (serializing ballots per poll) and re-checks the window against
     # the database clock, atomically with the write.
     counted = await session.exec(

@@ -39,6 +39,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import ratelimit
+from app.error_codes import ErrorCode
 from app.errors import Forbidden, NotFound, RateLimited
 from app.events import record_event
 from app.models.accounts import OneTimeToken, User
@@ -84,11 +85,11 @@ async def _confirm_password(session: AsyncSession, user: User, password: str | N
         raise RateLimited(
             "Too many wrong passwords; try again later.",
             retry_after=usage.retry_after(),
-            code="too_many_attempts",
+            code=ErrorCode.TOO_MANY_ATTEMPTS,
         )
     if password is None or not await verify_password_off_loop(password, user.password_hash):
         await ratelimit.hit(limit, session)
-        wrong = Forbidden("The password is incorrect.", code="wrong_password")
+        wrong = Forbidden("The password is incorrect.", code=ErrorCode.WRONG_PASSWORD)
         wrong.keep_changes = True
         raise wrong
 

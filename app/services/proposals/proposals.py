@@ -24,6 +24,7 @@ from typing import Any
 from sqlmodel import col, delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, Unprocessable
 from app.etag import check_if_match
 from app.events import record_event
@@ -54,6 +55,7 @@ from app.services.plans.plans import get_plan_nodes_by_ids
 from app.services.proposals.checks import check_coauthors, check_municipality
 from app.services.proposals.proposal_search import find_similar
 from app.services.proposals.responses import can_still_edit, proposal_public
+from app.services.validation import field_error, invalid_fields
 
 
 def _event(
@@ -196,16 +198,17 @@ async def get_proposal(
 
 def _editable(proposal: Proposal, ctx: TableContext) -> None:
     if proposal.status == "withdrawn":
-        raise Conflict("This proposal was withdrawn.", code="proposal_withdrawn")
+        raise Conflict("This proposal was withdrawn.", code=ErrorCode.PROPOSAL_WITHDRAWN)
     if proposal.answer_state is not None:
         raise Conflict(
-            "This proposal has been answered; it can no longer be edited.", code="proposal_answered"
+            "This proposal has been answered; it can no longer be edited.",
+            code=ErrorCode.PROPOSAL_ANSWERED,
         )
     if not can_still_edit(proposal, ctx):
         raise Conflict(
             f"Proposals can be edited for {ctx.settings.edit_window_minutes} minutes after "
             "publishing; this one can no longer be.",
-            code="edit_window_closed",
+            code=ErrorCode.EDIT_WINDOW_CLOSED,
         )
 
 
@@ -230,10 +233,9 @@ async def update_proposal(
         if f in changes and changes[f] is None
     ]
     if nulls:
-        raise Unprocessable(
+        raise invalid_fields(
+            [field_error(["body", f], "cannot be null", ErrorCode.NULL_NOT_ALLOWED) for f in nulls],
             "These fields cannot be null: " + ", ".join(nulls) + ".",
-            code="invalid_field",
-            errors=[{"loc": ["body", f], "msg": "cannot be null", "code": "null"} for f in nulls],
         )
     if data.node_ids is not None:
         await get_plan_nodes_by_ids(session, require_plan(ctx), data.node_ids)
@@ -278,7 +280,7 @@ async def publish_proposal(
     proposal, ctx = await proposal_context(session, actor, proposal_id, own=True, for_update=True)
     await ensure_not_suspended(session, actor.id, ctx.table.organization_id)
     if proposal.status == "withdrawn":
-        raise Conflict("This proposal was withdrawn.", code="proposal_withdrawn")
+        raise Conflict("This proposal was withdrawn.", code=ErrorCode.PROPOSAL_WITHDRAWN)
     if proposal.status == "draft":
         require_open_table(ctx)
         require_proposals_open(ctx)
@@ -303,13 +305,14 @@ async def withdraw_proposal(
     proposal, ctx = await proposal_context(session, actor, proposal_id, own=True, for_update=True)
     if proposal.status == "draft":
         raise Conflict(
-            "A draft is not published; there is nothing to withdraw.", code="proposal_not_published"
+            "A draft is not published; there is nothing to withdraw.",
+            code=ErrorCode.PROPOSAL_NOT_PUBLISHED,
         )
     if proposal.status == "published":
         if proposal.answer_state in ("accepted", "implemented"):
             raise Conflict(
                 f"This proposal has been {proposal.answer_state}; it can no longer be withdrawn.",
-                code="proposal_answered",
+                code=ErrorCode.PROPOSAL_ANSWERED,
             )
         require_open_table(ctx)
         proposal.status = "withdrawn"
@@ -330,17 +333,15 @@ async def answer_proposal(
         session, actor, proposal_id, facilitated=True, for_update=True
     )
     if proposal.status == "withdrawn":
-        raise Conflict("This proposal was withdrawn.", code="proposal_withdrawn")
+        raise Conflict("This proposal was withdrawn.", code=ErrorCode.PROPOSAL_WITHDRAWN)
     if data.answer is None and data.state != "evaluating":
         raise Unprocessable(
             "Explain the answer: a text is required unless the state is evaluating.",
-            code="answer_required",
+            code=ErrorCode.ANSWER_REQUIRED,
             errors=[
-                {
-                    "loc": ["body", "answer"],
-                    "msg": "required for this state",
-                    "code": "answer_required",
-                }
+                field_error(
+                    ["body", "answer"], "required for this state", ErrorCode.ANSWER_REQUIRED
+                )
             ],
         )
     proposal.answer_state = data.state

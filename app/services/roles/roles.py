@@ -20,6 +20,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound
 from app.models.accounts import User
 from app.models.organizations import (
@@ -131,7 +132,7 @@ async def assign_role(
             )
         )
     ).first() is not None:
-        raise Conflict("This person already has this role.", code="role_exists")
+        raise Conflict("This person already has this role.", code=ErrorCode.ROLE_EXISTS)
     role = OrganizationRole(organization_id=org.id, user_id=user.id, role=data.role)
     session.add(role)
     await session.flush()
@@ -206,7 +207,7 @@ async def _delete_role(
         if len(admins) <= 1:
             raise Conflict(
                 "An organization keeps at least one admin; appoint another first.",
-                code="last_admin",
+                code=ErrorCode.LAST_ADMIN,
             )
     await session.delete(role)
     record_audit(
