@@ -7,6 +7,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.error_codes import ErrorCode
 from app.errors import Unprocessable
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import (
     Me,
@@ -102,7 +103,7 @@ async def update_me(
     user.updated_at = utc_now()
     record_event(
         session,
-        "user.updated",
+        EventType.USER_UPDATED,
         subject_type="user",
         subject_id=user.id,
         actor_id=user.id,

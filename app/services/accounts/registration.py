@@ -4,6 +4,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.error_codes import ErrorCode
 from app.errors import Conflict
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import (
     User,
@@ -42,7 +43,11 @@ async def register(session: AsyncSession, data: UserRegister) -> User:
     session.add(user)
     await session.flush()
     record_event(
-        session, "user.registered", subject_type="user", subject_id=user.id, actor_id=user.id
+        session,
+        EventType.USER_REGISTERED,
+        subject_type="user",
+        subject_id=user.id,
+        actor_id=user.id,
     )
     await send_verification(session, user)
     return user
@@ -54,7 +59,7 @@ async def verify_email(session: AsyncSession, token: str) -> User:
         user.email_verified_at = utc_now()
         record_event(
             session,
-            "user.email_verified",
+            EventType.USER_EMAIL_VERIFIED,
             subject_type="user",
             subject_id=user.id,
             actor_id=user.id,

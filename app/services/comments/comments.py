@@ -39,6 +39,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
 from app.models.comments import (
@@ -180,7 +181,7 @@ async def create_comment(
         await _queue(session, comment)
     record_event(
         session,
-        "comment.created",
+        EventType.COMMENT_CREATED,
         subject_type="comment",
         subject_id=comment.id,
         actor_id=actor.id,
@@ -243,7 +244,7 @@ async def update_comment(
                 await _queue(session, comment)
         record_event(
             session,
-            "comment.updated",
+            EventType.COMMENT_UPDATED,
             subject_type="comment",
             subject_id=comment.id,
             actor_id=actor.id,
@@ -269,7 +270,7 @@ async def delete_comment(session: AsyncSession, actor: User, comment_id: uuid.UU
         await adjust_comments_count(session, comment.target_type, comment.target_id, -1)
     record_event(
         session,
-        "comment.deleted",
+        EventType.COMMENT_DELETED,
         subject_type="comment",
         subject_id=comment.id,
         actor_id=actor.id,

@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
 from app.models.comments import Comment, CommentPublic, CommentVote
@@ -86,7 +87,7 @@ async def _move_counters(session: AsyncSession, comment: Comment, old: int, new:
 def _event(session: AsyncSession, actor: User, comment: Comment, value: int) -> None:
     record_event(
         session,
-        "comment.voted",
+        EventType.COMMENT_VOTED,
         subject_type="comment",
         subject_id=comment.id,
         actor_id=actor.id,

@@ -26,6 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound, Unprocessable
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
 from app.models.organizations import SLUG_PATTERN, Organization
@@ -183,7 +184,7 @@ async def _create_organization(
     added = await add_municipalities(session, org, spec.get("municipalities", []))
     record_audit(
         session,
-        "organization.created",
+        EventType.ORGANIZATION_CREATED,
         organization_id=org.id,
         actor_id=actor_id,
         target_type="organization",
@@ -224,7 +225,7 @@ async def _upsert_plan(
 
 def _node_event(
     session: AsyncSession,
-    type: str,
+    type: EventType,
     node: PlanNode,
     actor_id: uuid.UUID | None,
     **payload: Any,
@@ -273,7 +274,7 @@ async def _sync_nodes(
     session.add_all(new)
     await session.flush()
     for added in new:
-        _node_event(session, "plan_node.created", added, actor_id)
+        _node_event(session, EventType.PLAN_NODE_CREATED, added, actor_id)
     changes.created = len(new)
 
     for d in doc_nodes:
@@ -293,10 +294,10 @@ async def _sync_nodes(
         if content or moved or restored or deeper:
             node.version += 1
         if restored:
-            _node_event(session, "plan_node.restored", node, actor_id)
+            _node_event(session, EventType.PLAN_NODE_RESTORED, node, actor_id)
         fields = content + (["parent_id", "position"] if moved else [])
         if fields:
-            _node_event(session, "plan_node.updated", node, actor_id, fields=fields)
+            _node_event(session, EventType.PLAN_NODE_UPDATED, node, actor_id, fields=fields)
         changes.updated += bool(content)
         changes.moved += moved
         changes.restored += restored
@@ -308,7 +309,7 @@ async def _sync_nodes(
         if gone.code not in in_document and gone.archived_at is None:
             gone.archived_at = now
             gone.version += 1
-            _node_event(session, "plan_node.archived", gone, actor_id)
+            _node_event(session, EventType.PLAN_NODE_ARCHIVED, gone, actor_id)
             changes.archived += 1
     await session.flush()
     return changes
@@ -365,7 +366,7 @@ async def import_plan(session: AsyncSession, actor: Importer, document: Any) -> 
             plan.version += 1
         record_audit(
             session,
-            "plan.imported",
+            EventType.PLAN_IMPORTED,
             organization_id=org.id,
             actor_id=actor_id,
             target_type="plan",

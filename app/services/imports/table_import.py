@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.error_codes import ErrorCode
 from app.errors import Unprocessable
+from app.event_types import EventType
 from app.events import record_event
 from app.models.meetings import Meeting, MeetingPlanNode
 from app.models.organizations import Municipality, Organization
@@ -108,7 +109,7 @@ async def _upsert_table(
         outcome, payload = "updated", {"fields": changed, "source": "import"}
     record_event(
         session,
-        f"table.{outcome}",
+        EventType.TABLE_CREATED if outcome == "created" else EventType.TABLE_UPDATED,
         subject_type="table",
         subject_id=table.id,
         actor_id=actor_id,
@@ -205,7 +206,7 @@ async def _upsert_meeting(
         payload = {"table_id": str(table.id), "fields": changed, "source": "import"}
     record_event(
         session,
-        f"meeting.{outcome}",
+        EventType.MEETING_CREATED if outcome == "created" else EventType.MEETING_UPDATED,
         subject_type="meeting",
         subject_id=meeting.id,
         actor_id=actor_id,

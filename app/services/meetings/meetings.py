@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.error_codes import ErrorCode
 from app.errors import Conflict, Unprocessable
 from app.etag import check_if_match
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
 from app.models.base import TextMap
@@ -97,7 +98,7 @@ async def fill_seats(session: AsyncSession, actor: User, meeting: Meeting) -> No
         registration.promoted_at = now
         record_event(
             session,
-            "registration.promoted",
+            EventType.REGISTRATION_PROMOTED,
             subject_type="registration",
             subject_id=registration.id,
             actor_id=actor.id,
@@ -247,7 +248,7 @@ async def create_meeting(
     await set_meeting_nodes(session, meeting.id, node_ids)
     record_audit(
         session,
-        "meeting.created",
+        EventType.MEETING_CREATED,
         organization_id=meeting.organization_id,
         actor_id=actor.id,
         target_type="meeting",
@@ -352,7 +353,7 @@ async def update_meeting(
 async def _record_update(
     session: AsyncSession, actor: User, meeting: Meeting, old_status: str, changes: dict[str, Any]
 ) -> None:
-    def event(type: str, payload: dict[str, Any]) -> None:
+    def event(type: EventType, payload: dict[str, Any]) -> None:
         # Audited with the changed field names; who must be told (registrations' user
         # ids) goes on the event only, not into the permanent record.
         data = {k: v for k, v in payload.items() if not k.endswith("_user_ids")}
@@ -373,7 +374,9 @@ async def _record_update(
             await people_to_notify(session, meeting.id) if meeting.status == "cancelled" else {}
         )
         event(
-            "meeting.cancelled" if meeting.status == "cancelled" else "meeting.reinstated",
+            EventType.MEETING_CANCELLED
+            if meeting.status == "cancelled"
+            else EventType.MEETING_REINSTATED,
             notify,
         )
     fields = sorted(set(changes) - {"status"})
@@ -381,4 +384,4 @@ async def _record_update(
         payload: dict[str, Any] = {"fields": fields}
         if SCHEDULE_FIELDS & set(fields) and meeting.status == "scheduled":
             payload.update(await people_to_notify(session, meeting.id))
-        event("meeting.updated", payload)
+        event(EventType.MEETING_UPDATED, payload)

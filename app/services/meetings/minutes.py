@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.error_codes import ErrorCode
 from app.errors import Conflict, Unprocessable
+from app.event_types import EventType
 from app.models.accounts import User
 from app.models.meetings import (
     Meeting,
@@ -69,7 +70,7 @@ async def publish_minutes(
     await _link_minutes_proposals(session, meeting, data.proposal_ids)
     record_audit(
         session,
-        "meeting.minutes_published" if first else "meeting.minutes_updated",
+        EventType.MEETING_MINUTES_PUBLISHED if first else EventType.MEETING_MINUTES_UPDATED,
         organization_id=meeting.organization_id,
         actor_id=actor.id,
         target_type="meeting",

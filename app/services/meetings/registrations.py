@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.error_codes import ErrorCode
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
 from app.models.meetings import (
@@ -119,7 +120,7 @@ async def _unused_code(session: AsyncSession, meeting_id: uuid.UUID) -> str:
 
 def _event(
     session: AsyncSession,
-    type: str,
+    type: EventType,
     actor: User,
     meeting: Meeting,
     r: MeetingRegistration,
@@ -191,7 +192,12 @@ async def register(
     session.add(registration)
     await session.flush()
     _event(
-        session, "registration.created", actor, meeting, registration, status=registration.status
+        session,
+        EventType.REGISTRATION_CREATED,
+        actor,
+        meeting,
+        registration,
+        status=registration.status,
     )
     return await _public(session, registration), True
 
@@ -248,7 +254,13 @@ async def _give_up_place(
     registration.cancelled_at = datetime.now(UTC)
     await session.flush()
     _event(
-        session, "registration.cancelled", actor, meeting, registration, had_seat=seated, **payload
+        session,
+        EventType.REGISTRATION_CANCELLED,
+        actor,
+        meeting,
+        registration,
+        had_seat=seated,
+        **payload,
     )
     if seated:
         await fill_seats(session, actor, meeting)
@@ -345,7 +357,7 @@ async def check_in(
         registration.status = "attended"
         registration.checked_in_at = datetime.now(UTC)
         await session.flush()
-        _event(session, "registration.checked_in", actor, meeting, registration)
+        _event(session, EventType.REGISTRATION_CHECKED_IN, actor, meeting, registration)
     user = await session.get(User, registration.user_id)
     assert user is not None
     return RegistrationView(**_to_public(registration, None), display_name=user.display_name)

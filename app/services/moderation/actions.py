@@ -45,10 +45,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound, Unprocessable
+from app.event_types import EventType
 from app.models.accounts import User
 from app.models.comments import Comment
 from app.models.meetings import Meeting
-from app.models.moderation import Moderation, ModerationActionIn, ModerationItem, Report
+from app.models.moderation import (
+    Moderation,
+    ModerationAction,
+    ModerationActionIn,
+    ModerationItem,
+    Report,
+)
 from app.models.organizations import Organization
 from app.models.plans import PlanNode
 from app.models.polls import Poll
@@ -68,6 +75,15 @@ NOT_FOUND = {
     "poll": "No poll with this id.",
     "plan_node": "No plan node with this id.",
     "user": "No report of this person to act on.",
+}
+# The event (and audit action) of each moderation action.
+ACTION_EVENTS: dict[ModerationAction, EventType] = {
+    "hide": EventType.MODERATION_HIDE,
+    "unhide": EventType.MODERATION_UNHIDE,
+    "approve": EventType.MODERATION_APPROVE,
+    "dismiss": EventType.MODERATION_DISMISS,
+    "lock": EventType.MODERATION_LOCK,
+    "unlock": EventType.MODERATION_UNLOCK,
 }
 THREAD_HOSTS = ("proposal", "meeting", "poll", "plan_node", "comment")
 
@@ -321,7 +337,7 @@ async def act(session: AsyncSession, actor: User, data: ModerationActionIn) -> M
     updated: Moderation = result.scalar_one()
     record_audit(
         session,
-        f"moderation.{action}",
+        ACTION_EVENTS[action],
         organization_id=updated.organization_id,
         actor_id=actor.id,
         target_type=target_type,

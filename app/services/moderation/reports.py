@@ -37,6 +37,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound, Unprocessable
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
 from app.models.comments import Comment
@@ -191,7 +192,7 @@ async def create_report(session: AsyncSession, actor: User, data: ReportCreate) 
     ).one()
     record_event(
         session,
-        "report.created",
+        EventType.REPORT_CREATED,
         subject_type="report",
         subject_id=report_id,
         actor_id=actor.id,
@@ -246,7 +247,7 @@ async def _hide_if_over_threshold(
     )
     record_audit(
         session,
-        "moderation.auto_hidden",
+        EventType.MODERATION_AUTO_HIDDEN,
         organization_id=target.organization_id,
         actor_id=None,
         target_type=target_type,

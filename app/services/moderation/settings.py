@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.error_codes import ErrorCode
 from app.errors import NotFound
+from app.event_types import EventType
 from app.models.accounts import User
 from app.models.moderation_settings import (
     ModerationSettingsPublic,
@@ -33,7 +34,7 @@ from app.services.guards.content_filter import fold
 from app.services.guards.org_settings import blocked_words_of, report_threshold_of
 from app.services.validation import field_error, invalid_fields
 
-AUDIT_ACTION = "organization.moderation_settings_updated"
+AUDIT_ACTION = EventType.ORGANIZATION_MODERATION_SETTINGS_UPDATED
 
 
 # --- reading the stored values (defensively: the column is free-form JSON) ------------

@@ -30,6 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound, Unprocessable
+from app.event_types import EventType
 from app.models.accounts import User
 from app.models.comments import Comment
 from app.models.meetings import Meeting, MeetingRegistration
@@ -257,7 +258,7 @@ async def suspend(
     await revoke_all_refresh_tokens(session, person.id)
     record_audit(
         session,
-        "suspension.created",
+        EventType.SUSPENSION_CREATED,
         organization_id=org.id,
         actor_id=actor.id,
         target_type="user",
@@ -301,7 +302,7 @@ async def lift(
     suspension.updated_at = now
     record_audit(
         session,
-        "suspension.lifted",
+        EventType.SUSPENSION_LIFTED,
         organization_id=org.id,
         actor_id=actor.id,
         target_type="user",

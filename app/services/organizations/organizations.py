@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.error_codes import ErrorCode
 from app.errors import Conflict, Unprocessable
+from app.event_types import EventType
 from app.models.accounts import User
 from app.models.organizations import (
     Municipality,
@@ -106,7 +107,7 @@ async def create_organization(
     added = await add_municipalities(session, org, data.municipalities)
     record_audit(
         session,
-        "organization.created",
+        EventType.ORGANIZATION_CREATED,
         organization_id=org.id,
         actor_id=actor.id,
         target_type="organization",
@@ -132,7 +133,7 @@ async def update_organization(
     if changes:
         record_audit(
             session,
-            "organization.updated",
+            EventType.ORGANIZATION_UPDATED,
             organization_id=org.id,
             actor_id=actor.id,
             target_type="organization",
@@ -179,7 +180,7 @@ async def create_municipality(
     await session.flush()
     record_audit(
         session,
-        "municipality.created",
+        EventType.MUNICIPALITY_CREATED,
         organization_id=org.id,
         actor_id=actor.id,
         target_type="municipality",

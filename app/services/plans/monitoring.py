@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound, Unprocessable
+from app.event_types import EventType
 from app.models.accounts import User
 from app.models.monitoring import IndicatorCreate, MeasurementCreate
 from app.models.organizations import Organization
@@ -187,7 +188,7 @@ async def create_indicator(
     await session.flush()
     record_audit(
         session,
-        "indicator.created",
+        EventType.INDICATOR_CREATED,
         organization_id=node.organization_id,
         actor_id=actor.id,
         target_type="indicator",
@@ -261,7 +262,7 @@ async def record_measurement(
     await session.flush()
     record_audit(
         session,
-        "measurement.recorded",
+        EventType.MEASUREMENT_RECORDED,
         organization_id=indicator.organization_id,
         actor_id=actor.id,
         target_type="measurement",

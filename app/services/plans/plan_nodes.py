@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.error_codes import ErrorCode
 from app.errors import Conflict, Unprocessable
 from app.etag import check_if_match
+from app.event_types import EventType
 from app.models.accounts import User
 from app.models.organizations import Organization
 from app.models.plans import (
@@ -302,7 +303,7 @@ async def update_node(
         node.version += 1
         record_audit(
             session,
-            "plan_node.updated",
+            EventType.PLAN_NODE_UPDATED,
             organization_id=node.organization_id,
             actor_id=actor.id,
             target_type="plan_node",

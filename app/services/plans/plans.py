@@ -24,6 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.error_codes import ErrorCode
 from app.errors import Unprocessable
 from app.etag import check_if_match
+from app.event_types import EventType
 from app.models.accounts import User
 from app.models.organizations import Organization
 from app.models.plans import (
@@ -283,7 +284,7 @@ async def update_plan(
         plan.version += 1
         record_audit(
             session,
-            "plan.updated",
+            EventType.PLAN_UPDATED,
             organization_id=plan.organization_id,
             actor_id=actor.id,
             target_type="plan",

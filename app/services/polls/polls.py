@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
 from app.models.base import TextMap
@@ -231,7 +232,7 @@ async def create_poll(
     )
     record_audit(
         session,
-        "poll.created",
+        EventType.POLL_CREATED,
         organization_id=poll.organization_id,
         actor_id=actor.id,
         target_type="poll",
@@ -347,7 +348,7 @@ async def cast_ballot(
     )
     record_event(
         session,
-        "poll.ballot_cast",
+        EventType.POLL_BALLOT_CAST,
         subject_type="poll",
         subject_id=poll.id,
         actor_id=actor.id,

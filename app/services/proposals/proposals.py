@@ -27,6 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.error_codes import ErrorCode
 from app.errors import Conflict, Unprocessable
 from app.etag import check_if_match
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
 from app.models.proposals import (
@@ -60,7 +61,7 @@ from app.services.validation import field_error, invalid_fields
 
 def _event(
     session: AsyncSession,
-    type: str,
+    type: EventType,
     proposal: Proposal,
     actor: User,
     payload: dict[str, Any] | None = None,
@@ -177,13 +178,19 @@ async def create_proposal(
         await _queue(session, proposal)
     _event(
         session,
-        "proposal.created",
+        EventType.PROPOSAL_CREATED,
         proposal,
         actor,
         {"status": proposal.status, **_moderation_payload(proposal, held)},
     )
     if proposal.status == "published":
-        _event(session, "proposal.published", proposal, actor, _moderation_payload(proposal, held))
+        _event(
+            session,
+            EventType.PROPOSAL_PUBLISHED,
+            proposal,
+            actor,
+            _moderation_payload(proposal, held),
+        )
     await session.flush()
     await session.refresh(proposal)
     return await proposal_public(session, actor, ctx, proposal), proposal.version
@@ -263,7 +270,7 @@ async def update_proposal(
         proposal.updated_at = datetime.now(UTC)
         _event(
             session,
-            "proposal.updated",
+            EventType.PROPOSAL_UPDATED,
             proposal,
             actor,
             {"fields": sorted(changes), **_moderation_payload(proposal, held)},
@@ -291,7 +298,13 @@ async def publish_proposal(
         held = await _hold(session, proposal, ctx)
         if held is not None:
             await _queue(session, proposal)
-        _event(session, "proposal.published", proposal, actor, _moderation_payload(proposal, held))
+        _event(
+            session,
+            EventType.PROPOSAL_PUBLISHED,
+            proposal,
+            actor,
+            _moderation_payload(proposal, held),
+        )
         await session.flush()
         await session.refresh(proposal)
     return await proposal_public(session, actor, ctx, proposal), proposal.version
@@ -318,7 +331,7 @@ async def withdraw_proposal(
         proposal.status = "withdrawn"
         proposal.withdrawn_at = datetime.now(UTC)
         proposal.version += 1
-        _event(session, "proposal.withdrawn", proposal, actor)
+        _event(session, EventType.PROPOSAL_WITHDRAWN, proposal, actor)
         await session.flush()
         await session.refresh(proposal)
     return await proposal_public(session, actor, ctx, proposal), proposal.version
@@ -352,7 +365,7 @@ async def answer_proposal(
     # Audited: the state, not the answer's text.
     record_audit(
         session,
-        "proposal.answered",
+        EventType.PROPOSAL_ANSWERED,
         organization_id=proposal.organization_id,
         actor_id=actor.id,
         target_type="proposal",

@@ -39,6 +39,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.error_codes import ErrorCode
 from app.errors import Conflict
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
 from app.models.proposals import Proposal, ProposalSupport, SupportStatus
@@ -161,7 +162,7 @@ async def support(
     ).one()
     record_event(
         session,
-        "proposal.supported",
+        EventType.PROPOSAL_SUPPORTED,
         subject_type="proposal",
         subject_id=proposal.id,
         actor_id=actor.id,
@@ -177,7 +178,7 @@ async def support(
         )
         record_event(
             session,
-            "proposal.threshold_reached",
+            EventType.PROPOSAL_THRESHOLD_REACHED,
             subject_type="proposal",
             subject_id=proposal.id,
             actor_id=actor.id,
@@ -221,7 +222,7 @@ async def withdraw_support(
     ).scalar_one()
     record_event(
         session,
-        "proposal.support_withdrawn",
+        EventType.PROPOSAL_SUPPORT_WITHDRAWN,
         subject_type="proposal",
         subject_id=proposal.id,
         actor_id=actor.id,

@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound
+from app.event_types import EventType
 from app.models.accounts import User
 from app.models.organizations import (
     Organization,
@@ -138,7 +139,7 @@ async def assign_role(
     await session.flush()
     record_audit(
         session,
-        "organization.role_assigned",
+        EventType.ORGANIZATION_ROLE_ASSIGNED,
         organization_id=org.id,
         actor_id=actor.id,
         target_type="user",
@@ -212,7 +213,7 @@ async def _delete_role(
     await session.delete(role)
     record_audit(
         session,
-        "organization.role_revoked",
+        EventType.ORGANIZATION_ROLE_REVOKED,
         organization_id=org.id,
         actor_id=actor.id,
         target_type="user",

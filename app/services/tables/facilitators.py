@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound, Unprocessable
+from app.event_types import EventType
 from app.models.accounts import User
 from app.models.organizations import Organization, RolePublic
 from app.models.tables import ParticipationTable, TableMembership
@@ -77,7 +78,7 @@ async def appoint_facilitator(
     await session.flush()
     membership_event(
         session,
-        "membership.role_changed",
+        EventType.MEMBERSHIP_ROLE_CHANGED,
         actor,
         table,
         membership,
@@ -99,7 +100,13 @@ async def dismiss_facilitator(
     membership.role = "member"
     membership.role_since = datetime.now(UTC)
     membership_event(
-        session, "membership.role_changed", actor, table, membership, audit=True, role="member"
+        session,
+        EventType.MEMBERSHIP_ROLE_CHANGED,
+        actor,
+        table,
+        membership,
+        audit=True,
+        role="member",
     )
 
 

@@ -30,6 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound, Unprocessable
+from app.event_types import EventType
 from app.models.accounts import DIGITAL_CONSENT_AGE, User, age_on
 from app.models.meetings import MEETING_TIMEZONE
 from app.models.organizations import Organization
@@ -130,7 +131,7 @@ async def record_consent(
     person.updated_at = datetime.now(UTC)
     record_audit(
         session,
-        "guardian_consent.recorded",
+        EventType.GUARDIAN_CONSENT_RECORDED,
         organization_id=org.id,
         actor_id=actor.id,
         target_type="user",
@@ -157,7 +158,7 @@ async def withdraw_consent(
     person.updated_at = datetime.now(UTC)
     record_audit(
         session,
-        "guardian_consent.withdrawn",
+        EventType.GUARDIAN_CONSENT_WITHDRAWN,
         organization_id=org.id,
         actor_id=actor.id,
         target_type="user",

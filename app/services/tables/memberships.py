@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.error_codes import ErrorCode
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
 from app.models.tables import (
@@ -79,7 +80,7 @@ async def find_membership(
 
 def membership_event(
     session: AsyncSession,
-    type: str,
+    type: EventType,
     actor: User,
     table: ParticipationTable,
     membership: TableMembership,
@@ -160,7 +161,9 @@ async def join_table(
             raise Conflict("This table is not accepting new members.", code=ErrorCode.TABLE_CLOSED)
         check_eligibility(table, actor)
         await activate(session, table, membership)
-        membership_event(session, "membership.joined", actor, table, membership, via="invitation")
+        membership_event(
+            session, EventType.MEMBERSHIP_JOINED, actor, table, membership, via="invitation"
+        )
         return await _public(session, membership), True
 
     if table.status != "open":
@@ -177,9 +180,9 @@ async def join_table(
     session.add(membership)
     await session.flush()
     if membership.status == "active":
-        membership_event(session, "membership.joined", actor, table, membership, via="open")
+        membership_event(session, EventType.MEMBERSHIP_JOINED, actor, table, membership, via="open")
     else:
-        membership_event(session, "membership.requested", actor, table, membership)
+        membership_event(session, EventType.MEMBERSHIP_REQUESTED, actor, table, membership)
     return await _public(session, membership), True
 
 
@@ -222,7 +225,7 @@ async def invite_member(
     membership.status = "invited"
     membership.invited_by_id = actor.id
     await session.flush()
-    membership_event(session, "membership.invited", actor, table, membership, audit=True)
+    membership_event(session, EventType.MEMBERSHIP_INVITED, actor, table, membership, audit=True)
     return await _public(session, membership), True
 
 
@@ -278,14 +281,18 @@ async def update_membership(
             assert person is not None
             check_eligibility(table, person)
             await activate(session, table, membership)
-            membership_event(session, "membership.approved", actor, table, membership, audit=True)
+            membership_event(
+                session, EventType.MEMBERSHIP_APPROVED, actor, table, membership, audit=True
+            )
         else:
             if membership.status == "active":
                 raise Conflict(
                     "Remove an active member with DELETE instead.", code=ErrorCode.ALREADY_MEMBER
                 )
             membership.status = "rejected"
-            membership_event(session, "membership.rejected", actor, table, membership, audit=True)
+            membership_event(
+                session, EventType.MEMBERSHIP_REJECTED, actor, table, membership, audit=True
+            )
     if data.role is not None and data.role != membership.role:
         if membership.status != "active":
             raise Conflict("Only active members can be given a role.", code=ErrorCode.NOT_ACTIVE)
@@ -295,7 +302,7 @@ async def update_membership(
         membership.role_since = datetime.now(UTC)
         membership_event(
             session,
-            "membership.role_changed",
+            EventType.MEMBERSHIP_ROLE_CHANGED,
             actor,
             table,
             membership,
@@ -324,7 +331,7 @@ async def remove_membership(
         await _ensure_may_manage_facilitators(session, actor, table)
     membership_event(
         session,
-        "membership.left" if leaving else "membership.removed",
+        EventType.MEMBERSHIP_LEFT if leaving else EventType.MEMBERSHIP_REMOVED,
         actor,
         table,
         membership,

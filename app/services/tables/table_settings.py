@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.error_codes import ErrorCode
 from app.etag import check_if_match
+from app.event_types import EventType
 from app.models.accounts import User
 from app.models.tables import (
     ParticipationTable,
@@ -109,7 +110,7 @@ async def update_settings(
         # record too, so e.g. pre-moderation switched off on a youth table shows.
         record_audit(
             session,
-            "table.settings_updated",
+            EventType.TABLE_SETTINGS_UPDATED,
             organization_id=table.organization_id,
             actor_id=actor.id,
             target_type="table",

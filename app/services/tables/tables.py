@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound, Unprocessable
 from app.etag import check_if_match
+from app.event_types import EventType
 from app.models.accounts import User
 from app.models.meetings import Meeting, MeetingPlanNode
 from app.models.organizations import Organization
@@ -138,7 +139,7 @@ async def create_table(
     await set_table_nodes(session, table.id, node_ids)
     record_audit(
         session,
-        "table.created",
+        EventType.TABLE_CREATED,
         organization_id=org.id,
         actor_id=actor.id,
         target_type="table",
@@ -221,7 +222,7 @@ async def update_table(
         table.version += 1
         record_audit(
             session,
-            "table.updated",
+            EventType.TABLE_UPDATED,
             organization_id=table.organization_id,
             actor_id=actor.id,
             target_type="table",
