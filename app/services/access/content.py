@@ -45,10 +45,11 @@ from app.models.plans import (
     Plan,
     PlanNode,
 )
+from app.models.polls import Poll
 from app.models.proposals import Proposal, ProposalSupport
 from app.models.tables import ParticipationTable, TableSettings
 from app.services.access.orgs import is_org_admin_clause
-from app.services.access.standing import TableContext, context_of, standing_columns
+from app.services.access.standing import TableContext, context_of, standing_columns, table_context
 from app.services.access.tables import (
     can_see_table_clause,
     facilitates_clause,
@@ -254,3 +255,21 @@ async def proposal_context(
     if row is None:
         raise NotFound(PROPOSAL_NOT_FOUND)
     return row[0], context_of(row)
+
+
+POLL_NOT_FOUND = "No poll with this id."
+
+
+async def poll_context(
+    session: AsyncSession, actor: User | None, poll_id: uuid.UUID
+) -> tuple[Poll, TableContext]:
+    """The poll, its table, the table's settings and the actor's standing there; 404
+    unless the actor may see the table."""
+    poll = await session.get(Poll, poll_id)
+    if poll is None:
+        raise NotFound(POLL_NOT_FOUND)
+    try:
+        ctx = await table_context(session, actor, poll.table_id)
+    except NotFound:
+        raise NotFound(POLL_NOT_FOUND) from None
+    return poll, ctx

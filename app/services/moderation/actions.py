@@ -38,7 +38,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -47,8 +47,6 @@ from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound, Unprocessable
 from app.event_types import EventType
 from app.models.accounts import User
-from app.models.comments import Comment
-from app.models.meetings import Meeting
 from app.models.moderation import (
     Moderation,
     ModerationAction,
@@ -57,25 +55,14 @@ from app.models.moderation import (
     Report,
 )
 from app.models.organizations import Organization
-from app.models.plans import PlanNode
-from app.models.polls import Poll
-from app.models.proposals import Proposal
-from app.models.tables import ParticipationTable
+from app.services.access.kinds import kind_of, moderated_row
 from app.services.access.orgs import is_org_admin_clause
-from app.services.access.tables import facilitates_clause
 from app.services.audit.write import record_audit
 from app.services.moderation.queue import moderation_items
-from app.services.moderation.status import CONTENT_STATUSES, content_status, set_content_status
+from app.services.moderation.status import content_status, set_content_status
 from app.services.validation import field_error
 
-NOT_FOUND = {
-    "proposal": "No proposal with this id.",
-    "comment": "No comment with this id.",
-    "meeting": "No meeting with this id.",
-    "poll": "No poll with this id.",
-    "plan_node": "No plan node with this id.",
-    "user": "No report of this person to act on.",
-}
+PERSON_REPORT_NOT_FOUND = "No report of this person to act on."
 # The event (and audit action) of each moderation action.
 ACTION_EVENTS: dict[ModerationAction, EventType] = {
     "hide": EventType.MODERATION_HIDE,
@@ -85,7 +72,6 @@ ACTION_EVENTS: dict[ModerationAction, EventType] = {
     "lock": EventType.MODERATION_LOCK,
     "unlock": EventType.MODERATION_UNLOCK,
 }
-THREAD_HOSTS = ("proposal", "meeting", "poll", "plan_node", "comment")
 
 
 @dataclass(frozen=True)
@@ -99,19 +85,6 @@ class ModeratedTarget:
 # --- the target, as its moderators find it ---------------------------------------------
 
 
-async def _table_content(
-    session: AsyncSession, actor: User, model: Any, target_id: uuid.UUID, *extra: Any
-) -> ModeratedTarget | None:
-    row = (
-        await session.exec(
-            select(model.organization_id, model.table_id)
-            .join(ParticipationTable, col(ParticipationTable.id) == model.table_id)
-            .where(col(model.id) == target_id, facilitates_clause(actor), *extra)
-        )
-    ).one_or_none()
-    return ModeratedTarget(row[0], row[1]) if row is not None else None
-
-
 async def _moderated_target(
     session: AsyncSession,
     actor: User,
@@ -119,44 +92,14 @@ async def _moderated_target(
     target_id: uuid.UUID,
     organization: str | None = None,
 ) -> ModeratedTarget:
-    """The target if the actor moderates it; 404 otherwise."""
+    """The target if the actor moderates it (as its kind in the registry says); 404
+    otherwise."""
+    kind = kind_of(target_type)
     found: ModeratedTarget | None = None
-    if target_type == "proposal":
-        # Drafts are their authors' alone.
-        found = await _table_content(
-            session, actor, Proposal, target_id, col(Proposal.status) != "draft"
-        )
-    elif target_type == "meeting":
-        found = await _table_content(session, actor, Meeting, target_id)
-    elif target_type == "poll":
-        found = await _table_content(session, actor, Poll, target_id)
-    elif target_type == "comment":
-        # Comments on a table's content: its moderators; on plan nodes: the org's admins.
-        row = (
-            await session.exec(
-                select(Comment.organization_id, Comment.table_id, Comment.depth)
-                .outerjoin(ParticipationTable, col(ParticipationTable.id) == Comment.table_id)
-                .where(
-                    col(Comment.id) == target_id,
-                    or_(
-                        facilitates_clause(actor),
-                        is_org_admin_clause(actor, Comment.organization_id),
-                    ),
-                )
-            )
-        ).one_or_none()
+    if not kind.person:
+        row = (await session.exec(moderated_row(kind, actor, target_id))).one_or_none()
         found = ModeratedTarget(*row) if row is not None else None
-    elif target_type == "plan_node":
-        org_id = (
-            await session.exec(
-                select(PlanNode.organization_id).where(
-                    col(PlanNode.id) == target_id,
-                    is_org_admin_clause(actor, PlanNode.organization_id),
-                )
-            )
-        ).one_or_none()
-        found = ModeratedTarget(org_id, None) if org_id is not None else None
-    elif target_type == "user":
+    else:
         # A person has one record per organization that received reports about them.
         stmt = select(Moderation.organization_id).where(
             col(Moderation.target_type) == "user",
@@ -183,7 +126,7 @@ async def _moderated_target(
             )
         found = ModeratedTarget(org_ids[0], None) if org_ids else None
     if found is None:
-        raise NotFound(NOT_FOUND[target_type])
+        raise NotFound(PERSON_REPORT_NOT_FOUND if kind.person else kind.not_found)
     return found
 
 
@@ -235,12 +178,13 @@ def _decide(
     action: str, target_type: str, target: ModeratedTarget, row: Moderation, status: str | None
 ) -> Outcome:
     """The outcome of `action`, or the 409/422 that refuses it."""
-    if action in ("hide", "unhide", "approve") and target_type not in CONTENT_STATUSES:
+    kind = kind_of(target_type)
+    if action in ("hide", "unhide", "approve") and not kind.statuses:
         raise _not_applicable(action, target_type)
     if action in ("lock", "unlock"):
-        if target_type not in THREAD_HOSTS:
+        if not kind.lockable:
             raise _not_applicable(action, target_type)
-        if target_type == "comment" and target.depth != 0:
+        if kind.has_depth and target.depth != 0:
             raise Unprocessable(
                 "Only a thread's first comment can be locked; lock the thread's root.",
                 code=ErrorCode.NOT_A_THREAD_ROOT,

@@ -40,7 +40,6 @@ from app.errors import Conflict, NotFound, Unprocessable
 from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
-from app.models.comments import Comment
 from app.models.moderation import (
     DEFAULT_REPORT_THRESHOLD,
     Moderation,
@@ -49,21 +48,12 @@ from app.models.moderation import (
     ReportPublic,
 )
 from app.models.organizations import Organization
-from app.services.access.content import (
-    MEETING_NOT_FOUND,
-    PROPOSAL_NOT_FOUND,
-    get_visible_meeting,
-    proposal_context,
-)
+from app.services.access.kinds import PERSON_NOT_FOUND, kind_of
 from app.services.access.orgs import get_organization
 from app.services.audit.write import record_audit
-from app.services.comments.targets import resolve_comment_target
 from app.services.guards.suspension import ensure_not_suspended
-from app.services.moderation.status import CONTENT_STATUSES, content_status, set_content_status
+from app.services.moderation.status import content_status, set_content_status
 from app.services.validation import field_error, invalid
-
-COMMENT_NOT_FOUND = "No comment with this id."
-PERSON_NOT_FOUND = "No person with this id."
 
 
 @dataclass(frozen=True)
@@ -79,31 +69,21 @@ async def _reported_target(
     session: AsyncSession, actor: User, data: ReportCreate
 ) -> ReportedTarget:
     """The target as the reporter may see it; 404 otherwise."""
-    if data.target_type != "user" and data.organization is not None:
+    if not kind_of(data.target_type).person and data.organization is not None:
         raise invalid(
             ["body", "organization"],
             "Only reports of people name an organization; content belongs to its own.",
             ErrorCode.ORGANIZATION_NOT_APPLICABLE,
         )
-    if data.target_type == "proposal":
-        proposal, _ = await proposal_context(session, actor, data.target_id)
-        if proposal.moderation_status != "visible":
-            raise NotFound(PROPOSAL_NOT_FOUND)
-        return ReportedTarget(proposal.organization_id, proposal.table_id, proposal.author_id)
-    if data.target_type == "meeting":
-        meeting = await get_visible_meeting(session, actor, data.target_id)
-        if meeting.moderation_status != "visible":
-            raise NotFound(MEETING_NOT_FOUND)
-        return ReportedTarget(meeting.organization_id, meeting.table_id, meeting.created_by_id)
-    if data.target_type == "comment":
-        comment = await session.get(Comment, data.target_id)
-        if comment is None or comment.deleted_at is not None or comment.status != "visible":
-            raise NotFound(COMMENT_NOT_FOUND)
-        try:
-            await resolve_comment_target(session, actor, comment.target_type, comment.target_id)
-        except NotFound:
-            raise NotFound(COMMENT_NOT_FOUND) from None
-        return ReportedTarget(comment.organization_id, comment.table_id, comment.author_id)
+    kind = kind_of(data.target_type)
+    if not kind.person:
+        if not kind.reportable or kind.find is None:
+            raise NotFound(kind.not_found)
+        found = await kind.find(session, actor, data.target_id)
+        # Only what everyone sees can be reported (hidden or pending content is 404).
+        if found.moderation_status not in (None, "visible"):
+            raise NotFound(kind.not_found)
+        return ReportedTarget(found.organization_id, found.table_id, found.owner_id)
     # A person.
     if data.organization is None:
         raise invalid(
@@ -203,7 +183,7 @@ async def create_report(session: AsyncSession, actor: User, data: ReportCreate) 
             "reason": data.reason,
         },
     )
-    if data.target_type in CONTENT_STATUSES and hidden_at is None:
+    if kind_of(data.target_type).statuses and hidden_at is None:
         await _hide_if_over_threshold(
             session, moderation_id, data.target_type, data.target_id, target, count
         )

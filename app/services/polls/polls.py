@@ -22,7 +22,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.error_codes import ErrorCode
-from app.errors import Conflict, NotFound
+from app.errors import Conflict
 from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
@@ -39,8 +39,8 @@ from app.models.polls import (
     PollStatus,
 )
 from app.pagination import PageParams, SortKey, paginate
+from app.services.access.content import poll_context
 from app.services.access.standing import (
-    TableContext,
     require_open_table,
     require_participant,
     table_context,
@@ -49,8 +49,6 @@ from app.services.access.tables import get_facilitated_table
 from app.services.audit.write import record_audit
 from app.services.guards.suspension import ensure_not_suspended
 from app.services.validation import Loc, invalid, require_default_locale
-
-POLL_NOT_FOUND = "No poll with this id."
 
 
 def _now() -> datetime:
@@ -72,21 +70,6 @@ def results_visible(poll: Poll, status: PollStatus, *, facilitator: bool) -> boo
 
 
 # --- lookups --------------------------------------------------------------------------
-
-
-async def poll_context(
-    session: AsyncSession, actor: User | None, poll_id: uuid.UUID
-) -> tuple[Poll, TableContext]:
-    """The poll, its table, the table's settings and the actor's standing there; 404
-    unless the actor may see the table."""
-    poll = await session.get(Poll, poll_id)
-    if poll is None:
-        raise NotFound(POLL_NOT_FOUND)
-    try:
-        ctx = await table_context(session, actor, poll.table_id)
-    except NotFound:
-        raise NotFound(POLL_NOT_FOUND) from None
-    return poll, ctx
 
 
 # --- responses ------------------------------------------------------------------------
