@@ -97,8 +97,8 @@ async def get_verified_user(user: Annotated[User, Depends(get_current_user)]) ->
 
 async def get_participant(user: Annotated[User, Depends(get_verified_user)]) -> User:
     """Signed in, email verified, and — under 14 — with a guardian's consent on record.
-    Suspensions are per organization: the write services check them once they know it
-    (`guards.suspension.ensure_not_suspended`)."""
+    Suspensions are per organization: the write services' context loaders check them
+    (`write=True`, `app/services/access/suspensions.py`)."""
     if needs_guardian_consent(user, datetime.now(UTC).date()):
         raise Forbidden(
             "People under 14 can take part once a parent or guardian has given consent.",

@@ -40,6 +40,11 @@ from app.services.access.content import (
 )
 from app.services.access.orgs import is_org_admin_clause
 from app.services.access.standing import TableContext, table_context
+from app.services.access.suspensions import (
+    one_with_suspension,
+    refuse_if_suspended,
+    suspension_columns,
+)
 from app.services.access.tables import facilitates_clause
 
 COMMENT_NOT_FOUND = "No comment with this id."
@@ -60,7 +65,9 @@ class Found:
     context: TableContext | None = None
 
 
-Finder = Callable[[AsyncSession, User | None, uuid.UUID], Awaitable[Found]]
+# (session, actor, id, write): `write` answers 403 `suspended` when the actor is suspended
+# in the content's organization, from the same query (`access/suspensions.py`).
+Finder = Callable[[AsyncSession, User | None, uuid.UUID, bool], Awaitable[Found]]
 
 
 @dataclass(frozen=True)
@@ -68,7 +75,8 @@ class ContentKind:
     name: str
     model: Any
     not_found: str
-    # The content as `actor` may see it (moderators see hidden content); 404 otherwise.
+    # The content as `actor` may see it (moderators see hidden content); 404 otherwise;
+    # with `write`, 403 `suspended` for a suspended actor.
     find: Finder | None
     # SQL condition on the model (joined to its table, when it has one): `actor` moderates it.
     moderated_by: Callable[[User], ColumnElement[bool]]
@@ -152,10 +160,12 @@ async def _table_context(
         raise NotFound(not_found) from None
 
 
-async def _find_proposal(session: AsyncSession, actor: User | None, pid: uuid.UUID) -> Found:
+async def _find_proposal(
+    session: AsyncSession, actor: User | None, pid: uuid.UUID, write: bool
+) -> Found:
     """The proposals' rule (`proposal_context`); closed to comments when not published
     (draft, withdrawn) or rejected."""
-    proposal, ctx = await proposal_context(session, actor, pid)
+    proposal, ctx = await proposal_context(session, actor, pid, write=write)
     open_ = (
         _table_open(ctx) and proposal.status == "published" and proposal.answer_state != "rejected"
     )
@@ -169,7 +179,9 @@ async def _find_proposal(session: AsyncSession, actor: User | None, pid: uuid.UU
     )
 
 
-async def _find_meeting(session: AsyncSession, actor: User | None, mid: uuid.UUID) -> Found:
+async def _find_meeting(
+    session: AsyncSession, actor: User | None, mid: uuid.UUID, write: bool
+) -> Found:
     """Its table's visibility, and a hidden meeting only for its table's facilitators;
     closed to comments when cancelled."""
     meeting = await session.get(Meeting, mid)
@@ -178,6 +190,8 @@ async def _find_meeting(session: AsyncSession, actor: User | None, mid: uuid.UUI
     ctx = await _table_context(session, actor, meeting.table_id, MEETING_NOT_FOUND)
     if meeting.moderation_status != "visible" and not ctx.is_facilitator:
         raise NotFound(MEETING_NOT_FOUND)
+    if write:
+        ctx.require_not_suspended()
     open_ = _table_open(ctx) and meeting.status != "cancelled"
     return Found(
         meeting.organization_id,
@@ -189,42 +203,54 @@ async def _find_meeting(session: AsyncSession, actor: User | None, mid: uuid.UUI
     )
 
 
-async def _find_poll(session: AsyncSession, actor: User | None, poll_id: uuid.UUID) -> Found:
+async def _find_poll(
+    session: AsyncSession, actor: User | None, poll_id: uuid.UUID, write: bool
+) -> Found:
     """Its table's visibility (`poll_context`)."""
-    poll, ctx = await poll_context(session, actor, poll_id)
+    poll, ctx = await poll_context(session, actor, poll_id, write=write)
     return Found(
         poll.organization_id, poll.table_id, poll.created_by_id, None, _table_open(ctx), ctx
     )
 
 
-async def _find_plan_node(session: AsyncSession, actor: User | None, nid: uuid.UUID) -> Found:
+async def _find_plan_node(
+    session: AsyncSession, actor: User | None, nid: uuid.UUID, write: bool
+) -> Found:
     """Its plan's visibility (`plan_visible_clause`); closed to comments when the node or
     the plan is archived."""
-    row = (
-        await session.exec(
-            select(PlanNode, Plan.status)
-            .join(Plan, col(Plan.id) == PlanNode.plan_id)
-            .where(col(PlanNode.id) == nid, plan_visible_clause(actor))
-        )
-    ).one_or_none()
+    stmt: Any = (
+        select(PlanNode, Plan.status)
+        .add_columns(*suspension_columns(actor, PlanNode.organization_id))
+        .join(Plan, col(Plan.id) == PlanNode.plan_id)
+        .where(col(PlanNode.id) == nid, plan_visible_clause(actor))
+    )
+    row = (await session.exec(stmt)).one_or_none()
     if row is None:
         raise NotFound(NODE_NOT_FOUND)
-    node, plan_status = row
+    node, plan_status, suspended, until = row
+    if write:
+        refuse_if_suspended(suspended, until)
     open_ = node.archived_at is None and plan_status != "archived"
     return Found(node.organization_id, None, None, None, open_)
 
 
-async def _find_comment(session: AsyncSession, actor: User | None, cid: uuid.UUID) -> Found:
+async def _find_comment(
+    session: AsyncSession, actor: User | None, cid: uuid.UUID, write: bool
+) -> Found:
     """A visible, undeleted comment on something the actor may see."""
-    comment = await session.get(Comment, cid)
+    stmt = select(Comment).where(col(Comment.id) == cid)
+    found = await one_with_suspension(session, stmt, actor, Comment.organization_id)
+    comment: Comment | None = found[0]
     if comment is None or comment.deleted_at is not None or comment.status != "visible":
         raise NotFound(COMMENT_NOT_FOUND)
     host = KINDS[comment.target_type]
     assert host.find is not None
     try:
-        await host.find(session, actor, comment.target_id)
+        await host.find(session, actor, comment.target_id, False)
     except NotFound:
         raise NotFound(COMMENT_NOT_FOUND) from None
+    if write:
+        refuse_if_suspended(found[1], found[2])
     return Found(comment.organization_id, comment.table_id, comment.author_id, comment.status)
 
 

@@ -28,6 +28,7 @@ from app.models.tables import (
     ParticipationTable,
     TableSettings,
 )
+from app.services.access.suspensions import refuse_if_suspended, suspension_columns
 from app.services.access.tables import (
     TABLE_NOT_FOUND,
     can_see_table_clause,
@@ -47,44 +48,62 @@ class TableContext:
     is_member: bool
     # Runs the table: active facilitator, organization admin or platform admin.
     is_facilitator: bool
+    # A suspension of the actor in the table's organization is in force (and until when).
+    suspended: bool = False
+    suspended_until: datetime | None = None
+
+    def require_not_suspended(self) -> None:
+        refuse_if_suspended(self.suspended, self.suspended_until)
 
     @property
     def counts_visible(self) -> bool:
         return self.settings.supports != "hidden" or self.is_facilitator
 
 
-def standing_columns(actor: User | None) -> tuple[Any, Any]:
-    """`(is_member, is_facilitator)` as selectable columns."""
+def standing_columns(actor: User | None) -> tuple[Any, Any, Any, Any]:
+    """`(is_member, is_facilitator, suspended, suspended_until)` as selectable columns of
+    a query on `ParticipationTable`."""
     facilitator = facilitates_clause(actor) if actor is not None else false()
-    return member_clause(actor).label("is_member"), facilitator.label("is_facilitator")
+    return (
+        member_clause(actor).label("is_member"),
+        facilitator.label("is_facilitator"),
+        *suspension_columns(actor, ParticipationTable.organization_id),
+    )
 
 
-def context_of(row: Any) -> TableContext:
+def context_of(row: Any, *, write: bool = False) -> TableContext:
     """A `TableContext` from a row of (…, ParticipationTable, TableSettings | None,
-    is_member, is_facilitator) — the last four columns."""
-    table, settings, is_member, is_facilitator = row[-4:]
-    return TableContext(
+    *standing_columns) — the last six columns. With `write`, 403 `suspended` when the
+    actor is suspended in the table's organization."""
+    table, settings, is_member, is_facilitator, suspended, until = row[-6:]
+    ctx = TableContext(
         table=table,
         settings=settings if settings is not None else default_settings(table.id),
         is_member=bool(is_member),
         is_facilitator=bool(is_facilitator),
+        suspended=bool(suspended),
+        suspended_until=until,
     )
+    if write:
+        ctx.require_not_suspended()
+    return ctx
 
 
 async def table_context(
-    session: AsyncSession, actor: User | None, table_id: uuid.UUID
+    session: AsyncSession, actor: User | None, table_id: uuid.UUID, *, write: bool = False
 ) -> TableContext:
-    """The table (404 unless the actor may see it), its settings and the actor's standing."""
-    is_member, is_facilitator = standing_columns(actor)
-    stmt = (
-        select(ParticipationTable, TableSettings, is_member, is_facilitator)
+    """The table (404 unless the actor may see it), its settings and the actor's standing
+    (suspension included: `write` answers 403 `suspended`), in one query."""
+    stmt: Any = (
+        select(ParticipationTable, TableSettings)
+        .add_columns(*standing_columns(actor))
         .outerjoin(TableSettings, col(TableSettings.table_id) == ParticipationTable.id)
         .where(col(ParticipationTable.id) == table_id, can_see_table_clause(actor))
     )
     row = (await session.exec(stmt)).one_or_none()
     if row is None:
         raise NotFound(TABLE_NOT_FOUND)
-    return context_of(row)
+    return context_of(row, write=write)
 
 
 # --- checks shared by proposals and supports ------------------------------------------

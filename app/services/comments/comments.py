@@ -65,7 +65,6 @@ from app.services.comments.targets import (
     resolve_comment_target,
 )
 from app.services.guards.premoderation import HoldReason, hold_reason, queue_for_approval
-from app.services.guards.suspension import ensure_not_suspended
 from app.services.guards.threads import require_thread_open
 from app.services.validation import invalid
 
@@ -126,8 +125,7 @@ async def create_comment(
 ) -> CommentPublic:
     """Write a comment; held for approval when it must be (see the module docstring),
     unless `approved` (content already reviewed: the demo's seed)."""
-    target = await resolve_comment_target(session, actor, target_type, target_id)
-    await ensure_not_suspended(session, actor.id, target.organization_id)
+    target = await resolve_comment_target(session, actor, target_type, target_id, write=True)
     check_may_write(target, actor)
     comment_id = uuid.uuid4()
     parent_id: uuid.UUID | None = None
@@ -218,12 +216,13 @@ async def update_comment(
 ) -> CommentPublic:
     """The author edits the text or alignment; the comment is marked edited."""
     comment = await get_own_comment(session, actor, comment_id)
-    await ensure_not_suspended(session, actor.id, comment.organization_id)
     if comment.deleted_at is not None:
         raise Conflict(
             "This comment was deleted; it cannot be edited.", code=ErrorCode.COMMENT_DELETED
         )
-    target = await resolve_comment_target(session, actor, comment.target_type, comment.target_id)
+    target = await resolve_comment_target(
+        session, actor, comment.target_type, comment.target_id, write=True
+    )
     if not target.open_for_comments:
         raise closed()
     changes = {

@@ -26,18 +26,24 @@ class CommentTarget(NamedTuple):
 
 
 async def resolve_comment_target(
-    session: AsyncSession, actor: User | None, target_type: str, target_id: uuid.UUID
+    session: AsyncSession,
+    actor: User | None,
+    target_type: str,
+    target_id: uuid.UUID,
+    *,
+    write: bool = False,
 ) -> CommentTarget:
     """Where a comment target belongs and whether it takes comments; 404 if the actor may
     not see it. Each kind that takes comments says how it is found, through its domain's
     own visibility rule, and when it is closed (`app/services/access/kinds.py`: proposals
     by `proposal_context`, meetings and polls by their table's visibility, plan nodes by
     their plan's). Anything on a table is closed when the table's status is not `open` or
-    its settings have `comments_open = false`."""
+    its settings have `comments_open = false`. With `write` (creating, editing, voting), a
+    suspended actor gets 403 `suspended`, answered by the same query."""
     kind = KINDS.get(target_type)
     if kind is None or not kind.takes_comments or kind.find is None:
         raise NotFound(NO_COMMENTS_HERE)
-    found = await kind.find(session, actor, target_id)
+    found = await kind.find(session, actor, target_id, write)
     return CommentTarget(
         found.organization_id, found.table_id, found.open_for_comments, found.context
     )

@@ -27,10 +27,11 @@ from app.models.accounts import User
 from app.models.comments import Comment, CommentPublic, CommentVote
 from app.services.comments.reading import COMMENT_NOT_FOUND, comment_public, may_see_pending
 from app.services.comments.targets import check_may_write, resolve_comment_target
-from app.services.guards.suspension import ensure_not_suspended
 
 
-async def _votable_comment(session: AsyncSession, actor: User, comment_id: uuid.UUID) -> Comment:
+async def _votable_comment(
+    session: AsyncSession, actor: User, comment_id: uuid.UUID, *, write: bool = False
+) -> Comment:
     comment = (
         await session.exec(
             select(Comment).where(col(Comment.id) == comment_id).with_for_update(key_share=True)
@@ -38,7 +39,9 @@ async def _votable_comment(session: AsyncSession, actor: User, comment_id: uuid.
     ).one_or_none()
     if comment is None:
         raise NotFound(COMMENT_NOT_FOUND)
-    target = await resolve_comment_target(session, actor, comment.target_type, comment.target_id)
+    target = await resolve_comment_target(
+        session, actor, comment.target_type, comment.target_id, write=write
+    )
     if not await may_see_pending(session, actor, comment, target):
         raise NotFound(COMMENT_NOT_FOUND)
     if comment.deleted_at is not None or comment.status != "visible":
@@ -100,8 +103,7 @@ async def put_vote(
     session: AsyncSession, actor: User, comment_id: uuid.UUID, value: int
 ) -> CommentPublic:
     """Vote +1 or -1, or change one's vote; repeating the same vote changes nothing."""
-    comment = await _votable_comment(session, actor, comment_id)
-    await ensure_not_suspended(session, actor.id, comment.organization_id)
+    comment = await _votable_comment(session, actor, comment_id, write=True)
     old = await _previous_vote(session, comment.id, actor.id)
     if old != value:
         await session.exec(

@@ -39,7 +39,6 @@ from app.services.access.content import (
     meeting_shown_clause,
 )
 from app.services.access.tables import can_see_table_clause, facilitates, member_clause
-from app.services.guards.suspension import ensure_not_suspended
 from app.services.meetings.meetings import fill_seats
 from app.services.meetings.responses import (
     seat_counts,
@@ -172,8 +171,7 @@ async def register(
 ) -> tuple[RegistrationPublic, bool]:
     """Register the caller: a seat if one is free, else the waiting list. Idempotent: an
     existing registration is returned as it is. Returns it and whether it is new."""
-    meeting = await get_visible_meeting(session, actor, meeting_id, for_update=True)
-    await ensure_not_suspended(session, actor.id, meeting.organization_id)
+    meeting = await get_visible_meeting(session, actor, meeting_id, for_update=True, write=True)
     existing = await _active_registration(session, meeting.id, actor.id)
     if existing is not None:
         return await _public(session, existing), False

@@ -51,7 +51,6 @@ from app.models.organizations import Organization
 from app.services.access.kinds import PERSON_NOT_FOUND, kind_of
 from app.services.access.orgs import get_organization
 from app.services.audit.write import record_audit
-from app.services.guards.suspension import ensure_not_suspended
 from app.services.moderation.status import content_status, set_content_status
 from app.services.validation import field_error, invalid
 
@@ -79,7 +78,7 @@ async def _reported_target(
     if not kind.person:
         if not kind.reportable or kind.find is None:
             raise NotFound(kind.not_found)
-        found = await kind.find(session, actor, data.target_id)
+        found = await kind.find(session, actor, data.target_id, True)
         # Only what everyone sees can be reported (hidden or pending content is 404).
         if found.moderation_status not in (None, "visible"):
             raise NotFound(kind.not_found)
@@ -94,7 +93,7 @@ async def _reported_target(
     person = await session.get(User, data.target_id)
     if person is None or person.deleted_at is not None:
         raise NotFound(PERSON_NOT_FOUND)
-    org = await get_organization(session, data.organization)
+    org = await get_organization(session, data.organization, writer=actor)
     return ReportedTarget(org.id, None, person.id)
 
 
@@ -130,8 +129,8 @@ def report_threshold(settings: Mapping[str, Any]) -> int:
 
 
 async def create_report(session: AsyncSession, actor: User, data: ReportCreate) -> ReportPublic:
+    # Suspension: answered by the target's own query (`write`).
     target = await _reported_target(session, actor, data)
-    await ensure_not_suspended(session, actor.id, target.organization_id)
     if target.owner_id == actor.id:
         raise Unprocessable(
             "You cannot report yourself or your own content.",

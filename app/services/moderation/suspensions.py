@@ -3,9 +3,9 @@
 A suspension is *in force* while it is not lifted and has no end or an end in the future,
 so a timed one ends by itself. While in force, the person's writes in that organization
 (proposing, editing, supporting, commenting, voting, ballots, registering, joining,
-reporting) are refused with 403 `suspended`: every write path calls
-`ensure_not_suspended` (`app/services/guards/suspension.py`) once it knows the
-organization. Taking one's own part back
+reporting) are refused with 403 `suspended`: every write path's context loader reads the
+suspension in its own query and refuses the write (`write=True`, see
+`app/services/access/suspensions.py`). Taking one's own part back
 (withdrawing a support or a proposal, deleting a comment, removing a vote, cancelling a
 registration, leaving a table) stays possible, and so does reading, exporting and
 erasing one's data.
@@ -41,9 +41,9 @@ from app.models.safety import SuspensionPublic
 from app.models.tables import ParticipationTable, TableMembership
 from app.pagination import PageParams, SortKey, paginate
 from app.services.access.orgs import get_admin_organization, is_org_admin
+from app.services.access.suspensions import in_force_clause
 from app.services.accounts.sign_in import revoke_all_refresh_tokens
 from app.services.audit.write import record_audit
-from app.services.guards.suspension import in_force_clause
 from app.services.validation import invalid
 
 NOT_SUSPENDED = "This person is not suspended in this organization."

@@ -47,7 +47,6 @@ from app.services.access.standing import (
 )
 from app.services.access.tables import get_facilitated_table
 from app.services.audit.write import record_audit
-from app.services.guards.suspension import ensure_not_suspended
 from app.services.validation import Loc, invalid, require_default_locale
 
 
@@ -281,8 +280,7 @@ async def cast_ballot(
 ) -> PollPublic:
     """Record the caller's ballot. Returns the poll as the caller now sees it — never the
     choices themselves, which are not kept anywhere with the caller's identity."""
-    poll, ctx = await poll_context(session, actor, poll_id)
-    await ensure_not_suspended(session, actor.id, poll.organization_id)
+    poll, ctx = await poll_context(session, actor, poll_id, write=True)
     require_open_table(ctx)
     require_participant(ctx, actor)
     status = poll_status(poll, _now())

@@ -51,7 +51,6 @@ from app.services.access.standing import (
 )
 from app.services.audit.write import record_audit
 from app.services.guards.premoderation import HoldReason, hold_reason, queue_for_approval
-from app.services.guards.suspension import ensure_not_suspended
 from app.services.plans.plans import get_plan_nodes_by_ids
 from app.services.proposals.checks import check_coauthors, check_municipality
 from app.services.proposals.proposal_search import find_similar
@@ -139,8 +138,7 @@ async def create_proposal(
 ) -> tuple[ProposalPublic, int] | SimilarCheck:
     """Create (and unless `status: draft`, publish) a proposal. With `check_similar`,
     returns the likely duplicates instead when there are any, creating nothing."""
-    ctx = await table_context(session, actor, table_id)
-    await ensure_not_suspended(session, actor.id, ctx.table.organization_id)
+    ctx = await table_context(session, actor, table_id, write=True)
     require_open_table(ctx)
     require_proposals_open(ctx)
     require_participant(ctx, actor)
@@ -227,8 +225,9 @@ async def update_proposal(
     if_match: str | None,
 ) -> tuple[ProposalPublic, int]:
     """The author edits their proposal (a draft, or within the edit window)."""
-    proposal, ctx = await proposal_context(session, actor, proposal_id, own=True, for_update=True)
-    await ensure_not_suspended(session, actor.id, ctx.table.organization_id)
+    proposal, ctx = await proposal_context(
+        session, actor, proposal_id, own=True, for_update=True, write=True
+    )
     check_if_match(if_match, proposal.version)
     require_open_table(ctx)
     require_participant(ctx, actor)
@@ -284,8 +283,9 @@ async def publish_proposal(
     session: AsyncSession, actor: User, proposal_id: uuid.UUID
 ) -> tuple[ProposalPublic, int]:
     """The author publishes a draft; publishing a published proposal changes nothing."""
-    proposal, ctx = await proposal_context(session, actor, proposal_id, own=True, for_update=True)
-    await ensure_not_suspended(session, actor.id, ctx.table.organization_id)
+    proposal, ctx = await proposal_context(
+        session, actor, proposal_id, own=True, for_update=True, write=True
+    )
     if proposal.status == "withdrawn":
         raise Conflict("This proposal was withdrawn.", code=ErrorCode.PROPOSAL_WITHDRAWN)
     if proposal.status == "draft":

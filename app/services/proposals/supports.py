@@ -45,7 +45,6 @@ from app.models.accounts import User
 from app.models.proposals import Proposal, ProposalSupport, SupportStatus
 from app.services.access.content import proposal_context
 from app.services.access.standing import TableContext, require_open_table, require_participant
-from app.services.guards.suspension import ensure_not_suspended
 from app.services.tables.table_settings import threshold_reached
 
 
@@ -133,8 +132,7 @@ async def support(
     session: AsyncSession, actor: User, proposal_id: uuid.UUID
 ) -> tuple[SupportStatus, bool]:
     """Support a proposal. Returns the state and whether a support was added."""
-    proposal, ctx = await proposal_context(session, actor, proposal_id)
-    await ensure_not_suspended(session, actor.id, ctx.table.organization_id)
+    proposal, ctx = await proposal_context(session, actor, proposal_id, write=True)
     _require_supports_open(ctx)
     _require_supportable(proposal)
     require_participant(ctx, actor)

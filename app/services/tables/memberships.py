@@ -30,7 +30,6 @@ from app.services.access.standing import eligibility_errors
 from app.services.access.tables import facilitates, get_facilitated_table, get_visible_table
 from app.services.accounts.people import find_named_person
 from app.services.audit.write import record_audit
-from app.services.guards.suspension import ensure_not_suspended
 from app.services.meetings.registrations import release_members_only_seats
 from app.services.tables.responses import active_member_counts
 
@@ -145,8 +144,9 @@ async def join_table(
 
     Idempotent: an existing active or pending membership is returned as it is.
     Returns the membership and whether it changed."""
-    table = await get_visible_table(session, actor, table_id, include_invited=True, for_update=True)
-    await ensure_not_suspended(session, actor.id, table.organization_id)
+    table = await get_visible_table(
+        session, actor, table_id, include_invited=True, for_update=True, write=True
+    )
     if table.status == "archived":
         raise Conflict("This table is archived.", code=ErrorCode.TABLE_ARCHIVED)
     membership = await find_membership(session, table.id, actor.id)
