@@ -11,12 +11,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models.accounts import User
-from app.models.comments import Comment
+from app.models.comments import Comment, CommentTargetType
 from app.models.meetings import Meeting
 from app.models.organizations import Organization
 from app.models.plans import Plan, PlanNode
-from app.models.polls import Poll, PollOption
-from app.models.proposals import Proposal
+from app.models.polls import Poll, PollKind, PollOption, ResultsVisibility
+from app.models.proposals import AnswerState, Proposal, ProposalStatus
 from app.models.tables import ParticipationTable, TableSettings
 from tests.helpers import add_member, make_meeting, make_org, make_plan, make_table, make_user
 
@@ -26,8 +26,8 @@ async def make_proposal(
     table: ParticipationTable,
     author: User | None,
     *,
-    status: str = "published",
-    answer_state: str | None = None,
+    status: ProposalStatus = "published",
+    answer_state: AnswerState | None = None,
     title: str = "Spazi studio aperti la sera",
 ) -> Proposal:
     now = datetime.now(UTC)
@@ -54,11 +54,11 @@ async def make_poll(
     table: ParticipationTable,
     *,
     options: int = 3,
-    kind: str = "single",
+    kind: PollKind = "single",
     max_choices: int = 1,
     opens_in: timedelta = timedelta(hours=-1),
     closes_in: timedelta = timedelta(days=7),
-    results_visibility: str = "after_close",
+    results_visibility: ResultsVisibility = "after_close",
 ) -> tuple[Poll, list[PollOption]]:
     now = datetime.now(UTC)
     poll = Poll(
@@ -85,7 +85,7 @@ async def make_poll(
 async def make_comment(
     session: AsyncSession,
     author: User | None,
-    target_type: str,
+    target_type: CommentTargetType,
     target_id: uuid.UUID,
     *,
     organization_id: uuid.UUID,

@@ -16,8 +16,13 @@ from app.security import hash_password
 if TYPE_CHECKING:
     from app.models.meetings import Meeting
     from app.models.organizations import Municipality
-    from app.models.plans import Plan, PlanNode
-    from app.models.tables import ParticipationTable, TableMembership
+    from app.models.plans import Plan, PlanNode, PlanStatus
+    from app.models.tables import (
+        MembershipRole,
+        MembershipStatus,
+        ParticipationTable,
+        TableMembership,
+    )
 
 PASSWORD = "correct horse battery staple"
 _HASH = hash_password(PASSWORD)
@@ -116,7 +121,7 @@ async def make_plan(
     org: Organization,
     *,
     codes: tuple[str, ...] = ("1", "4", "9"),
-    status: str = "approved",
+    status: "PlanStatus" = "approved",
 ) -> tuple["Plan", dict[str, "PlanNode"]]:
     """A plan with one root node (an axis) per code."""
     from app.models.plans import Plan, PlanNode
@@ -176,8 +181,8 @@ async def add_member(
     table: "ParticipationTable",
     user: User,
     *,
-    role: str = "member",
-    status: str = "active",
+    role: "MembershipRole" = "member",
+    status: "MembershipStatus" = "active",
 ) -> "TableMembership":
     from app.models.tables import TableMembership
 

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.models.accounts import User
 from app.models.organizations import Organization
 from app.models.plans import Plan, PlanNode
-from app.models.proposals import Proposal, ProposalNode
+from app.models.proposals import Proposal, ProposalNode, ProposalStatus
 from app.models.tables import ParticipationTable, TableSettings
 from tests.helpers import add_member, make_org, make_plan, make_table, make_user
 
@@ -66,7 +66,7 @@ async def make_proposal(
     title: str = "Una proposta di prova",
     body: str = "Il testo della proposta di prova, abbastanza lungo.",
     node_ids: list[uuid.UUID] | None = None,
-    status: str = "published",
+    status: ProposalStatus = "published",
     published_at: datetime | None = None,
     **fields: Any,
 ) -> Proposal:

@@ -21,8 +21,8 @@ from app.events import record_event
 from app.models.accounts import User
 from app.models.organizations import Municipality, Organization
 from app.models.plans import PlanNode
-from app.models.proposals import Proposal, ProposalNode, ProposalSupport
-from app.models.tables import ParticipationTable, TableMembership, TableSettings
+from app.models.proposals import AnswerState, Proposal, ProposalNode, ProposalSupport
+from app.models.tables import MembershipRole, ParticipationTable, TableMembership, TableSettings
 from app.security import hash_password
 from app.services.accounts.people import find_user_by_email
 
@@ -37,7 +37,7 @@ class DemoProposal:
     municipality: str | None
     supports: int  # how many demo participants support it
     days_ago: int  # when it was published
-    answer: tuple[str, str | None] | None = None
+    answer: tuple[AnswerState, str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ async def _ensure_person(
 
 
 async def _ensure_membership(
-    session: AsyncSession, table: ParticipationTable, user: User, role: str
+    session: AsyncSession, table: ParticipationTable, user: User, role: MembershipRole
 ) -> None:
     found = (
         await session.exec(
