@@ -15,6 +15,7 @@ from sqlalchemy import exists, true
 from sqlmodel import col, select
 
 from app.db import SessionDep
+from app.error_codes import ErrorCode
 from app.errors import Forbidden, Unauthorized
 from app.models.accounts import RefreshToken, User, needs_guardian_consent
 from app.models.integrations import ClientActor
@@ -90,25 +91,29 @@ async def get_current_user(user: Annotated[User | None, Depends(get_optional_use
 
 async def get_verified_user(user: Annotated[User, Depends(get_current_user)]) -> User:
     if user.email_verified_at is None:
-        raise Forbidden("Verify your email address before taking part.", code="email_not_verified")
+        raise Forbidden(
+            "Verify your email address before taking part.", code=ErrorCode.EMAIL_NOT_VERIFIED
+        )
     return user
 
 
 async def get_participant(user: Annotated[User, Depends(get_verified_user)]) -> User:
     """Signed in, email verified, and — under 14 — with a guardian's consent on record.
-    Suspensions are per organization: the write services check them once they know it
-    (`guards.suspension.ensure_not_suspended`)."""
+    Suspensions are per organization: the write services' context loaders check them
+    (`write=True`, `app/services/access/suspensions.py`)."""
     if needs_guardian_consent(user, datetime.now(UTC).date()):
         raise Forbidden(
             "People under 14 can take part once a parent or guardian has given consent.",
-            code="guardian_consent_required",
+            code=ErrorCode.GUARDIAN_CONSENT_REQUIRED,
         )
     return user
 
 
 async def get_platform_admin(user: Annotated[User, Depends(get_current_user)]) -> User:
     if not user.is_platform_admin:
-        raise Forbidden("Only platform administrators may do this.", code="not_platform_admin")
+        raise Forbidden(
+            "Only platform administrators may do this.", code=ErrorCode.NOT_PLATFORM_ADMIN
+        )
     return user
 
 

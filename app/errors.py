@@ -21,6 +21,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from app.error_codes import ErrorCode, field_code
+
 logger = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -29,7 +31,7 @@ TYPE_BASE = "https://consulta.dev/problems/"
 
 class AppError(Exception):
     status: int = 400
-    code: str = "bad_request"
+    code: ErrorCode = ErrorCode.BAD_REQUEST
     title: str = "Bad request"
     # Most errors undo the request's writes; a few are outcomes whose writes must persist
     # (e.g. revoking a token family when a rotated refresh token is replayed).
@@ -39,7 +41,7 @@ class AppError(Exception):
         self,
         detail: str | None = None,
         *,
-        code: str | None = None,
+        code: ErrorCode | None = None,
         errors: Sequence[Mapping[str, Any]] | None = None,
         headers: Mapping[str, str] | None = None,
         extra: Mapping[str, Any] | None = None,
@@ -59,11 +61,15 @@ class BadRequest(AppError):
 
 class Unauthorized(AppError):
     status = 401
-    code = "unauthorized"
+    code = ErrorCode.UNAUTHORIZED
     title = "Authentication required"
 
     def __init__(
-        self, detail: str | None = None, *, code: str | None = None, error: str = "invalid_token"
+        self,
+        detail: str | None = None,
+        *,
+        code: ErrorCode | None = None,
+        error: str = "invalid_token",
     ) -> None:
         super().__init__(
             detail,
@@ -74,53 +80,53 @@ class Unauthorized(AppError):
 
 class Forbidden(AppError):
     status = 403
-    code = "forbidden"
+    code = ErrorCode.FORBIDDEN
     title = "Forbidden"
 
 
 class NotFound(AppError):
     status = 404
-    code = "not_found"
+    code = ErrorCode.NOT_FOUND
     title = "Not found"
 
 
 class Conflict(AppError):
     status = 409
-    code = "conflict"
+    code = ErrorCode.CONFLICT
     title = "Conflict"
 
 
 class PreconditionFailed(AppError):
     status = 412
-    code = "precondition_failed"
+    code = ErrorCode.PRECONDITION_FAILED
     title = "Precondition failed"
 
 
 class PayloadTooLarge(AppError):
     status = 413
-    code = "payload_too_large"
+    code = ErrorCode.PAYLOAD_TOO_LARGE
     title = "Request body too large"
 
 
 class Unprocessable(AppError):
     status = 422
-    code = "validation_error"
+    code = ErrorCode.VALIDATION_ERROR
     title = "Invalid request"
 
 
 class PreconditionRequired(AppError):
     status = 428
-    code = "precondition_required"
+    code = ErrorCode.PRECONDITION_REQUIRED
     title = "Precondition required"
 
 
 class RateLimited(AppError):
     status = 429
-    code = "rate_limited"
+    code = ErrorCode.RATE_LIMITED
     title = "Too many requests"
 
     def __init__(
-        self, detail: str | None = None, *, retry_after: int, code: str | None = None
+        self, detail: str | None = None, *, retry_after: int, code: ErrorCode | None = None
     ) -> None:
         super().__init__(detail, code=code, headers={"Retry-After": str(max(1, retry_after))})
         self.retry_after = retry_after
@@ -137,9 +143,19 @@ def uri_reference(path: str) -> str:
     return quote(path, safe=_PATH_SAFE, errors="backslashreplace")
 
 
+FieldError = dict[str, Any]
+
+
+def field_error(loc: Sequence[str | int], msg: str, code: ErrorCode) -> FieldError:
+    """One entry of a problem's `errors`: where (`loc`), what (`msg`, for people) and the
+    kind of mistake (`code`). The one constructor of field errors: services build them
+    through `app/services/validation.py`, which uses this."""
+    return {"loc": list(loc), "msg": msg, "code": code}
+
+
 def problem_response(
     status: int,
-    code: str,
+    code: ErrorCode,
     title: str,
     detail: str,
     *,
@@ -168,7 +184,7 @@ def problem_response(
 
 # NUL (U+0000) cannot be stored in PostgreSQL text or jsonb. The request middleware
 # rejects it at the edge; the database error handler below is the safety net.
-INVALID_CHARACTER = "invalid_character"
+INVALID_CHARACTER = ErrorCode.INVALID_CHARACTER
 _INVALID_CHARACTER_TITLE = "Invalid character"
 _INVALID_CHARACTER_MSG = "must not contain NUL characters (U+0000)"
 # character_not_in_repertoire (text with 0x00), untranslatable_character (jsonb \u0000).
@@ -180,10 +196,7 @@ def invalid_character_response(
 ) -> JSONResponse:
     """422 `invalid_character`, with one entry in `errors` per offending location."""
     errors = (
-        [
-            {"loc": list(loc), "msg": _INVALID_CHARACTER_MSG, "code": INVALID_CHARACTER}
-            for loc in locs
-        ]
+        [field_error(loc, _INVALID_CHARACTER_MSG, INVALID_CHARACTER) for loc in locs]
         if locs
         else None
     )
@@ -221,14 +234,14 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         {
             "loc": _loc(e.get("loc", ())),
             "msg": str(e.get("msg", "")),
-            "code": str(e.get("type", "")),
+            "code": field_code(str(e.get("type", ""))),
         }
         for e in exc.errors()
     ]
     n = len(errors)
     return problem_response(
         422,
-        "validation_error",
+        ErrorCode.VALIDATION_ERROR,
         "Invalid request",
         f"The request has {n} invalid field{'s' if n != 1 else ''}.",
         instance=request.url.path,
@@ -236,15 +249,15 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-_HTTP_CODES = {
-    400: ("bad_request", "Bad request"),
-    401: ("unauthorized", "Authentication required"),
-    403: ("forbidden", "Forbidden"),
-    404: ("not_found", "Not found"),
-    405: ("method_not_allowed", "Method not allowed"),
-    406: ("not_acceptable", "Not acceptable"),
-    413: ("payload_too_large", "Request body too large"),
-    415: ("unsupported_media_type", "Unsupported media type"),
+_HTTP_CODES: dict[int, tuple[ErrorCode, str]] = {
+    400: (ErrorCode.BAD_REQUEST, "Bad request"),
+    401: (ErrorCode.UNAUTHORIZED, "Authentication required"),
+    403: (ErrorCode.FORBIDDEN, "Forbidden"),
+    404: (ErrorCode.NOT_FOUND, "Not found"),
+    405: (ErrorCode.METHOD_NOT_ALLOWED, "Method not allowed"),
+    406: (ErrorCode.NOT_ACCEPTABLE, "Not acceptable"),
+    413: (ErrorCode.PAYLOAD_TOO_LARGE, "Request body too large"),
+    415: (ErrorCode.UNSUPPORTED_MEDIA_TYPE, "Unsupported media type"),
 }
 
 
@@ -272,7 +285,7 @@ def allowed_methods(request: Request) -> list[str]:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
+    code, title = _HTTP_CODES.get(exc.status_code, (ErrorCode.HTTP_ERROR, "HTTP error"))
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else title
     headers = dict(exc.headers or {})
     if exc.status_code == 404 and detail == "Not Found":
@@ -341,7 +354,7 @@ def is_database_unavailable(exc: BaseException) -> bool:
 def database_unavailable_response(instance: str | None) -> JSONResponse:
     return problem_response(
         503,
-        "database_unavailable",
+        ErrorCode.DATABASE_UNAVAILABLE,
         "Service unavailable",
         "The service cannot reach its database right now; try again in a few seconds.",
         instance=instance,
@@ -386,7 +399,7 @@ async def _crash(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(
         500,
-        "internal_error",
+        ErrorCode.INTERNAL_ERROR,
         "Internal server error",
         "Something went wrong on our side. The request id identifies it in our logs.",
         instance=request.url.path,

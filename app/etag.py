@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Header, Response
 
+from app.error_codes import ErrorCode
 from app.errors import PreconditionFailed
 
 
@@ -27,7 +28,7 @@ def check_if_match(if_match: str | None, current_version: int) -> None:
         return
     raise PreconditionFailed(
         "The document changed since you read it; fetch it again and reapply your edit.",
-        code="stale_etag",
+        code=ErrorCode.STALE_ETAG,
         extra={"current_etag": etag_for(current_version)},
     )
 

@@ -10,12 +10,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.event_types import EventType
 from app.models.events import Event
 
 
 def record_event(
     session: AsyncSession,
-    type: str,
+    type: EventType,
     *,
     subject_type: str,
     subject_id: uuid.UUID,
@@ -25,7 +26,7 @@ def record_event(
     actor_client_id: uuid.UUID | None = None,
     meeting_id: uuid.UUID | None = None,
 ) -> Event:
-    """Add one event row, e.g. `record_event(s, "user.registered", subject_type="user", …)`.
+    """Add one event row, e.g. `record_event(s, EventType.USER_REGISTERED, subject_type="user", …)`.
 
     Payloads carry ids and changed field names, never personal data (emails, birth dates),
     since feeds built on them are read by integrators. `meeting_id` puts the event on that

@@ -53,6 +53,7 @@ from app.db import (
     get_sessionmaker,
 )
 from app.deps import get_optional_user
+from app.error_codes import ErrorCode
 from app.errors import PROBLEM_JSON, TYPE_BASE, AppError, Unauthorized, is_database_unavailable
 from app.models.idempotency import IdempotencyRecord
 from app.security import InvalidToken, decode_access_token
@@ -163,7 +164,7 @@ class IdempotencyMiddleware:
             await _send_problem(
                 send,
                 422,
-                "invalid_idempotency_key",
+                ErrorCode.INVALID_IDEMPOTENCY_KEY,
                 "Invalid Idempotency-Key",
                 "Idempotency-Key must be 1 to 255 visible ASCII characters.",
             )
@@ -298,7 +299,7 @@ class IdempotencyMiddleware:
             await _send_problem(
                 send,
                 422,
-                "idempotency_key_reused",
+                ErrorCode.IDEMPOTENCY_KEY_REUSED,
                 "Idempotency-Key reused",
                 "This Idempotency-Key was used for a different request; use a new key.",
             )
@@ -307,7 +308,7 @@ class IdempotencyMiddleware:
             await _send_problem(
                 send,
                 409,
-                "idempotency_request_in_progress",
+                ErrorCode.IDEMPOTENCY_REQUEST_IN_PROGRESS,
                 "Request in progress",
                 "A request with this Idempotency-Key is still being processed; retry shortly.",
             )
@@ -335,7 +336,7 @@ class IdempotencyMiddleware:
             await _send_problem(
                 send,
                 503,
-                "database_unavailable",
+                ErrorCode.DATABASE_UNAVAILABLE,
                 "Service unavailable",
                 "The service lost its database while answering; retry shortly.",
                 headers={"Retry-After": "5"},
@@ -346,7 +347,7 @@ class IdempotencyMiddleware:
         await _send_problem(
             send,
             500,
-            "internal_error",
+            ErrorCode.INTERNAL_ERROR,
             "Internal server error",
             "Something went wrong on our side. The request id identifies it in our logs.",
         )

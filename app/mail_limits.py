@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import ratelimit
 from app.config import get_settings
+from app.error_codes import ErrorCode
 from app.errors import RateLimited
 
 logger = logging.getLogger(__name__)
@@ -68,5 +69,5 @@ async def count_registration(session: AsyncSession, address: str) -> None:
         raise RateLimited(
             "Too many registrations from your network in a short time; try again later.",
             retry_after=usage.retry_after(),
-            code="too_many_registrations",
+            code=ErrorCode.TOO_MANY_REGISTRATIONS,
         )

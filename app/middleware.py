@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.error_codes import ErrorCode
 from app.errors import (
     PROBLEM_JSON,
     TYPE_BASE,
@@ -113,7 +114,7 @@ class RequestContextMiddleware:
             if not status_holder["started"]:
                 start, body = _problem(
                     413,
-                    "payload_too_large",
+                    ErrorCode.PAYLOAD_TOO_LARGE,
                     "Request body too large",
                     f"The request body exceeds {limit} bytes.",
                     request_id,
@@ -135,7 +136,7 @@ class RequestContextMiddleware:
             if not status_holder["started"]:
                 start, body = _problem(
                     500,
-                    "internal_error",
+                    ErrorCode.INTERNAL_ERROR,
                     "Internal server error",
                     "Something went wrong on our side. The request id identifies it in our logs.",
                     request_id,

@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from app.error_codes import ErrorCode
 from app.errors import PROBLEM_JSON, TYPE_BASE
 from app.idempotency import IDEMPOTENCY_EXCLUDED_PREFIXES
 
@@ -192,6 +193,25 @@ def document_idempotency_key(document: dict[str, Any], excluded: tuple[str, ...]
             parameters.append(copy.deepcopy(IDEMPOTENCY_KEY_PARAMETER))
 
 
+ERROR_CODES_HEADING = "## Error codes"
+
+
+def document_error_codes(document: dict[str, Any]) -> None:
+    """Append the error-code catalogue (`app/error_codes.py`) to the API description: a
+    table of every `code` a problem (or one of its `errors`) can carry."""
+    info = document.setdefault("info", {})
+    description = info.get("description") or ""
+    if ERROR_CODES_HEADING in description:
+        return
+    intro = (
+        "Every problem's `code`, and the `code` of each entry of its `errors`, is one of "
+        "these (field errors share one vocabulary: `required`, `null_not_allowed`, "
+        "`invalid_type`, `too_long`…)."
+    )
+    table = ErrorCode.table("code")
+    info["description"] = f"{description}\n\n{ERROR_CODES_HEADING}\n\n{intro}\n\n{table}\n"
+
+
 def install_openapi(app: FastAPI) -> None:
     """Make `app.openapi()` (and `/openapi.json`, `/docs`) serve the rewritten document."""
     generate = app.openapi  # FastAPI's own: caches, regenerates when routes change
@@ -202,6 +222,7 @@ def install_openapi(app: FastAPI) -> None:
         if not rewritten or rewritten[0] is not document:
             document_problems(document)
             document_idempotency_key(document, IDEMPOTENCY_EXCLUDED_PREFIXES)
+            document_error_codes(document)
             rewritten[:] = [document]
         return document
 

@@ -27,7 +27,8 @@ from sqlalchemy import BigInteger, ColumnElement, and_, or_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import get_settings
-from app.errors import Unprocessable
+from app.error_codes import ErrorCode
+from app.errors import Unprocessable, field_error
 
 T = TypeVar("T")
 _MAX_CURSOR_CHARS = 512
@@ -182,8 +183,8 @@ def _refuse_constant(name: str) -> Any:
 def invalid_cursor() -> Unprocessable:
     return Unprocessable(
         "The cursor is not valid for this list; start again without it.",
-        code="invalid_cursor",
-        errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "code": "invalid"}],
+        code=ErrorCode.INVALID_CURSOR,
+        errors=[field_error(["query", "cursor"], "invalid cursor", ErrorCode.INVALID_CURSOR)],
     )
 
 

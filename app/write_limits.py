@@ -49,6 +49,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app import ratelimit
 from app.config import Settings, get_settings
 from app.deps import ClientAddress, CurrentUser
+from app.error_codes import ErrorCode
 from app.errors import RateLimited
 from app.security import InvalidToken, decode_access_token
 
@@ -165,7 +166,7 @@ def _check(kind: WriteKind, counted: list[Counted], response: Response) -> None:
         error = RateLimited(
             f"Too many {_NOUNS[kind]} {whose}in a short time; try again in {retry_after} s.",
             retry_after=retry_after,
-            code="too_many_writes",
+            code=ErrorCode.TOO_MANY_WRITES,
         )
         error.headers.update(rate_limit_headers(worst, policies, now))
         error.extra.update({"kind": kind, "limited_by": worst.scope})

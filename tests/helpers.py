@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from app.error_codes import ErrorCode
 from app.models.accounts import User
 from app.security import create_access_token
 from tests.factories.accounts import PASSWORD
@@ -64,6 +65,11 @@ def assert_problem(
     for field in ("type", "title", "status", "detail", "code"):
         assert field in body, f"problem without {field}: {body}"
     assert body["status"] == status
+    # Every code the API answers is in the catalogue (app/error_codes.py).
+    catalogue = {member.value for member in ErrorCode}
+    assert body["code"] in catalogue, f"code not in ErrorCode: {body['code']}"
+    for error in body.get("errors") or []:
+        assert error["code"] in catalogue, f"field code not in ErrorCode: {error}"
     if code is not None:
         assert body["code"] == code, body
     return body

@@ -20,6 +20,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.demo.proposals import demo_document
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
 from app.models.comments import Alignment, Comment, CommentCreate
@@ -137,7 +138,7 @@ async def _ensure_voice(
         await session.flush()
         record_event(
             session,
-            "user.registered",
+            EventType.USER_REGISTERED,
             subject_type="user",
             subject_id=user.id,
             actor_id=None,
@@ -159,7 +160,7 @@ async def _ensure_voice(
         await session.flush()
         record_event(
             session,
-            "membership.joined",
+            EventType.MEMBERSHIP_JOINED,
             subject_type="table",
             subject_id=table.id,
             actor_id=user.id,

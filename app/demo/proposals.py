@@ -16,12 +16,13 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
 from app.models.organizations import Municipality, Organization
 from app.models.plans import PlanNode
-from app.models.proposals import Proposal, ProposalNode, ProposalSupport
-from app.models.tables import ParticipationTable, TableMembership, TableSettings
+from app.models.proposals import AnswerState, Proposal, ProposalNode, ProposalSupport
+from app.models.tables import MembershipRole, ParticipationTable, TableMembership, TableSettings
 from app.security import hash_password
 from app.services.accounts.people import find_user_by_email
 
@@ -36,7 +37,7 @@ class DemoProposal:
     municipality: str | None
     supports: int  # how many demo participants support it
     days_ago: int  # when it was published
-    answer: tuple[str, str | None] | None = None
+    answer: tuple[AnswerState, str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ async def _ensure_person(
     await session.flush()
     record_event(
         session,
-        "user.registered",
+        EventType.USER_REGISTERED,
         subject_type="user",
         subject_id=user.id,
         actor_id=None,
@@ -118,7 +119,7 @@ async def _ensure_person(
 
 
 async def _ensure_membership(
-    session: AsyncSession, table: ParticipationTable, user: User, role: str
+    session: AsyncSession, table: ParticipationTable, user: User, role: MembershipRole
 ) -> None:
     found = (
         await session.exec(
@@ -268,7 +269,7 @@ def _demo_events(
     facilitator: User,
     supporters: list[User],
 ) -> None:
-    def event(type: str, actor: User, **payload: object) -> None:
+    def event(type: EventType, actor: User, **payload: object) -> None:
         record_event(
             session,
             type,
@@ -279,11 +280,11 @@ def _demo_events(
             payload={"table_id": str(proposal.table_id), "source": "demo", **payload},
         )
 
-    event("proposal.created", author, status="published")
-    event("proposal.published", author)
+    event(EventType.PROPOSAL_CREATED, author, status="published")
+    event(EventType.PROPOSAL_PUBLISHED, author)
     for supporter in supporters:
-        event("proposal.supported", supporter)
+        event(EventType.PROPOSAL_SUPPORTED, supporter)
     if proposal.threshold_reached_at is not None:
-        event("proposal.threshold_reached", supporters[-1])
+        event(EventType.PROPOSAL_THRESHOLD_REACHED, supporters[-1])
     if proposal.answer_state is not None:
-        event("proposal.answered", facilitator, state=proposal.answer_state)
+        event(EventType.PROPOSAL_ANSWERED, facilitator, state=proposal.answer_state)

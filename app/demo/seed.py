@@ -18,6 +18,7 @@ from app.demo.live import seed_demo_live
 from app.demo.minutes import seed_demo_minutes
 from app.demo.moderation import seed_demo_moderation
 from app.demo.proposals import seed_demo_proposals
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
 from app.models.monitoring import IndicatorCreate, MeasurementCreate
@@ -148,7 +149,7 @@ async def _ensure_organization(
         await session.flush()
         record_event(
             session,
-            "organization.created",
+            EventType.ORGANIZATION_CREATED,
             subject_type="organization",
             subject_id=org.id,
             actor_id=None,
@@ -176,7 +177,7 @@ async def _ensure_account(
     await session.flush()
     record_event(
         session,
-        "user.registered",
+        EventType.USER_REGISTERED,
         subject_type="user",
         subject_id=user.id,
         actor_id=None,
@@ -252,7 +253,7 @@ async def _configure_youth_table(session: AsyncSession) -> bool:
     table.version += 1
     record_event(
         session,
-        "table.updated",
+        EventType.TABLE_UPDATED,
         subject_type="table",
         subject_id=table.id,
         actor_id=None,

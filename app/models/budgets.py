@@ -39,6 +39,7 @@ from app.models.base import (
     jsonb_field,
     updated_at_field,
 )
+from app.models.budget_schemas import ImplementationStatus
 
 PHASES: tuple[str, ...] = ("proposals", "evaluation", "voting", "results", "implementation")
 VOTING_METHODS: tuple[str, ...] = ("approval", "cumulative_cost")
@@ -178,7 +179,7 @@ class BudgetProject(SQLModel, table=True):
         default="pending", sa_column=Column(String(16), nullable=False, server_default="pending")
     )
     feasibility_report: TextMap | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
-    implementation_status: str | None = Field(
+    implementation_status: ImplementationStatus | None = Field(
         default=None, sa_column=Column(String(16), nullable=True)
     )
     created_by_id: uuid.UUID | None = fk_field(
@@ -229,7 +230,7 @@ class BudgetProjectUpdate(SQLModel, table=True):
 
     id: uuid.UUID = id_field()
     project_id: uuid.UUID = fk_field("budget_projects.id", index=False)
-    status: str = Field(sa_column=Column(String(16), nullable=False))
+    status: ImplementationStatus = Field(sa_column=Column(String(16), nullable=False))
     happened_on: date = Field(sa_column=Column(Date, nullable=False))
     note: TextMap = jsonb_field()
     created_by_id: uuid.UUID | None = fk_field(

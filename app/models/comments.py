@@ -79,7 +79,7 @@ class Comment(SQLModel, table=True):
     )
 
     id: uuid.UUID = id_field()
-    target_type: str = Field(sa_column=Column(String(16), nullable=False))
+    target_type: CommentTargetType = Field(sa_column=Column(String(16), nullable=False))
     # No foreign key: the target lives in one of five tables (see target_type).
     target_id: uuid.UUID = Field(sa_column=Column(UUID(as_uuid=True), nullable=False))
     organization_id: uuid.UUID = fk_field("organizations.id")
@@ -103,7 +103,7 @@ class Comment(SQLModel, table=True):
     body: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     upvotes: int = _counter()
     downvotes: int = _counter()
-    status: str = Field(
+    status: CommentStatus = Field(
         default="visible",
         sa_column=Column(String(16), nullable=False, server_default="visible"),
     )

@@ -146,6 +146,9 @@ class WebhookSecret(SQLModel, table=True):
     created_at: datetime = created_at_field()
 
 
+DeliveryStatus = Literal["pending", "succeeded", "retrying", "failed"]
+
+
 class WebhookDelivery(SQLModel, table=True):
     """One event for one endpoint: the message (its body frozen when created, so every
     retry sends the same bytes under the same `webhook-id`) and its attempts.
@@ -163,7 +166,7 @@ class WebhookDelivery(SQLModel, table=True):
     event_id: uuid.UUID = Field(sa_column=Column(UUID(as_uuid=True), nullable=False))
     type: str = Field(sa_column=Column(String(64), nullable=False))
     body: dict[str, Any] = jsonb_field()
-    status: str = Field(
+    status: DeliveryStatus = Field(
         default="pending",
         sa_column=Column(String(16), nullable=False, server_default=text("'pending'")),
     )
@@ -310,7 +313,7 @@ class DeliveryPublic(BaseModel):
     webhook_id: uuid.UUID
     event_id: uuid.UUID
     type: str
-    status: Literal["pending", "succeeded", "retrying", "failed"]
+    status: DeliveryStatus
     attempts: int
     last_status_code: int | None
     last_duration_ms: int | None

@@ -59,7 +59,7 @@ class LiveQuestion(SQLModel, table=True):
     # Null once the account is erased; the question stays, authorless.
     author_id: uuid.UUID | None = fk_field("users.id", nullable=True, ondelete="SET NULL")
     body: str = Field(sa_column=Column(Text, nullable=False))
-    status: str = Field(
+    status: QuestionStatus = Field(
         default="visible", sa_column=Column(String(16), nullable=False, server_default="visible")
     )
     pinned: bool = Field(

@@ -42,6 +42,8 @@ MEETING_TIMEZONE = ZoneInfo("Europe/Rome")
 MeetingKind = Literal["plenary", "thematic", "public", "working_group"]
 MeetingFormat = Literal["in_person", "online", "hybrid"]
 MeetingStatus = Literal["scheduled", "cancelled", "held"]
+# Meetings can be hidden by moderators, never held for review.
+MeetingModerationStatus = Literal["visible", "hidden"]
 RegistrationStatus = Literal["registered", "waitlisted", "cancelled", "attended"]
 
 MEETING_KINDS: tuple[str, ...] = ("plenary", "thematic", "public", "working_group")
@@ -74,7 +76,7 @@ class Meeting(SQLModel, table=True):
     organization_id: uuid.UUID = fk_field("organizations.id")
     title: TextMap = jsonb_field()
     description: TextMap = jsonb_field()
-    kind: str = Field(default="plenary", sa_column=Column(String(16), nullable=False))
+    kind: MeetingKind = Field(default="plenary", sa_column=Column(String(16), nullable=False))
     format: str = Field(default="in_person", sa_column=Column(String(16), nullable=False))
     starts_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     ends_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
@@ -90,9 +92,9 @@ class Meeting(SQLModel, table=True):
     registration_opens_at: datetime | None = timestamp_field()
     registration_closes_at: datetime | None = timestamp_field()
     agenda: list[dict[str, Any]] = jsonb_field(default=[])
-    status: str = Field(default="scheduled", sa_column=Column(String(16), nullable=False))
+    status: MeetingStatus = Field(default="scheduled", sa_column=Column(String(16), nullable=False))
     # `visible`, or `hidden` by reports or a moderator (then shown only to moderators).
-    moderation_status: str = Field(
+    moderation_status: MeetingModerationStatus = Field(
         default="visible",
         sa_column=Column(String(16), nullable=False, server_default="visible"),
     )
@@ -151,7 +153,7 @@ class MeetingRegistration(SQLModel, table=True):
         )
     )
     user_id: uuid.UUID = fk_field("users.id")
-    status: str = Field(sa_column=Column(String(16), nullable=False))
+    status: RegistrationStatus = Field(sa_column=Column(String(16), nullable=False))
     check_in_code: str = Field(sa_column=Column(String(16), nullable=False))
     promoted_at: datetime | None = timestamp_field()
     cancelled_at: datetime | None = timestamp_field()

@@ -117,7 +117,7 @@ class Moderation(SQLModel, table=True):
     # The participation table the target belongs to (none for people and plan nodes):
     # its facilitators see the item in their queue.
     table_id: uuid.UUID | None = fk_field("participation_tables.id", nullable=True, index=False)
-    target_type: str = Field(sa_column=Column(String(16), nullable=False))
+    target_type: ModerationTargetType = Field(sa_column=Column(String(16), nullable=False))
     # No foreign key: the target lives in one of several tables (see target_type).
     target_id: uuid.UUID = Field(sa_column=Column(UUID(as_uuid=True), nullable=False))
     # Reports not yet dismissed (the automatic hiding threshold counts these).
@@ -128,7 +128,7 @@ class Moderation(SQLModel, table=True):
     open: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
     pending: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
     hidden_at: datetime | None = timestamp_field()
-    hidden_by: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+    hidden_by: HiddenBy | None = Field(default=None, sa_column=Column(String(16), nullable=True))
     # New comments (and replies in a locked comment's thread) are refused while locked.
     locked_at: datetime | None = timestamp_field()
     reviewed_at: datetime | None = timestamp_field()
@@ -150,7 +150,7 @@ class Report(SQLModel, table=True):
     id: uuid.UUID = id_field()
     moderation_id: uuid.UUID = fk_field("moderations.id", index=False)
     reporter_id: uuid.UUID = fk_field("users.id", index=False)
-    reason: str = Field(sa_column=Column(String(16), nullable=False))
+    reason: ReportReason = Field(sa_column=Column(String(16), nullable=False))
     details: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     # Set when a moderator dismisses the reports of the target (they stop counting).
     dismissed_at: datetime | None = timestamp_field()

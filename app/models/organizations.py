@@ -52,7 +52,7 @@ class OrganizationRole(SQLModel, table=True):
     id: uuid.UUID = id_field()
     organization_id: uuid.UUID = fk_field("organizations.id")
     user_id: uuid.UUID = fk_field("users.id")
-    role: str = Field(sa_column=Column(String(32), nullable=False))
+    role: AssignableRole = Field(sa_column=Column(String(32), nullable=False))
     created_at: datetime = created_at_field()
 
 

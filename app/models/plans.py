@@ -81,7 +81,7 @@ class Plan(SQLModel, table=True):
     slug: str = Field(sa_column=Column(String(63), nullable=False))
     title: TextMap = jsonb_field()
     summary: TextMap = jsonb_field()
-    status: str = Field(default="draft", sa_column=Column(String(16), nullable=False))
+    status: PlanStatus = Field(default="draft", sa_column=Column(String(16), nullable=False))
     approved_on: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     period_start: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
     period_end: date | None = Field(default=None, sa_column=Column(Date, nullable=True))

@@ -74,12 +74,12 @@ class Poll(SQLModel, table=True):
     # A poll run live during this meeting (of the same table), if any.
     meeting_id: uuid.UUID | None = fk_field("meetings.id", nullable=True, ondelete="SET NULL")
     question: TextMap = jsonb_field()
-    kind: str = Field(default="single", sa_column=Column(String(16), nullable=False))
+    kind: PollKind = Field(default="single", sa_column=Column(String(16), nullable=False))
     # 1 for single choice; the most options one ballot may choose for multiple choice.
     max_choices: int = Field(default=1, sa_column=Column(SmallInteger, nullable=False))
     opens_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     closes_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    results_visibility: str = Field(
+    results_visibility: ResultsVisibility = Field(
         default="after_close", sa_column=Column(String(16), nullable=False)
     )
     # Equals the number of participations; updated in the ballot's transaction.

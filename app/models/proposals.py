@@ -110,8 +110,10 @@ class Proposal(SQLModel, table=True):
     )
     title: str = Field(sa_column=Column(String(TITLE_MAX), nullable=False))
     body: str = Field(sa_column=Column(Text, nullable=False))
-    status: str = Field(default="draft", sa_column=Column(String(16), nullable=False))
-    answer_state: str | None = Field(default=None, sa_column=Column(String(16), nullable=True))
+    status: ProposalStatus = Field(default="draft", sa_column=Column(String(16), nullable=False))
+    answer_state: AnswerState | None = Field(
+        default=None, sa_column=Column(String(16), nullable=True)
+    )
     answer_text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     answered_at: datetime | None = timestamp_field()
     answered_by_id: uuid.UUID | None = fk_field(
@@ -120,7 +122,7 @@ class Proposal(SQLModel, table=True):
     # `visible`; `pending` until a facilitator approves it (pre-moderation); `hidden` by
     # reports or a moderator. Only visible proposals are shown to people other than the
     # author and the moderators (see app/services/access/content.py).
-    moderation_status: str = Field(
+    moderation_status: ModerationStatus = Field(
         default="visible",
         sa_column=Column(String(16), nullable=False, server_default="visible"),
     )

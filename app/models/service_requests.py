@@ -118,7 +118,7 @@ class ServiceRequest(SQLModel, table=True):
     id: uuid.UUID = id_field()
     organization_id: uuid.UUID = fk_field("organizations.id", index=False)
     service_id: uuid.UUID = fk_field("services.id", ondelete="RESTRICT")
-    status: str = Field(default="open", sa_column=Column(String(8), nullable=False))
+    status: RequestStatus = Field(default="open", sa_column=Column(String(8), nullable=False))
     status_notes: str = Field(default="", sa_column=Column(Text, nullable=False))
     description: str = Field(default="", sa_column=Column(Text, nullable=False))
     agency_responsible: str = Field(default="", sa_column=Column(String(200), nullable=False))

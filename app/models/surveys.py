@@ -109,7 +109,7 @@ class SurveyQuestion(SQLModel, table=True):
     # Indexed by the (survey_id, position) unique constraint.
     survey_id: uuid.UUID = fk_field("surveys.id", index=False)
     position: int = Field(sa_column=Column(SmallInteger, nullable=False))
-    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    kind: QuestionKind = Field(sa_column=Column(String(16), nullable=False))
     text: TextMap = jsonb_field()
     required: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
     # multiple: the most options one answer may choose.

@@ -88,8 +88,12 @@ class ParticipationTable(SQLModel, table=True):
     name: TextMap = jsonb_field()
     description: TextMap = jsonb_field()
     plan_id: uuid.UUID | None = fk_field("plans.id", nullable=True, ondelete="SET NULL")
-    visibility: str = Field(default="public", sa_column=Column(String(16), nullable=False))
-    membership_policy: str = Field(default="open", sa_column=Column(String(16), nullable=False))
+    visibility: TableVisibility = Field(
+        default="public", sa_column=Column(String(16), nullable=False)
+    )
+    membership_policy: MembershipPolicy = Field(
+        default="open", sa_column=Column(String(16), nullable=False)
+    )
     # Eligibility rules, checked when someone becomes an active member.
     min_age: int | None = Field(default=None, sa_column=Column(SmallInteger, nullable=True))
     max_age: int | None = Field(default=None, sa_column=Column(SmallInteger, nullable=True))
@@ -101,7 +105,7 @@ class ParticipationTable(SQLModel, table=True):
         ),
     )
     max_members: int | None = Field(default=None, sa_column=Column(Integer, nullable=True))
-    status: str = Field(default="open", sa_column=Column(String(16), nullable=False))
+    status: TableStatus = Field(default="open", sa_column=Column(String(16), nullable=False))
     # Bumped on every change: the ETag of PATCH /v1/tables/{id}.
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
     created_by_id: uuid.UUID | None = fk_field(
@@ -146,8 +150,8 @@ class TableMembership(SQLModel, table=True):
     # Indexed by the (table_id, user_id) unique constraint.
     table_id: uuid.UUID = fk_field("participation_tables.id", index=False)
     user_id: uuid.UUID = fk_field("users.id")
-    role: str = Field(default="member", sa_column=Column(String(16), nullable=False))
-    status: str = Field(sa_column=Column(String(16), nullable=False))
+    role: MembershipRole = Field(default="member", sa_column=Column(String(16), nullable=False))
+    status: MembershipStatus = Field(sa_column=Column(String(16), nullable=False))
     invited_by_id: uuid.UUID | None = fk_field(
         "users.id", nullable=True, ondelete="SET NULL", index=False
     )
@@ -314,7 +318,7 @@ class TableSettings(SQLModel, table=True):
     proposals_open: bool = Field(
         default=True, sa_column=Column(Boolean, nullable=False, server_default="true")
     )
-    supports: str = Field(
+    supports: SupportsMode = Field(
         default="enabled",
         sa_column=Column(String(16), nullable=False, server_default="enabled"),
     )

@@ -9,6 +9,7 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 from app.db import SessionDep
 from app.deps import ClientAddress, CurrentUser, SignIn
+from app.error_codes import ErrorCode
 from app.errors import AppError
 from app.models.accounts import (
     LogoutRequest,
@@ -34,12 +35,12 @@ _client_basic = HTTPBasic(auto_error=False, description="Service clients: client
 
 
 class UnsupportedGrant(AppError):
-    code = "unsupported_grant_type"
+    code = ErrorCode.UNSUPPORTED_GRANT_TYPE
     title = "Unsupported grant type"
 
 
 class InvalidTokenRequest(AppError):
-    code = "invalid_request"
+    code = ErrorCode.INVALID_REQUEST
     title = "Invalid token request"
 
 

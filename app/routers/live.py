@@ -10,6 +10,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from app.db import SessionDep, get_sessionmaker
 from app.deps import CurrentUser, OptionalUser, ParticipantUser, get_optional_user
+from app.error_codes import ErrorCode
 from app.errors import AppError
 from app.models.accounts import User
 from app.models.live import (
@@ -50,7 +51,7 @@ public meetings. Resume with the `Last-Event-ID` header, or `?last_event_id=` fr
 
 class LiveUnavailable(AppError):
     status = 503
-    code = "live_unavailable"
+    code = ErrorCode.LIVE_UNAVAILABLE
     title = "Live streams are not available on this server"
 
 

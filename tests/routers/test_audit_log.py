@@ -4,6 +4,7 @@ actor's name without one query per row, and nothing of other organizations."""
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from app.event_types import EventType
 from app.models.moderation import AuditEntry
 from app.services.audit.write import record_audit
 from tests.factories import commit_setup, make_org, make_user
@@ -25,7 +26,7 @@ async def _log(session):
     person, target = uuid.uuid4(), uuid.uuid4()
     record_audit(
         session,
-        "suspension.created",
+        EventType.SUSPENSION_CREATED,
         organization_id=org.id,
         actor_id=admin.id,
         target_type="user",
@@ -35,7 +36,7 @@ async def _log(session):
     )
     record_audit(
         session,
-        "moderation.hide",
+        EventType.MODERATION_HIDE,
         organization_id=org.id,
         actor_id=moderator.id,
         target_type="proposal",
@@ -44,7 +45,7 @@ async def _log(session):
     )
     record_audit(
         session,
-        "moderation.auto_hidden",
+        EventType.MODERATION_AUTO_HIDDEN,
         organization_id=org.id,
         actor_id=None,
         target_type="comment",
@@ -52,7 +53,7 @@ async def _log(session):
     )
     record_audit(
         session,
-        "suspension.lifted",
+        EventType.SUSPENSION_LIFTED,
         organization_id=org.id,
         actor_id=admin.id,
         target_type="user",
@@ -61,7 +62,7 @@ async def _log(session):
     )
     record_audit(
         session,
-        "moderation.hide",
+        EventType.MODERATION_HIDE,
         organization_id=other.id,
         actor_id=other_admin.id,
         target_type="proposal",
@@ -161,7 +162,7 @@ async def test_keyset_pages_and_bounded_queries(client, session, query_counter):
     for i in range(25):
         record_audit(
             session,
-            "moderation.dismiss",
+            EventType.MODERATION_DISMISS,
             organization_id=org.id,
             actor_id=admin.id if i % 2 else None,
             target_type="comment",

@@ -9,7 +9,7 @@ from sqlmodel import col, select
 
 from app.db import get_sessionmaker
 from app.models.accounts import User
-from app.models.comments import Comment
+from app.models.comments import Comment, CommentTargetType
 from app.models.events import Event
 from app.models.plans import Plan
 from tests.factories import (
@@ -261,7 +261,8 @@ async def test_anyone_eligible_may_comment_on_a_public_open_table(client, sessio
 )
 async def test_comments_closed(client, session, case):
     scene = await make_scene(session)
-    target_type, target_id = "proposal", scene.proposal.id
+    target_type: CommentTargetType = "proposal"
+    target_id = scene.proposal.id
     if case == "table_closed":
         scene.table.status = "closed"
     elif case == "table_archived":

@@ -173,7 +173,7 @@ async def test_malformed_json_is_a_422_problem(client, session):
         content=b'{"format": "consulta.plan/v1", "plan": {',
     )
     body = assert_problem(response, 422, "validation_error")
-    assert body["errors"][0]["code"] == "json_invalid"
+    assert body["errors"][0]["code"] == "invalid_json"
     assert await count_rows(session) == before
 
 

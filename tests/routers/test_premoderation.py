@@ -77,11 +77,14 @@ async def test_only_the_tables_facilitators_change_it(client, session):
     assert_problem(
         await client.patch(url, json={"premoderation": "maybe"}, headers=bearer(s.facilitator)), 422
     )
-    assert_problem(
+    nulled = assert_problem(
         await client.patch(url, json={"comments_open": None}, headers=bearer(s.facilitator)),
         422,
-        "invalid_field",
+        "validation_error",
     )
+    assert [(e["loc"], e["code"]) for e in nulled["errors"]] == [
+        (["body", "comments_open"], "null_not_allowed")
+    ]
     response = await client.patch(url, json={"premoderation": False}, headers=bearer(s.admin))
     assert response.status_code == 200 and response.json()["premoderation_effective"] is False
 

@@ -15,7 +15,7 @@ from app.models.accounts import RefreshToken, User
 from app.models.comments import Comment, CommentVote
 from app.models.events import Event
 from app.models.meetings import MeetingRegistration
-from app.models.moderation import AuditEntry, Moderation, Report, Suspension
+from app.models.moderation import AuditEntry, Moderation, Report, ReportReason, Suspension
 from app.models.organizations import OrganizationRole
 from app.models.polls import Poll
 from app.models.proposals import Proposal, ProposalCoauthor, ProposalSupport
@@ -53,7 +53,9 @@ class People:
     supported: Proposal
 
 
-async def _report(session, scene: Scene, reporter: User, target: Proposal, reason: str) -> Report:
+async def _report(
+    session, scene: Scene, reporter: User, target: Proposal, reason: ReportReason
+) -> Report:
     moderation = (
         await session.exec(select(Moderation).where(col(Moderation.target_id) == target.id))
     ).one_or_none()

@@ -246,14 +246,14 @@ async def test_support_uses_a_handful_of_queries(client, session, query_counter)
     response = await client.put(f"/v1/proposals/{proposal.id}/support", headers=bearer(people[0]))
     assert response.status_code == 201
     # The write-limit counters (their own round trip); the caller; the proposal with its
-    # table, settings and the caller's standing; the suspension check; the insert; the
-    # counter update; the event.
-    assert len(sql_statements(query_counter)) == 7, sql_statements(query_counter)
+    # table, settings and the caller's standing (suspension included, in the same query);
+    # the insert; the counter update; the event.
+    assert len(sql_statements(query_counter)) == 6, sql_statements(query_counter)
     query_counter.reset()
     response = await client.put(f"/v1/proposals/{limited.id}/support", headers=bearer(people[1]))
     assert response.status_code == 201
     # … plus the advisory lock and the count of the person's supports.
-    assert len(sql_statements(query_counter)) == 9, sql_statements(query_counter)
+    assert len(sql_statements(query_counter)) == 8, sql_statements(query_counter)
     query_counter.reset()
     assert (
         await client.delete(f"/v1/proposals/{proposal.id}/support", headers=bearer(people[0]))

@@ -10,7 +10,8 @@ from sqlmodel import col, select
 
 from app.db import get_sessionmaker
 from app.models.accounts import RefreshToken, User
-from app.models.moderation import AuditEntry, Suspension
+from app.models.comments import Comment
+from app.models.moderation import AuditEntry, Report, Suspension
 from app.models.organizations import OrganizationRole
 from app.security import create_access_token
 from tests.factories import (
@@ -23,7 +24,7 @@ from tests.factories import (
     make_scene,
     make_user,
 )
-from tests.helpers import assert_problem, bearer, login, refresh
+from tests.helpers import assert_problem, bearer, comments_url, login, refresh
 
 
 def fresh_bearer(user: User) -> dict[str, str]:
@@ -503,3 +504,40 @@ async def test_another_organizations_staff_are_beyond_an_admins_reach(client, se
     # A platform admin can.
     done = await suspend(client, scene, platform_admin, other.facilitator)
     assert done.status_code == 201, done.text
+
+
+async def test_suspension_is_read_by_every_kind_of_target(client, session):
+    """Comments on every kind of target (plan nodes too, which belong to no table) and
+    reports of comments and of people are refused, and nothing is written."""
+    scene = await make_scene(session)
+    admin = await make_admin(session, scene)
+    person = scene.member
+    others_comment = await make_comment(
+        session,
+        scene.author,
+        "proposal",
+        scene.proposal.id,
+        organization_id=scene.org.id,
+        table_id=scene.table.id,
+    )
+    await commit_setup(session)
+    assert (await suspend(client, scene, admin, person)).status_code == 201
+    headers = bearer(person)
+    for target_type in ("proposal", "meeting", "poll", "plan_node"):
+        url = comments_url(target_type, scene.target(target_type))
+        refused = await client.post(url, json={"body": "Sono d'accordo"}, headers=headers)
+        assert_problem(refused, 403, "suspended")
+        assert refused.json()["suspended_until"] is None
+    for target_type, target_id, extra in (
+        ("comment", others_comment.id, {}),
+        ("user", scene.author.id, {"organization": scene.org.slug}),
+    ):
+        body = {"target_type": target_type, "target_id": str(target_id), "reason": "spam"}
+        refused = await client.post("/v1/reports", json={**body, **extra}, headers=headers)
+        assert_problem(refused, 403, "suspended")
+    written = (await session.exec(select(Comment).where(col(Comment.author_id) == person.id))).all()
+    reports = (await session.exec(select(Report).where(col(Report.reporter_id) == person.id))).all()
+    assert (written, reports) == ([], [])
+    # Reading stays possible.
+    listed = await client.get(comments_url("plan_node", scene.node.id), headers=headers)
+    assert listed.status_code == 200

@@ -6,6 +6,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.event_types import EventType
 from app.models.events import Event
 from app.models.moderation import AuditEntry
 from app.services.audit.write import record_audit
@@ -17,7 +18,7 @@ async def _one_entry(session: AsyncSession) -> AuditEntry:
     admin = await make_user(session)
     entry = record_audit(
         session,
-        "moderation.hide",
+        EventType.MODERATION_HIDE,
         organization_id=org.id,
         actor_id=admin.id,
         target_type="proposal",
@@ -47,7 +48,7 @@ async def test_event_payload_may_differ_from_the_audit_data(session: AsyncSessio
     admin = await make_user(session)
     entry = record_audit(
         session,
-        "guardian_consent.recorded",
+        EventType.GUARDIAN_CONSENT_RECORDED,
         organization_id=org.id,
         actor_id=admin.id,
         target_type="user",

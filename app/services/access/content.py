@@ -46,10 +46,12 @@ from app.models.plans import (
     Plan,
     PlanNode,
 )
+from app.models.polls import Poll
 from app.models.proposals import Proposal, ProposalSupport
 from app.models.tables import ParticipationTable, TableSettings
 from app.services.access.orgs import is_org_admin_clause
-from app.services.access.standing import TableContext, context_of, standing_columns
+from app.services.access.standing import TableContext, context_of, standing_columns, table_context
+from app.services.access.suspensions import one_for_writer
 from app.services.access.tables import (
     can_see_table_clause,
     facilitates_clause,
@@ -84,23 +86,35 @@ def facilitated_meetings(actor: Actor) -> SelectOfScalar[Meeting]:
 
 
 async def _one_meeting(
-    session: AsyncSession, stmt: SelectOfScalar[Meeting], meeting_id: uuid.UUID, for_update: bool
+    session: AsyncSession,
+    stmt: SelectOfScalar[Meeting],
+    meeting_id: uuid.UUID,
+    for_update: bool,
+    writer: User | None = None,
 ) -> Meeting:
     stmt = stmt.where(col(Meeting.id) == meeting_id)
     if for_update:
         # Lock the meeting row only (not its table), and as NO KEY UPDATE: it serializes
         # seat decisions without blocking inserts that merely reference the meeting.
         stmt = stmt.with_for_update(of=Meeting, key_share=True)
-    meeting = (await session.exec(stmt)).one_or_none()
+    meeting: Meeting | None = await one_for_writer(session, stmt, writer, Meeting.organization_id)
     if meeting is None:
         raise NotFound(MEETING_NOT_FOUND)
     return meeting
 
 
 async def get_visible_meeting(
-    session: AsyncSession, actor: User | None, meeting_id: uuid.UUID, *, for_update: bool = False
+    session: AsyncSession,
+    actor: User | None,
+    meeting_id: uuid.UUID,
+    *,
+    for_update: bool = False,
+    write: bool = False,
 ) -> Meeting:
-    return await _one_meeting(session, visible_meetings(actor), meeting_id, for_update)
+    """The meeting if the actor may see it; with `write`, 403 `suspended` when the actor
+    is suspended in its organization (same query)."""
+    writer = actor if write else None
+    return await _one_meeting(session, visible_meetings(actor), meeting_id, for_update, writer)
 
 
 async def get_facilitated_meeting(
@@ -229,15 +243,16 @@ async def proposal_context(
     facilitated: bool = False,
     supported: bool = False,
     for_update: bool = False,
+    write: bool = False,
 ) -> tuple[Proposal, TableContext]:
     """A proposal the actor may see — with `own`, only their own; with `facilitated`, only
     a non-draft one of a table they run; with `supported`, also one they support whatever
-    its moderation status — with its table context, in one query."""
-    is_member, is_facilitator = standing_columns(actor)
-    # Five columns: past the arity of SQLModel's typed `select` overloads.
+    its moderation status — with its table context, in one query; with `write`, 403
+    `suspended` when the actor is suspended in its organization."""
+    # Seven columns: past the arity of SQLModel's typed `select` overloads.
     stmt: Any = (
-        select(Proposal, ParticipationTable, TableSettings, is_member)
-        .add_columns(is_facilitator)
+        select(Proposal, ParticipationTable, TableSettings)
+        .add_columns(*standing_columns(actor))
         .select_from(Proposal)
         .join(ParticipationTable, col(ParticipationTable.id) == Proposal.table_id)
         .outerjoin(TableSettings, col(TableSettings.table_id) == ParticipationTable.id)
@@ -254,4 +269,24 @@ async def proposal_context(
     row = (await session.exec(stmt)).one_or_none()
     if row is None:
         raise NotFound(PROPOSAL_NOT_FOUND)
-    return row[0], context_of(row)
+    return row[0], context_of(row, write=write)
+
+
+POLL_NOT_FOUND = "No poll with this id."
+
+
+async def poll_context(
+    session: AsyncSession, actor: User | None, poll_id: uuid.UUID, *, write: bool = False
+) -> tuple[Poll, TableContext]:
+    """The poll, its table, the table's settings and the actor's standing there; 404
+    unless the actor may see the table."""
+    poll = await session.get(Poll, poll_id)
+    if poll is None:
+        raise NotFound(POLL_NOT_FOUND)
+    try:
+        ctx = await table_context(session, actor, poll.table_id)
+    except NotFound:
+        raise NotFound(POLL_NOT_FOUND) from None
+    if write:
+        ctx.require_not_suspended()
+    return poll, ctx

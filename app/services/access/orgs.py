@@ -18,6 +18,7 @@ from app.models.organizations import (
     Organization,
     OrganizationRole,
 )
+from app.services.access.suspensions import one_for_writer
 
 ORG_NOT_FOUND = "No organization with this slug."
 
@@ -66,10 +67,13 @@ async def get_admin_organization(session: AsyncSession, user: User, slug: str) -
     return org
 
 
-async def get_organization(session: AsyncSession, slug: str) -> Organization:
-    org = (
-        await session.exec(select(Organization).where(col(Organization.slug) == slug))
-    ).one_or_none()
+async def get_organization(
+    session: AsyncSession, slug: str, *, writer: User | None = None
+) -> Organization:
+    """The organization; with `writer`, 403 `suspended` when they are suspended in it
+    (answered by the same query)."""
+    stmt = select(Organization).where(col(Organization.slug) == slug)
+    org: Organization | None = await one_for_writer(session, stmt, writer, Organization.id)
     if org is None:
         raise NotFound(ORG_NOT_FOUND)
     return org

@@ -20,6 +20,7 @@ from sqlalchemy import false
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.models.accounts import User, age_on
 from app.models.meetings import MEETING_TIMEZONE
@@ -27,12 +28,14 @@ from app.models.tables import (
     ParticipationTable,
     TableSettings,
 )
+from app.services.access.suspensions import refuse_if_suspended, suspension_columns
 from app.services.access.tables import (
     TABLE_NOT_FOUND,
     can_see_table_clause,
     facilitates_clause,
     member_clause,
 )
+from app.services.validation import field_error
 
 # --- a table and the actor's standing in it, in one query -----------------------------
 
@@ -45,44 +48,62 @@ class TableContext:
     is_member: bool
     # Runs the table: active facilitator, organization admin or platform admin.
     is_facilitator: bool
+    # A suspension of the actor in the table's organization is in force (and until when).
+    suspended: bool = False
+    suspended_until: datetime | None = None
+
+    def require_not_suspended(self) -> None:
+        refuse_if_suspended(self.suspended, self.suspended_until)
 
     @property
     def counts_visible(self) -> bool:
         return self.settings.supports != "hidden" or self.is_facilitator
 
 
-def standing_columns(actor: User | None) -> tuple[Any, Any]:
-    """`(is_member, is_facilitator)` as selectable columns."""
+def standing_columns(actor: User | None) -> tuple[Any, Any, Any, Any]:
+    """`(is_member, is_facilitator, suspended, suspended_until)` as selectable columns of
+    a query on `ParticipationTable`."""
     facilitator = facilitates_clause(actor) if actor is not None else false()
-    return member_clause(actor).label("is_member"), facilitator.label("is_facilitator")
+    return (
+        member_clause(actor).label("is_member"),
+        facilitator.label("is_facilitator"),
+        *suspension_columns(actor, ParticipationTable.organization_id),
+    )
 
 
-def context_of(row: Any) -> TableContext:
+def context_of(row: Any, *, write: bool = False) -> TableContext:
     """A `TableContext` from a row of (…, ParticipationTable, TableSettings | None,
-    is_member, is_facilitator) — the last four columns."""
-    table, settings, is_member, is_facilitator = row[-4:]
-    return TableContext(
+    *standing_columns) — the last six columns. With `write`, 403 `suspended` when the
+    actor is suspended in the table's organization."""
+    table, settings, is_member, is_facilitator, suspended, until = row[-6:]
+    ctx = TableContext(
         table=table,
         settings=settings if settings is not None else default_settings(table.id),
         is_member=bool(is_member),
         is_facilitator=bool(is_facilitator),
+        suspended=bool(suspended),
+        suspended_until=until,
     )
+    if write:
+        ctx.require_not_suspended()
+    return ctx
 
 
 async def table_context(
-    session: AsyncSession, actor: User | None, table_id: uuid.UUID
+    session: AsyncSession, actor: User | None, table_id: uuid.UUID, *, write: bool = False
 ) -> TableContext:
-    """The table (404 unless the actor may see it), its settings and the actor's standing."""
-    is_member, is_facilitator = standing_columns(actor)
-    stmt = (
-        select(ParticipationTable, TableSettings, is_member, is_facilitator)
+    """The table (404 unless the actor may see it), its settings and the actor's standing
+    (suspension included: `write` answers 403 `suspended`), in one query."""
+    stmt: Any = (
+        select(ParticipationTable, TableSettings)
+        .add_columns(*standing_columns(actor))
         .outerjoin(TableSettings, col(TableSettings.table_id) == ParticipationTable.id)
         .where(col(ParticipationTable.id) == table_id, can_see_table_clause(actor))
     )
     row = (await session.exec(stmt)).one_or_none()
     if row is None:
         raise NotFound(TABLE_NOT_FOUND)
-    return context_of(row)
+    return context_of(row, write=write)
 
 
 # --- checks shared by proposals and supports ------------------------------------------
@@ -92,7 +113,7 @@ def require_open_table(ctx: TableContext) -> None:
     if ctx.table.status != "open":
         raise Conflict(
             "This table is closed: its proposals and supports can no longer change.",
-            code="table_closed",
+            code=ErrorCode.TABLE_CLOSED,
         )
 
 
@@ -108,28 +129,26 @@ def require_participant(ctx: TableContext, actor: User) -> None:
                 "You do not meet this table's eligibility rules: "
                 + "; ".join(e["msg"] for e in errors)
                 + ".",
-                code="not_eligible",
+                code=ErrorCode.NOT_ELIGIBLE,
                 errors=errors,
             )
         return
     raise Forbidden(
-        "Only the members of this table may take part; join it first.", code="not_a_member"
+        "Only the members of this table may take part; join it first.", code=ErrorCode.NOT_A_MEMBER
     )
 
 
 def require_proposals_open(ctx: TableContext) -> None:
     if not ctx.settings.proposals_open:
-        raise Conflict("This table does not accept proposals now.", code="proposals_closed")
+        raise Conflict("This table does not accept proposals now.", code=ErrorCode.PROPOSALS_CLOSED)
 
 
 def require_plan(ctx: TableContext) -> uuid.UUID:
     if ctx.table.plan_id is None:
         raise Unprocessable(
             "This table is not linked to a plan, so proposals have no nodes to refer to.",
-            code="no_plan",
-            errors=[
-                {"loc": ["body", "node_ids"], "msg": "the table has no plan", "code": "no_plan"}
-            ],
+            code=ErrorCode.NO_PLAN,
+            errors=[field_error(["body", "node_ids"], "the table has no plan", ErrorCode.NO_PLAN)],
         )
     return ctx.table.plan_id
 
@@ -141,33 +160,33 @@ def eligibility_errors(
     today = today or datetime.now(MEETING_TIMEZONE).date()
     errors: list[dict[str, Any]] = []
 
-    def fail(field: str, code: str, msg: str) -> None:
-        errors.append({"loc": ["user", field], "msg": msg, "code": code})
+    def fail(field: str, code: ErrorCode, msg: str) -> None:
+        errors.append(field_error(["user", field], msg, code))
 
     if table.min_age is not None or table.max_age is not None:
         if user.birth_date is None:
             fail(
                 "birth_date",
-                "birth_date_required",
+                ErrorCode.BIRTH_DATE_REQUIRED,
                 "this table has an age requirement: add your birth date to your profile",
             )
         else:
             age = age_on(user.birth_date, today)
             if table.min_age is not None and age < table.min_age:
-                fail("birth_date", "too_young", f"members must be at least {table.min_age}")
+                fail("birth_date", ErrorCode.TOO_YOUNG, f"members must be at least {table.min_age}")
             if table.max_age is not None and age > table.max_age:
-                fail("birth_date", "too_old", f"members must be at most {table.max_age}")
+                fail("birth_date", ErrorCode.TOO_OLD, f"members must be at most {table.max_age}")
     if table.eligible_municipality_ids:
         if user.municipality_id is None:
             fail(
                 "municipality_id",
-                "municipality_required",
+                ErrorCode.MUNICIPALITY_REQUIRED,
                 "this table is for residents of some municipalities: add yours to your profile",
             )
         elif user.municipality_id not in table.eligible_municipality_ids:
             fail(
                 "municipality_id",
-                "municipality_not_eligible",
+                ErrorCode.MUNICIPALITY_NOT_ELIGIBLE,
                 "your municipality of residence is not among this table's",
             )
     return errors

@@ -24,6 +24,7 @@ from app.models.tables import (
     TableMembership,
 )
 from app.services.access.orgs import is_org_admin_clause
+from app.services.access.suspensions import one_for_writer
 
 TABLE_NOT_FOUND = "No participation table with this id."
 
@@ -92,13 +93,19 @@ def facilitated_tables(actor: Actor) -> SelectOfScalar[ParticipationTable]:
 
 
 async def _one_table(
-    session: AsyncSession, stmt: SelectOfScalar[ParticipationTable], *, for_update: bool
+    session: AsyncSession,
+    stmt: SelectOfScalar[ParticipationTable],
+    *,
+    for_update: bool,
+    writer: User | None = None,
 ) -> ParticipationTable:
     if for_update:
         # NO KEY UPDATE: serializes membership decisions without blocking inserts that
         # merely reference the table (meetings, proposals…).
         stmt = stmt.with_for_update(of=ParticipationTable, key_share=True)
-    table = (await session.exec(stmt)).one_or_none()
+    table: ParticipationTable | None = await one_for_writer(
+        session, stmt, writer, ParticipationTable.organization_id
+    )
     if table is None:
         raise NotFound(TABLE_NOT_FOUND)
     return table
@@ -111,11 +118,15 @@ async def get_visible_table(
     *,
     include_invited: bool = False,
     for_update: bool = False,
+    write: bool = False,
 ) -> ParticipationTable:
+    """The table if the actor may see it; with `write`, 403 `suspended` when the actor is
+    suspended in its organization (same query)."""
     stmt = visible_tables(actor, include_invited=include_invited).where(
         col(ParticipationTable.id) == table_id
     )
-    return await _one_table(session, stmt, for_update=for_update)
+    writer = actor if write else None
+    return await _one_table(session, stmt, for_update=for_update, writer=writer)
 
 
 async def get_facilitated_table(

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
 from app.security import hash_password, password_problem
@@ -28,7 +29,7 @@ async def create_platform_admin(
     await session.flush()
     record_event(
         session,
-        "user.platform_admin_granted",
+        EventType.USER_PLATFORM_ADMIN_GRANTED,
         subject_type="user",
         subject_id=user.id,
         actor_id=None,

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import get_settings
 from app.db import after_commit
+from app.error_codes import ErrorCode
 from app.errors import Unprocessable
 from app.mail import send_mail
 from app.models.accounts import (
@@ -22,6 +23,7 @@ from app.security import (
     new_opaque_token,
     password_problem,
 )
+from app.services.validation import field_error
 
 VERIFY_EMAIL = "verify_email"
 
@@ -38,8 +40,8 @@ def password_error(password: str, email: str | None, field: str = "password") ->
     assert problem is not None
     return Unprocessable(
         problem,
-        code="weak_password",
-        errors=[{"loc": ["body", field], "msg": problem, "code": "weak_password"}],
+        code=ErrorCode.WEAK_PASSWORD,
+        errors=[field_error(["body", field], problem, ErrorCode.WEAK_PASSWORD)],
     )
 
 
@@ -54,13 +56,13 @@ async def check_municipality(session: AsyncSession, municipality_id: uuid.UUID |
     if await session.get(Municipality, municipality_id) is None:
         raise Unprocessable(
             "Unknown municipality.",
-            code="unknown_municipality",
+            code=ErrorCode.UNKNOWN_MUNICIPALITY,
             errors=[
-                {
-                    "loc": ["body", "municipality_id"],
-                    "msg": "no municipality with this id",
-                    "code": "unknown_municipality",
-                }
+                field_error(
+                    ["body", "municipality_id"],
+                    "no municipality with this id",
+                    ErrorCode.UNKNOWN_MUNICIPALITY,
+                )
             ],
         )
 
@@ -70,13 +72,9 @@ def check_birth_date(birth_date: object) -> None:
     if birth_date is not None and (birth_date > today or birth_date.year < today.year - 120):  # type: ignore[operator, attr-defined]
         raise Unprocessable(
             "The birth date is not plausible.",
-            code="invalid_birth_date",
+            code=ErrorCode.INVALID_BIRTH_DATE,
             errors=[
-                {
-                    "loc": ["body", "birth_date"],
-                    "msg": "not plausible",
-                    "code": "invalid_birth_date",
-                }
+                field_error(["body", "birth_date"], "not plausible", ErrorCode.INVALID_BIRTH_DATE)
             ],
         )
 
@@ -137,13 +135,13 @@ async def consume_one_time_token(session: AsyncSession, token: str, purpose: str
     if row is None or row.used_at is not None or row.expires_at <= utc_now():
         raise Unprocessable(
             "This token is invalid, expired or already used.",
-            code="invalid_token",
-            errors=[
-                {"loc": ["body", "token"], "msg": "invalid or expired", "code": "invalid_token"}
-            ],
+            code=ErrorCode.INVALID_TOKEN,
+            errors=[field_error(["body", "token"], "invalid or expired", ErrorCode.INVALID_TOKEN)],
         )
     user = await session.get(User, row.user_id)
     if user is None or user.deleted_at is not None:
-        raise Unprocessable("This token is invalid, expired or already used.", code="invalid_token")
+        raise Unprocessable(
+            "This token is invalid, expired or already used.", code=ErrorCode.INVALID_TOKEN
+        )
     row.used_at = utc_now()
     return user

@@ -8,6 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import mail_limits
 from app.config import get_settings
+from app.event_types import EventType
 from app.events import record_event
 from app.security import (
     hash_password_off_loop,
@@ -58,5 +59,9 @@ async def confirm_password_reset(session: AsyncSession, token: str, password: st
     user.tokens_invalid_before = utc_now()
     await revoke_all_refresh_tokens(session, user.id)
     record_event(
-        session, "user.password_reset", subject_type="user", subject_id=user.id, actor_id=user.id
+        session,
+        EventType.USER_PASSWORD_RESET,
+        subject_type="user",
+        subject_id=user.id,
+        actor_id=user.id,
     )

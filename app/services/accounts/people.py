@@ -8,10 +8,12 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Unprocessable
 from app.models.accounts import (
     User,
 )
+from app.services.validation import field_error
 
 
 async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
@@ -38,7 +40,7 @@ async def find_named_person(
         field = "user_id" if user_id is not None else "email"
         raise Unprocessable(
             "No account matches this person.",
-            code="unknown_user",
-            errors=[{"loc": ["body", field], "msg": "no such account", "code": "unknown_user"}],
+            code=ErrorCode.UNKNOWN_USER,
+            errors=[field_error(["body", field], "no such account", ErrorCode.UNKNOWN_USER)],
         )
     return user

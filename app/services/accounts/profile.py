@@ -5,7 +5,9 @@ import uuid
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Unprocessable
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import (
     Me,
@@ -26,6 +28,7 @@ from app.services.accounts.common import (
     utc_now,
 )
 from app.services.accounts.sign_in import revoke_all_refresh_tokens
+from app.services.validation import field_error, reject_nulls
 
 # --- sign-in and tokens --------------------------------------------------------------
 
@@ -75,13 +78,13 @@ async def update_me(
             if current is None or not await verify_password_off_loop(current, user.password_hash):
                 raise Unprocessable(
                     "The current password is incorrect.",
-                    code="wrong_current_password",
+                    code=ErrorCode.WRONG_CURRENT_PASSWORD,
                     errors=[
-                        {
-                            "loc": ["body", "current_password"],
-                            "msg": "incorrect",
-                            "code": "wrong_current_password",
-                        }
+                        field_error(
+                            ["body", "current_password"],
+                            "incorrect",
+                            ErrorCode.WRONG_CURRENT_PASSWORD,
+                        )
                     ],
                 )
             check_password(new_password, user.email)
@@ -89,13 +92,7 @@ async def update_me(
             await revoke_all_refresh_tokens(session, user.id, except_family=keep_sign_in)
             changes["password"] = True
     changes.pop("current_password", None)
-    for field in ("display_name", "locale"):
-        if field in changes and changes[field] is None:
-            raise Unprocessable(
-                f"{field} cannot be null.",
-                code="invalid_field",
-                errors=[{"loc": ["body", field], "msg": "cannot be null", "code": "invalid_field"}],
-            )
+    reject_nulls({f: changes[f] for f in ("display_name", "locale") if f in changes})
     if "birth_date" in changes:
         check_birth_date(changes["birth_date"])
     if "municipality_id" in changes:
@@ -106,7 +103,7 @@ async def update_me(
     user.updated_at = utc_now()
     record_event(
         session,
-        "user.updated",
+        EventType.USER_UPDATED,
         subject_type="user",
         subject_id=user.id,
         actor_id=user.id,

@@ -3,7 +3,9 @@
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import mail_limits
+from app.error_codes import ErrorCode
 from app.errors import Conflict
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import (
     User,
@@ -31,7 +33,7 @@ async def register(session: AsyncSession, data: UserRegister, address: str) -> U
     await mail_limits.count_registration(session, address)
     await check_municipality(session, data.municipality_id)
     if await find_user_by_email(session, email) is not None:
-        raise Conflict("An account with this email already exists.", code="email_taken")
+        raise Conflict("An account with this email already exists.", code=ErrorCode.EMAIL_TAKEN)
     user = User(
         email=email,
         password_hash=await hash_password_off_loop(data.password),
@@ -43,7 +45,11 @@ async def register(session: AsyncSession, data: UserRegister, address: str) -> U
     session.add(user)
     await session.flush()
     record_event(
-        session, "user.registered", subject_type="user", subject_id=user.id, actor_id=user.id
+        session,
+        EventType.USER_REGISTERED,
+        subject_type="user",
+        subject_id=user.id,
+        actor_id=user.id,
     )
     await send_verification(session, user)
     return user
@@ -55,7 +61,7 @@ async def verify_email(session: AsyncSession, token: str) -> User:
         user.email_verified_at = utc_now()
         record_event(
             session,
-            "user.email_verified",
+            EventType.USER_EMAIL_VERIFIED,
             subject_type="user",
             subject_id=user.id,
             actor_id=user.id,

@@ -16,7 +16,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import ratelimit
 from app.config import get_settings
+from app.error_codes import ErrorCode
 from app.errors import AppError, RateLimited
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import (
     RefreshToken,
@@ -40,7 +42,7 @@ class InvalidGrant(AppError):
     standard OAuth2 clients understand it too."""
 
     status = 400
-    code = "invalid_grant"
+    code = ErrorCode.INVALID_GRANT
     title = "Invalid grant"
 
     def __init__(self, detail: str, *, keep_changes: bool = False) -> None:
@@ -98,7 +100,7 @@ async def _throttle(session: AsyncSession, limits: Sequence[ratelimit.Limit]) ->
             raise RateLimited(
                 "Too many failed sign-in attempts; try again later.",
                 retry_after=usage.retry_after(),
-                code="too_many_attempts",
+                code=ErrorCode.TOO_MANY_ATTEMPTS,
             )
 
 
@@ -146,7 +148,7 @@ async def login_with_password(
     if user.password_hash and password_needs_rehash(user.password_hash):
         user.password_hash = await hash_password_off_loop(password)
     record_event(
-        session, "user.signed_in", subject_type="user", subject_id=user.id, actor_id=user.id
+        session, EventType.USER_SIGNED_IN, subject_type="user", subject_id=user.id, actor_id=user.id
     )
     return await _issue_tokens(session, user)
 
@@ -223,7 +225,7 @@ async def refresh_tokens(session: AsyncSession, refresh_token: str) -> TokenResp
         await _revoke_family(session, row.family_id)
         record_event(
             session,
-            "user.refresh_token_reused",
+            EventType.USER_REFRESH_TOKEN_REUSED,
             subject_type="user",
             subject_id=row.user_id,
             actor_id=None,
@@ -254,7 +256,7 @@ async def logout(session: AsyncSession, refresh_token: str) -> None:
         await _revoke_family(session, row.family_id)
         record_event(
             session,
-            "user.signed_out",
+            EventType.USER_SIGNED_OUT,
             subject_type="user",
             subject_id=row.user_id,
             actor_id=row.user_id,

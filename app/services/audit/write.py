@@ -10,13 +10,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.event_types import EventType
 from app.events import record_event
 from app.models.moderation import AuditEntry
 
 
 def record_audit(
     session: AsyncSession,
-    action: str,
+    action: EventType,
     *,
     organization_id: uuid.UUID | None,
     actor_id: uuid.UUID | None,

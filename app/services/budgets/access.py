@@ -13,14 +13,18 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.errors import Conflict, NotFound, Unprocessable
+from app.error_codes import ErrorCode
+from app.errors import Conflict, NotFound
 from app.models.accounts import User
 from app.models.budget_schemas import PhaseName, Phases
 from app.models.budgets import PHASES, Budget, BudgetProject
-from app.services.access.orgs import is_org_admin
+from app.services.access.kinds import ContentKind, Found, register
+from app.services.access.orgs import is_org_admin, is_org_admin_clause
+from app.services.access.suspensions import one_for_writer
 from app.services.access.tables import facilitates
 from app.services.plans.plans import today_in_rome
 
@@ -80,15 +84,19 @@ async def budget_context(
     *,
     lock: bool = False,
     staff: bool = True,
+    write: bool = False,
 ) -> BudgetContext:
     """The process (404 if there is none), its phases and whether the actor runs it.
     `lock` takes a share lock on the process row: ballots hold it while they write, so
     storing final results (which takes an exclusive lock) waits for them. `staff=False`
-    skips finding out whether the actor runs the process (`is_staff` is then false)."""
+    skips finding out whether the actor runs the process (`is_staff` is then false). With
+    `write`, 403 `suspended` when the actor is suspended in the process's organization
+    (answered by the same query)."""
     stmt = select(Budget).where(col(Budget.id) == budget_id)
     if lock:
         stmt = stmt.with_for_update(read=True)
-    budget = (await session.exec(stmt)).one_or_none()
+    writer = actor if write else None
+    budget: Budget | None = await one_for_writer(session, stmt, writer, Budget.organization_id)
     if budget is None:
         raise NotFound(BUDGET_NOT_FOUND)
     return BudgetContext(
@@ -108,21 +116,58 @@ async def staff_context(session: AsyncSession, actor: User, budget_id: uuid.UUID
 
 
 async def project_context(
-    session: AsyncSession, actor: User | None, project_id: uuid.UUID, *, for_update: bool = False
+    session: AsyncSession,
+    actor: User | None,
+    project_id: uuid.UUID,
+    *,
+    for_update: bool = False,
+    write: bool = False,
 ) -> tuple[BudgetProject, BudgetContext]:
+    """The project and its process; with `write`, 403 `suspended` when the actor is
+    suspended in its organization (answered by the same query)."""
     stmt = select(BudgetProject).where(col(BudgetProject.id) == project_id)
     if for_update:
         stmt = stmt.with_for_update()
-    project = (await session.exec(stmt)).one_or_none()
+    writer = actor if write else None
+    project: BudgetProject | None = await one_for_writer(
+        session, stmt, writer, BudgetProject.organization_id
+    )
     if project is None:
         raise NotFound(PROJECT_NOT_FOUND)
     return project, await budget_context(session, actor, project.budget_id)
 
 
-def invalid(loc: list[str | int], msg: str, code: str) -> Unprocessable:
-    return Unprocessable(msg, code=code, errors=[{"loc": loc, "msg": msg, "code": code}])
-
-
 def require_before_voting(ctx: BudgetContext, what: str) -> None:
     if ctx.voting_started:
-        raise Conflict(f"Voting has started: {what} can no longer change.", code="voting_started")
+        raise Conflict(
+            f"Voting has started: {what} can no longer change.", code=ErrorCode.VOTING_STARTED
+        )
+
+
+# --- the content kind (comments on projects) --------------------------------------------
+
+
+async def _find_project(
+    session: AsyncSession, actor: User | None, project_id: uuid.UUID, write: bool
+) -> Found:
+    """Public, like its process; always open to comments."""
+    project, _ = await project_context(session, actor, project_id, write=write)
+    return Found(project.organization_id, None, project.created_by_id, None, True)
+
+
+def _project_moderators(actor: User) -> ColumnElement[bool]:
+    return is_org_admin_clause(actor, BudgetProject.organization_id)
+
+
+# Takes comments (moderated by the organization's admins); not reported or locked itself.
+BUDGET_PROJECT = register(
+    ContentKind(
+        "budget_project",
+        BudgetProject,
+        PROJECT_NOT_FOUND,
+        _find_project,
+        _project_moderators,
+        on_tables=False,
+        takes_comments=True,
+    )
+)

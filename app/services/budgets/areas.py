@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
 from app.models.budget_schemas import AreaCreate, AreaPublic
@@ -105,10 +107,10 @@ async def create_area(
     if taken:
         raise Conflict(
             "A municipality belongs to one area of a process: " + ", ".join(str(t) for t in taken),
-            code="municipality_in_other_area",
+            code=ErrorCode.MUNICIPALITY_IN_OTHER_AREA,
         )
     if len(await areas_of(session, ctx.budget.id)) >= MAX_AREAS:
-        raise Conflict(f"A process has at most {MAX_AREAS} areas.", code="too_many_areas")
+        raise Conflict(f"A process has at most {MAX_AREAS} areas.", code=ErrorCode.TOO_MANY_AREAS)
     area = BudgetArea(budget_id=ctx.budget.id, name=data.name, amount=data.amount)
     session.add(area)
     await session.flush()
@@ -118,7 +120,7 @@ async def create_area(
     )
     record_event(
         session,
-        "budget.area_created",
+        EventType.BUDGET_AREA_CREATED,
         subject_type="budget",
         subject_id=ctx.budget.id,
         actor_id=actor.id,

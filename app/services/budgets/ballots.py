@@ -23,7 +23,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import get_settings
+from app.error_codes import ErrorCode
 from app.errors import Conflict, Forbidden, NotFound
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User, age_on
 from app.models.budget_schemas import (
@@ -38,10 +40,9 @@ from app.services.budgets.access import (
     BUDGET_NOT_FOUND,
     BudgetContext,
     budget_context,
-    invalid,
 )
 from app.services.budgets.areas import area_of_residence
-from app.services.guards.suspension import ensure_not_suspended
+from app.services.validation import invalid
 
 NO_BALLOT = "You have no ballot in this process."
 
@@ -67,7 +68,7 @@ def _require_voting_open(ctx: BudgetContext) -> None:
         raise invalid(
             ["body", "project_ids"],
             "This process is not in its voting phase.",
-            "not_in_voting_phase",
+            ErrorCode.NOT_IN_VOTING_PHASE,
         )
 
 
@@ -79,22 +80,22 @@ async def voter_area(session: AsyncSession, ctx: BudgetContext, user: User) -> u
         if user.birth_date is None:
             raise Forbidden(
                 "This process has a minimum age: add your birth date to your profile.",
-                code="birth_date_required",
+                code=ErrorCode.BIRTH_DATE_REQUIRED,
             )
         if age_on(user.birth_date, ctx.today) < budget.min_age:
             raise Forbidden(
                 f"Voting in this process requires being at least {budget.min_age}.",
-                code="too_young",
+                code=ErrorCode.TOO_YOUNG,
             )
     if user.municipality_id is None:
         raise Forbidden(
             "Add your municipality of residence to your profile to vote.",
-            code="residence_required",
+            code=ErrorCode.RESIDENCE_REQUIRED,
         )
     area = await area_of_residence(session, budget.id, user.municipality_id)
     if area is None:
         raise Forbidden(
-            "Only residents of the process's municipalities may vote.", code="not_resident"
+            "Only residents of the process's municipalities may vote.", code=ErrorCode.NOT_RESIDENT
         )
     return None if budget.any_area else area
 
@@ -108,7 +109,7 @@ async def check_ballot(
     """422 naming the rule a ballot breaks; returns the ballot's area."""
     loc: list[str | int] = ["body", "project_ids"]
     if len(set(project_ids)) != len(project_ids):
-        raise invalid(loc, "A project may be chosen once.", "duplicate_projects")
+        raise invalid(loc, "A project may be chosen once.", ErrorCode.DUPLICATE_PROJECTS)
     rows = (
         await session.exec(
             select(BudgetProject, BudgetArea.amount)
@@ -125,12 +126,14 @@ async def check_ballot(
     unknown = [str(p) for p in project_ids if p not in found]
     if unknown:
         raise invalid(
-            loc, "Not a project of this process: " + ", ".join(unknown), "unknown_project"
+            loc, "Not a project of this process: " + ", ".join(unknown), ErrorCode.UNKNOWN_PROJECT
         )
     unfeasible = [str(p.id) for p in projects if p.feasibility != "feasible"]
     if unfeasible:
         raise invalid(
-            loc, "Not on the ballot (not feasible): " + ", ".join(unfeasible), "unfeasible_project"
+            loc,
+            "Not on the ballot (not feasible): " + ", ".join(unfeasible),
+            ErrorCode.UNFEASIBLE_PROJECT,
         )
     areas = {p.area_id for p in projects}
     if len(areas) > 1 or (area_id is not None and areas != {area_id}):
@@ -139,11 +142,13 @@ async def check_ballot(
             if area_id is None or len(areas) > 1
             else "These projects are of another area than yours."
         )
-        raise invalid(loc, detail, "other_area")
+        raise invalid(loc, detail, ErrorCode.OTHER_AREA)
     (chosen_area,) = areas
     budget = ctx.budget
     if budget.max_projects is not None and len(projects) > budget.max_projects:
-        raise invalid(loc, f"Choose at most {budget.max_projects} projects.", "too_many_projects")
+        raise invalid(
+            loc, f"Choose at most {budget.max_projects} projects.", ErrorCode.TOO_MANY_PROJECTS
+        )
     if budget.voting_method == "cumulative_cost":
         amount = amounts[chosen_area]
         total = sum(p.cost for p in projects)
@@ -151,19 +156,19 @@ async def check_ballot(
             raise invalid(
                 loc,
                 f"The projects cost {total} cents, more than the area's {amount}.",
-                "over_budget",
+                ErrorCode.OVER_BUDGET,
             )
         minimum = amount * (budget.min_spend_percent or 0)
         if total * 100 < minimum:
             raise invalid(
                 loc,
                 f"Choose projects worth at least {budget.min_spend_percent}% of the area's amount.",
-                "under_min_spend",
+                ErrorCode.UNDER_MIN_SPEND,
             )
     return chosen_area
 
 
-def _ballot_event(session: AsyncSession, ctx: BudgetContext, type_: str) -> None:
+def _ballot_event(session: AsyncSession, ctx: BudgetContext, type_: EventType) -> None:
     # No actor and no choices: the event says only that the turnout may have changed.
     record_event(
         session,
@@ -193,11 +198,13 @@ async def _check_existing_voter(
         )
     ).one()
     if channel == "paper":
-        raise Conflict("You have voted on paper at a polling station.", code="voted_on_paper")
+        raise Conflict(
+            "You have voted on paper at a polling station.", code=ErrorCode.VOTED_ON_PAPER
+        )
     if not reachable:
         raise Conflict(
             "Your ballot can no longer be found to be changed (the service's key changed).",
-            code="ballot_unreachable",
+            code=ErrorCode.BALLOT_UNREACHABLE,
         )
 
 
@@ -205,8 +212,7 @@ async def put_ballot(
     session: AsyncSession, actor: User, budget_id: uuid.UUID, data: BallotPut
 ) -> BallotPublic:
     """Cast or replace the caller's ballot while voting is open."""
-    ctx = await budget_context(session, actor, budget_id, lock=True, staff=False)
-    await ensure_not_suspended(session, actor.id, ctx.budget.organization_id)
+    ctx = await budget_context(session, actor, budget_id, lock=True, staff=False, write=True)
     _require_voting_open(ctx)
     residence = await voter_area(session, ctx, actor)
     area_id = await check_ballot(session, ctx, data.project_ids, residence)
@@ -230,7 +236,7 @@ async def put_ballot(
             set_={"area_id": stmt.excluded.area_id, "project_ids": stmt.excluded.project_ids},
         )
     )
-    _ballot_event(session, ctx, "budget.ballot_cast")
+    _ballot_event(session, ctx, EventType.BUDGET_BALLOT_CAST)
     await session.flush()
     return BallotPublic(
         budget_id=ctx.budget.id, area_id=area_id, project_ids=data.project_ids, channel="online"
@@ -253,9 +259,9 @@ async def get_ballot(session: AsyncSession, actor: User, budget_id: uuid.UUID) -
         if paper is not None:
             raise NotFound(
                 "You voted on paper: a paper ballot cannot be shown to anyone.",
-                code="voted_on_paper",
+                code=ErrorCode.VOTED_ON_PAPER,
             )
-        raise NotFound(NO_BALLOT, code="no_ballot")
+        raise NotFound(NO_BALLOT, code=ErrorCode.NO_BALLOT)
     return BallotPublic(
         budget_id=ballot.budget_id,
         area_id=ballot.area_id,
@@ -277,7 +283,7 @@ async def delete_ballot(session: AsyncSession, actor: User, budget_id: uuid.UUID
         .returning(col(BudgetBallot.area_id))
     )
     if deleted.first() is None:
-        raise NotFound(NO_BALLOT, code="no_ballot")
+        raise NotFound(NO_BALLOT, code=ErrorCode.NO_BALLOT)
     await session.exec(
         delete(BudgetVoter).where(
             col(BudgetVoter.budget_id) == ctx.budget.id,
@@ -285,7 +291,7 @@ async def delete_ballot(session: AsyncSession, actor: User, budget_id: uuid.UUID
             col(BudgetVoter.channel) == "online",
         )
     )
-    _ballot_event(session, ctx, "budget.ballot_withdrawn")
+    _ballot_event(session, ctx, EventType.BUDGET_BALLOT_WITHDRAWN)
     await session.flush()
 
 
@@ -297,10 +303,10 @@ async def _paper_voter(
         return None, identity_key(ctx.budget.id, data.identity)
     user = await session.get(User, data.user_id)
     if user is None or user.deleted_at is not None:
-        raise invalid(["body", "user_id"], "No account with this id.", "unknown_user")
+        raise invalid(["body", "user_id"], "No account with this id.", ErrorCode.UNKNOWN_USER)
     residence = await voter_area(session, ctx, user)
     if residence is not None and residence != data.area_id:
-        raise invalid(["body", "area_id"], "The voter lives in another area.", "other_area")
+        raise invalid(["body", "area_id"], "The voter lives in another area.", ErrorCode.OTHER_AREA)
     return user.id, None
 
 
@@ -331,7 +337,9 @@ async def enter_paper_ballot(
         )
     ).first()
     if inserted is None:
-        raise Conflict("This person has already voted in this process.", code="already_voted")
+        raise Conflict(
+            "This person has already voted in this process.", code=ErrorCode.ALREADY_VOTED
+        )
     session.add(
         BudgetBallot(
             budget_id=ctx.budget.id,
@@ -342,7 +350,7 @@ async def enter_paper_ballot(
     )
     record_audit(
         session,
-        "budget.paper_ballot_entered",
+        EventType.BUDGET_PAPER_BALLOT_ENTERED,
         organization_id=ctx.budget.organization_id,
         actor_id=actor.id,
         target_type="budget",

@@ -8,7 +8,9 @@ from sqlalchemy import delete, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound, Unprocessable
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
 from app.models.budget_schemas import (
@@ -116,8 +118,14 @@ async def _check_table(
     if table is None or table.organization_id != org.id:
         raise Unprocessable(
             "No table of this organization has this id.",
-            code="unknown_table",
-            errors=[{"loc": ["body", "table_id"], "msg": "no such table", "code": "unknown_table"}],
+            code=ErrorCode.UNKNOWN_TABLE,
+            errors=[
+                {
+                    "loc": ["body", "table_id"],
+                    "msg": "no such table",
+                    "code": ErrorCode.UNKNOWN_TABLE,
+                }
+            ],
         )
 
 
@@ -154,7 +162,9 @@ async def create_budget(
         )
     ).first()
     if taken is not None:
-        raise Conflict("A process of this organization already has this slug.", code="slug_taken")
+        raise Conflict(
+            "A process of this organization already has this slug.", code=ErrorCode.SLUG_TAKEN
+        )
     budget = Budget(
         organization_id=org.id,
         slug=data.slug,
@@ -175,7 +185,7 @@ async def create_budget(
     await _set_nodes(session, budget, data.node_ids)
     record_event(
         session,
-        "budget.created",
+        EventType.BUDGET_CREATED,
         subject_type="budget",
         subject_id=budget.id,
         actor_id=actor.id,
@@ -251,7 +261,7 @@ async def update_budget(
     session.add(budget)
     record_event(
         session,
-        "budget.updated",
+        EventType.BUDGET_UPDATED,
         subject_type="budget",
         subject_id=budget.id,
         actor_id=actor.id,

@@ -11,7 +11,9 @@ from sqlalchemy import delete, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
 from app.models.budget_schemas import (
@@ -37,14 +39,13 @@ from app.services.audit.write import record_audit
 from app.services.budgets.access import (
     BudgetContext,
     budget_context,
-    invalid,
     project_context,
     require_before_voting,
     staff_context,
 )
 from app.services.budgets.results import funded_project_ids
 from app.services.plans.plans import checked_node_ids, today_in_rome
-from app.services.validation import Loc, require_default_locale
+from app.services.validation import Loc, invalid, require_default_locale
 
 
 async def _links(
@@ -141,7 +142,7 @@ async def projects_public(
 async def _check_area(session: AsyncSession, budget: Budget, area_id: uuid.UUID) -> None:
     area = await session.get(BudgetArea, area_id)
     if area is None or area.budget_id != budget.id:
-        raise invalid(["body", "area_id"], "Not an area of this process.", "unknown_area")
+        raise invalid(["body", "area_id"], "Not an area of this process.", ErrorCode.UNKNOWN_AREA)
 
 
 async def _set_proposals(
@@ -165,7 +166,7 @@ async def _set_proposals(
             raise invalid(
                 ["body", "proposal_ids", missing[0]],
                 "Not a proposal of this organization.",
-                "unknown_proposal",
+                ErrorCode.UNKNOWN_PROPOSAL,
             )
     await session.exec(
         delete(BudgetProjectProposal).where(col(BudgetProjectProposal.project_id) == project.id)
@@ -191,7 +192,11 @@ async def _org(session: AsyncSession, budget: Budget) -> Organization:
 
 
 def _event(
-    session: AsyncSession, type_: str, project: BudgetProject, actor: User, payload: dict[str, Any]
+    session: AsyncSession,
+    type_: EventType,
+    project: BudgetProject,
+    actor: User,
+    payload: dict[str, Any],
 ) -> None:
     record_event(
         session,
@@ -228,7 +233,9 @@ async def create_project(
     await session.flush()
     await _set_nodes(session, ctx.budget, project, data.node_ids)
     await _set_proposals(session, actor, project, data.proposal_ids)
-    _event(session, "budget_project.created", project, actor, {"area_id": str(project.area_id)})
+    _event(
+        session, EventType.BUDGET_PROJECT_CREATED, project, actor, {"area_id": str(project.area_id)}
+    )
     await session.flush()
     return (await projects_public(session, [project]))[0]
 
@@ -307,7 +314,7 @@ def _evaluate(
         project.feasibility_report = data.feasibility_report
     record_audit(
         session,
-        "budget_project.evaluated",
+        EventType.BUDGET_PROJECT_EVALUATED,
         organization_id=project.organization_id,
         actor_id=actor.id,
         target_type="budget_project",
@@ -325,10 +332,11 @@ async def _implement(
 ) -> None:
     if not ctx.results_published:
         raise Conflict(
-            "Implementation is tracked once results are published.", code="results_not_published"
+            "Implementation is tracked once results are published.",
+            code=ErrorCode.RESULTS_NOT_PUBLISHED,
         )
     if project.id not in await funded_project_ids(session, ctx):
-        raise Conflict("Only funded projects are implemented.", code="not_funded")
+        raise Conflict("Only funded projects are implemented.", code=ErrorCode.NOT_FUNDED)
     status = data.implementation_status or project.implementation_status or "planned"
     project.implementation_status = status
     session.add(
@@ -362,7 +370,7 @@ async def update_project(
     if any(f in fields for f in IMPLEMENTATION):
         await _implement(session, actor, ctx, project, data)
     session.add(project)
-    _event(session, "budget_project.updated", project, actor, {"fields": sorted(fields)})
+    _event(session, EventType.BUDGET_PROJECT_UPDATED, project, actor, {"fields": sorted(fields)})
     await session.flush()
     await session.refresh(project)
     return (await projects_public(session, [project]))[0]

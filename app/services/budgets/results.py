@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict
 from app.models.accounts import User
 from app.models.budget_schemas import BudgetResultsPublic, Counting, ResultArea, ResultProject
@@ -186,7 +187,7 @@ def require_results_visible(ctx: BudgetContext) -> None:
     if not (ctx.results_published or ctx.is_staff):
         raise Conflict(
             "Results are published when the results phase starts.",
-            code="results_not_published",
+            code=ErrorCode.RESULTS_NOT_PUBLISHED,
         )
 
 

@@ -37,7 +37,9 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.errors import Conflict, NotFound, Unprocessable
+from app.error_codes import ErrorCode
+from app.errors import Conflict, NotFound
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
 from app.models.comments import (
@@ -63,8 +65,8 @@ from app.services.comments.targets import (
     resolve_comment_target,
 )
 from app.services.guards.premoderation import HoldReason, hold_reason, queue_for_approval
-from app.services.guards.suspension import ensure_not_suspended
 from app.services.guards.threads import require_thread_open
+from app.services.validation import invalid
 
 # --- responses ------------------------------------------------------------------------
 
@@ -76,12 +78,6 @@ from app.services.guards.threads import require_thread_open
 
 
 # --- write ----------------------------------------------------------------------------
-
-
-def _invalid(field: str, msg: str, code: str) -> Unprocessable:
-    return Unprocessable(
-        msg, code=code, errors=[{"loc": ["body", field], "msg": msg, "code": code}]
-    )
 
 
 async def _hold(
@@ -129,8 +125,7 @@ async def create_comment(
 ) -> CommentPublic:
     """Write a comment; held for approval when it must be (see the module docstring),
     unless `approved` (content already reviewed: the demo's seed)."""
-    target = await resolve_comment_target(session, actor, target_type, target_id)
-    await ensure_not_suspended(session, actor.id, target.organization_id)
+    target = await resolve_comment_target(session, actor, target_type, target_id, write=True)
     check_may_write(target, actor)
     comment_id = uuid.uuid4()
     parent_id: uuid.UUID | None = None
@@ -140,23 +135,25 @@ async def create_comment(
         if parent is not None and not await may_see_pending(session, actor, parent, target):
             parent = None  # someone else's comment awaiting approval: as if it did not exist
         if parent is None or (parent.target_type, parent.target_id) != (target_type, target_id):
-            raise _invalid(
-                "parent_id",
+            raise invalid(
+                ["body", "parent_id"],
                 "The parent must be a comment on the same resource.",
-                "invalid_parent",
+                ErrorCode.INVALID_PARENT,
             )
         if parent.depth >= MAX_DEPTH:
-            raise _invalid(
-                "parent_id",
+            raise invalid(
+                ["body", "parent_id"],
                 f"Replies go down to depth {MAX_DEPTH}; reply to an earlier comment.",
-                "max_depth",
+                ErrorCode.MAX_DEPTH,
             )
         if parent.deleted_at is not None:
-            raise Conflict("This comment was deleted; it takes no replies.", code="comment_deleted")
+            raise Conflict(
+                "This comment was deleted; it takes no replies.", code=ErrorCode.COMMENT_DELETED
+            )
         if parent.status != "visible":
             raise Conflict(
                 "This comment is hidden or awaiting moderation; it takes no replies.",
-                code="comment_not_visible",
+                code=ErrorCode.COMMENT_NOT_VISIBLE,
             )
         parent_id, root_id, depth = parent.id, parent.root_id, parent.depth + 1
     await require_thread_open(session, target_type, target_id, root_id if parent_id else None)
@@ -182,7 +179,7 @@ async def create_comment(
         await _queue(session, comment)
     record_event(
         session,
-        "comment.created",
+        EventType.COMMENT_CREATED,
         subject_type="comment",
         subject_id=comment.id,
         actor_id=actor.id,
@@ -219,10 +216,13 @@ async def update_comment(
 ) -> CommentPublic:
     """The author edits the text or alignment; the comment is marked edited."""
     comment = await get_own_comment(session, actor, comment_id)
-    await ensure_not_suspended(session, actor.id, comment.organization_id)
     if comment.deleted_at is not None:
-        raise Conflict("This comment was deleted; it cannot be edited.", code="comment_deleted")
-    target = await resolve_comment_target(session, actor, comment.target_type, comment.target_id)
+        raise Conflict(
+            "This comment was deleted; it cannot be edited.", code=ErrorCode.COMMENT_DELETED
+        )
+    target = await resolve_comment_target(
+        session, actor, comment.target_type, comment.target_id, write=True
+    )
     if not target.open_for_comments:
         raise closed()
     changes = {
@@ -243,7 +243,7 @@ async def update_comment(
                 await _queue(session, comment)
         record_event(
             session,
-            "comment.updated",
+            EventType.COMMENT_UPDATED,
             subject_type="comment",
             subject_id=comment.id,
             actor_id=actor.id,
@@ -269,7 +269,7 @@ async def delete_comment(session: AsyncSession, actor: User, comment_id: uuid.UU
         await adjust_comments_count(session, comment.target_type, comment.target_id, -1)
     record_event(
         session,
-        "comment.deleted",
+        EventType.COMMENT_DELETED,
         subject_type="comment",
         subject_id=comment.id,
         actor_id=actor.id,

@@ -1,32 +1,25 @@
 """Comment targets: where a comment lives, who may see it, and whether it takes comments.
 
-`resolve_comment_target` is the one place that answers this for every kind of
-target, by reusing each domain's own visibility rule — so comments are exactly as visible
-as what they are about.
+`resolve_comment_target` is the one place that answers this, for every kind of content
+that takes comments in the registry (`app/services/access/kinds.py`), by reusing each
+domain's own visibility rule — so comments are exactly as visible as what they are about.
 """
 
 import uuid
 from typing import NamedTuple
 
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound
 from app.models.accounts import User
-from app.models.meetings import Meeting
-from app.models.plans import Plan, PlanNode
-from app.services.access.content import plan_visible_clause, proposal_context
-from app.services.access.standing import TableContext, require_participant, table_context
-from app.services.budgets.access import project_context
-from app.services.polls.polls import poll_context
+from app.services.access.kinds import KINDS, NO_COMMENTS_HERE
+from app.services.access.standing import TableContext, require_participant
+from app.services.budgets.access import BUDGET_PROJECT
+from app.services.live.question_kind import QUESTION
 
-TARGET_NOT_FOUND = {
-    "proposal": "No proposal with this id.",
-    "meeting": "No meeting with this id.",
-    "plan_node": "No plan node with this id.",
-    "poll": "No poll with this id.",
-    "budget_project": "No budget project with this id.",
-}
+# Kinds other domains register: imported so that they are registered before any lookup.
+REGISTERED_ELSEWHERE = (QUESTION, BUDGET_PROJECT)
 
 
 class CommentTarget(NamedTuple):
@@ -37,81 +30,28 @@ class CommentTarget(NamedTuple):
     context: TableContext | None = None
 
 
-# --- the target: visibility and whether it takes comments ---------------------------
-
-
-def _table_open(ctx: TableContext) -> bool:
-    return ctx.table.status == "open" and ctx.settings.comments_open
-
-
 async def resolve_comment_target(
-    session: AsyncSession, actor: User | None, target_type: str, target_id: uuid.UUID
+    session: AsyncSession,
+    actor: User | None,
+    target_type: str,
+    target_id: uuid.UUID,
+    *,
+    write: bool = False,
 ) -> CommentTarget:
     """Where a comment target belongs and whether it takes comments; 404 if the actor may
-    not see it. The one place that decides who may see (and so read the comments of)
-    what, through each domain's own visibility rule:
-
-    * proposal — the proposals' rule (`proposal_context`: its table's visibility, drafts
-      only for their authors); closed when not published (draft, withdrawn) or rejected;
-    * meeting — its table's visibility (`table_context`), and a hidden meeting only for
-      its table's facilitators (moderators); closed when cancelled;
-    * poll — its table's visibility (`table_context`);
-    * plan node — its plan's visibility (`plan_visible_clause`); closed when the node or
-      the plan is archived;
-    * budget project — public, like its process; always open.
-
-    Anything on a table is closed when the table's status is not `open` or its settings
-    have `comments_open = false`."""
-    if target_type == "proposal":
-        proposal, ctx = await proposal_context(session, actor, target_id)
-        open_ = (
-            _table_open(ctx)
-            and proposal.status == "published"
-            and proposal.answer_state != "rejected"
-        )
-        return CommentTarget(proposal.organization_id, proposal.table_id, open_, ctx)
-    if target_type == "meeting":
-        meeting = await session.get(Meeting, target_id)
-        if meeting is None:
-            raise NotFound(TARGET_NOT_FOUND["meeting"])
-        ctx = await _table_context(session, actor, meeting.table_id, "meeting")
-        if meeting.moderation_status != "visible" and not ctx.is_facilitator:
-            raise NotFound(TARGET_NOT_FOUND["meeting"])
-        open_ = _table_open(ctx) and meeting.status != "cancelled"
-        return CommentTarget(meeting.organization_id, meeting.table_id, open_, ctx)
-    if target_type == "poll":
-        poll, ctx = await poll_context(session, actor, target_id)
-        return CommentTarget(poll.organization_id, poll.table_id, _table_open(ctx), ctx)
-    if target_type == "plan_node":
-        row = (
-            await session.exec(
-                select(PlanNode, Plan.status)
-                .join(Plan, col(Plan.id) == PlanNode.plan_id)
-                .where(col(PlanNode.id) == target_id, plan_visible_clause(actor))
-            )
-        ).one_or_none()
-        if row is None:
-            raise NotFound(TARGET_NOT_FOUND["plan_node"])
-        node, plan_status = row
-        open_ = node.archived_at is None and plan_status != "archived"
-        return CommentTarget(node.organization_id, None, open_)
-    if target_type == "budget_project":
-        try:
-            project, _ = await project_context(session, actor, target_id)
-        except NotFound:
-            raise NotFound(TARGET_NOT_FOUND["budget_project"]) from None
-        return CommentTarget(project.organization_id, None, True)
-    raise NotFound("Comments are not available on this kind of resource.")
-
-
-async def _table_context(
-    session: AsyncSession, actor: User | None, table_id: uuid.UUID, target_type: str
-) -> TableContext:
-    """The table's context; a table the actor may not see hides the target itself."""
-    try:
-        return await table_context(session, actor, table_id)
-    except NotFound:
-        raise NotFound(TARGET_NOT_FOUND[target_type]) from None
+    not see it. Each kind that takes comments says how it is found, through its domain's
+    own visibility rule, and when it is closed (`app/services/access/kinds.py`: proposals
+    by `proposal_context`, meetings and polls by their table's visibility, plan nodes by
+    their plan's). Anything on a table is closed when the table's status is not `open` or
+    its settings have `comments_open = false`. With `write` (creating, editing, voting), a
+    suspended actor gets 403 `suspended`, answered by the same query."""
+    kind = KINDS.get(target_type)
+    if kind is None or not kind.takes_comments or kind.find is None:
+        raise NotFound(NO_COMMENTS_HERE)
+    found = await kind.find(session, actor, target_id, write)
+    return CommentTarget(
+        found.organization_id, found.table_id, found.open_for_comments, found.context
+    )
 
 
 def check_may_write(target: CommentTarget, actor: User) -> None:
@@ -125,4 +65,4 @@ def check_may_write(target: CommentTarget, actor: User) -> None:
 
 
 def closed() -> Conflict:
-    return Conflict("Comments are closed here.", code="comments_closed")
+    return Conflict("Comments are closed here.", code=ErrorCode.COMMENTS_CLOSED)

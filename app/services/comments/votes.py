@@ -19,16 +19,19 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
 from app.models.comments import Comment, CommentPublic, CommentVote
 from app.services.comments.reading import COMMENT_NOT_FOUND, comment_public, may_see_pending
 from app.services.comments.targets import check_may_write, resolve_comment_target
-from app.services.guards.suspension import ensure_not_suspended
 
 
-async def _votable_comment(session: AsyncSession, actor: User, comment_id: uuid.UUID) -> Comment:
+async def _votable_comment(
+    session: AsyncSession, actor: User, comment_id: uuid.UUID, *, write: bool = False
+) -> Comment:
     comment = (
         await session.exec(
             select(Comment).where(col(Comment.id) == comment_id).with_for_update(key_share=True)
@@ -36,13 +39,17 @@ async def _votable_comment(session: AsyncSession, actor: User, comment_id: uuid.
     ).one_or_none()
     if comment is None:
         raise NotFound(COMMENT_NOT_FOUND)
-    target = await resolve_comment_target(session, actor, comment.target_type, comment.target_id)
+    target = await resolve_comment_target(
+        session, actor, comment.target_type, comment.target_id, write=write
+    )
     if not await may_see_pending(session, actor, comment, target):
         raise NotFound(COMMENT_NOT_FOUND)
     if comment.deleted_at is not None or comment.status != "visible":
-        raise Conflict("This comment was deleted; it takes no votes.", code="comment_deleted")
+        raise Conflict(
+            "This comment was deleted; it takes no votes.", code=ErrorCode.COMMENT_DELETED
+        )
     if comment.author_id == actor.id:
-        raise Conflict("You cannot vote on your own comment.", code="own_comment")
+        raise Conflict("You cannot vote on your own comment.", code=ErrorCode.OWN_COMMENT)
     check_may_write(target, actor)
     return comment
 
@@ -83,7 +90,7 @@ async def _move_counters(session: AsyncSession, comment: Comment, old: int, new:
 def _event(session: AsyncSession, actor: User, comment: Comment, value: int) -> None:
     record_event(
         session,
-        "comment.voted",
+        EventType.COMMENT_VOTED,
         subject_type="comment",
         subject_id=comment.id,
         actor_id=actor.id,
@@ -96,8 +103,7 @@ async def put_vote(
     session: AsyncSession, actor: User, comment_id: uuid.UUID, value: int
 ) -> CommentPublic:
     """Vote +1 or -1, or change one's vote; repeating the same vote changes nothing."""
-    comment = await _votable_comment(session, actor, comment_id)
-    await ensure_not_suspended(session, actor.id, comment.organization_id)
+    comment = await _votable_comment(session, actor, comment_id, write=True)
     old = await _previous_vote(session, comment.id, actor.id)
     if old != value:
         await session.exec(

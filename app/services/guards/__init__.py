@@ -1,3 +1,3 @@
-"""Guards every write path calls: suspensions, pre-moderation, the content filter and
-thread locks.
+"""Guards every write path calls: pre-moderation, the content filter and thread locks.
+(Suspensions are read by the write paths' context loaders: `app/services/access/suspensions.py`.)
 """

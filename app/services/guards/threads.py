@@ -9,6 +9,7 @@ from sqlalchemy import tuple_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict
 from app.models.moderation import Moderation
 
@@ -16,7 +17,7 @@ from app.models.moderation import Moderation
 def thread_locked() -> Conflict:
     return Conflict(
         "The moderators locked this discussion: it takes no new comments or replies.",
-        code="thread_locked",
+        code=ErrorCode.THREAD_LOCKED,
     )
 
 

@@ -24,7 +24,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound, Unprocessable
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
 from app.models.integrations import ClientActor
@@ -179,12 +181,12 @@ async def _create_organization(
     except IntegrityError as exc:
         raise Conflict(
             "The organization was created meanwhile; import the document again.",
-            code="organization_exists",
+            code=ErrorCode.ORGANIZATION_EXISTS,
         ) from exc
     added = await add_municipalities(session, org, spec.get("municipalities", []))
     record_audit(
         session,
-        "organization.created",
+        EventType.ORGANIZATION_CREATED,
         organization_id=org.id,
         actor_id=actor_id,
         target_type="organization",
@@ -225,7 +227,7 @@ async def _upsert_plan(
 
 def _node_event(
     session: AsyncSession,
-    type: str,
+    type: EventType,
     node: PlanNode,
     actor_id: uuid.UUID | None,
     **payload: Any,
@@ -274,7 +276,7 @@ async def _sync_nodes(
     session.add_all(new)
     await session.flush()
     for added in new:
-        _node_event(session, "plan_node.created", added, actor_id)
+        _node_event(session, EventType.PLAN_NODE_CREATED, added, actor_id)
     changes.created = len(new)
 
     for d in doc_nodes:
@@ -294,10 +296,10 @@ async def _sync_nodes(
         if content or moved or restored or deeper:
             node.version += 1
         if restored:
-            _node_event(session, "plan_node.restored", node, actor_id)
+            _node_event(session, EventType.PLAN_NODE_RESTORED, node, actor_id)
         fields = content + (["parent_id", "position"] if moved else [])
         if fields:
-            _node_event(session, "plan_node.updated", node, actor_id, fields=fields)
+            _node_event(session, EventType.PLAN_NODE_UPDATED, node, actor_id, fields=fields)
         changes.updated += bool(content)
         changes.moved += moved
         changes.restored += restored
@@ -309,7 +311,7 @@ async def _sync_nodes(
         if gone.code not in in_document and gone.archived_at is None:
             gone.archived_at = now
             gone.version += 1
-            _node_event(session, "plan_node.archived", gone, actor_id)
+            _node_event(session, EventType.PLAN_NODE_ARCHIVED, gone, actor_id)
             changes.archived += 1
     await session.flush()
     return changes
@@ -333,7 +335,7 @@ async def import_plan(session: AsyncSession, actor: Importer, document: Any) -> 
         raise Unprocessable(
             f"The plan document has {len(faults)} error{'s' if len(faults) != 1 else ''}"
             f"{more}; nothing was imported.",
-            code="invalid_plan_document",
+            code=ErrorCode.INVALID_PLAN_DOCUMENT,
             errors=[f.as_error() for f in shown],
         )
 
@@ -366,7 +368,7 @@ async def import_plan(session: AsyncSession, actor: Importer, document: Any) -> 
             plan.version += 1
         record_audit(
             session,
-            "plan.imported",
+            EventType.PLAN_IMPORTED,
             organization_id=org.id,
             actor_id=actor_id,
             actor_client_id=actor.client_id if isinstance(actor, ClientActor) else None,

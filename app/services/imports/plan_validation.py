@@ -19,6 +19,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from app.error_codes import ErrorCode
 from app.models.accounts import LOCALE_PATTERN
 from app.models.plans import (
     DESCRIPTION_MAX,
@@ -29,6 +30,7 @@ from app.models.plans import (
     SUMMARY_MAX,
     TITLE_MAX,
 )
+from app.services.validation import field_error
 
 Path = tuple[str | int, ...]
 _LOCALE = re.compile(LOCALE_PATTERN)
@@ -39,19 +41,14 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 class Fault:
     path: Path
     msg: str
-    code: str
+    code: ErrorCode
 
     @property
     def pointer(self) -> str:
         return to_pointer(self.path)
 
     def as_error(self) -> dict[str, Any]:
-        return {
-            "loc": ["body", *self.path],
-            "pointer": self.pointer,
-            "msg": self.msg,
-            "code": self.code,
-        }
+        return {**field_error(["body", *self.path], self.msg, self.code), "pointer": self.pointer}
 
 
 def to_pointer(path: Sequence[str | int]) -> str:
@@ -93,31 +90,35 @@ def _schema_faults(error: ValidationError) -> Iterator[Fault]:
         case "required":
             for name in value:
                 if isinstance(instance, dict) and name not in instance:
-                    yield Fault((*path, name), "is required", "required")
+                    yield Fault((*path, name), "is required", ErrorCode.REQUIRED)
         case "additionalProperties":
             schema: Any = error.schema
             allowed = set(schema.get("properties", {}))
             for name in instance if isinstance(instance, dict) else ():
                 if name not in allowed:
-                    yield Fault((*path, name), "is not a field of this object", "unknown_field")
+                    yield Fault(
+                        (*path, name), "is not a field of this object", ErrorCode.UNKNOWN_FIELD
+                    )
         case "type":
             names = [value] if isinstance(value, str) else list(value)
             expected = " or ".join(_TYPE_NAMES.get(n, n) for n in names)
-            yield Fault(path, f"must be {expected}", "wrong_type")
+            yield Fault(path, f"must be {expected}", ErrorCode.INVALID_TYPE)
         case "enum":
-            yield Fault(path, f"must be one of: {', '.join(map(str, value))}", "invalid_choice")
+            yield Fault(
+                path, f"must be one of: {', '.join(map(str, value))}", ErrorCode.INVALID_CHOICE
+            )
         case "const":
-            yield Fault(path, f"must be {json.dumps(value)}", "invalid_value")
+            yield Fault(path, f"must be {json.dumps(value)}", ErrorCode.INVALID_VALUE)
         case "minLength":
-            yield Fault(path, "must not be empty", "too_short")
+            yield Fault(path, "must not be empty", ErrorCode.TOO_SHORT)
         case "maxLength":
-            yield Fault(path, f"must be at most {value} characters", "too_long")
+            yield Fault(path, f"must be at most {value} characters", ErrorCode.TOO_LONG)
         case "minProperties":
-            yield Fault(path, "must not be empty", "empty")
+            yield Fault(path, "must not be empty", ErrorCode.TOO_SHORT)
         case "pattern":
-            yield Fault(path, f"must match the pattern {value}", "invalid_format")
+            yield Fault(path, f"must match the pattern {value}", ErrorCode.INVALID_FORMAT)
         case _:
-            yield Fault(path, error.message[:200], str(error.validator))
+            yield Fault(path, error.message[:200], ErrorCode.INVALID_VALUE)
 
 
 def schema_faults(document: Any) -> list[Fault]:
@@ -138,7 +139,7 @@ class _Checker:
         self.locale = locale
         self.faults: list[Fault] = []
 
-    def fault(self, path: Path, msg: str, code: str) -> None:
+    def fault(self, path: Path, msg: str, code: ErrorCode) -> None:
         self.faults.append(Fault(path, msg, code))
 
     def text(self, value: Any, path: Path, max_length: int) -> None:
@@ -146,17 +147,21 @@ class _Checker:
             return
         for key, text in value.items():
             if not _LOCALE.match(key):
-                self.fault((*path, key), "is not a locale code such as it or en", "invalid_locale")
+                self.fault(
+                    (*path, key), "is not a locale code such as it or en", ErrorCode.INVALID_LOCALE
+                )
             if isinstance(text, str):
                 if not text.strip():
-                    self.fault((*path, key), "must not be blank", "blank")
+                    self.fault((*path, key), "must not be blank", ErrorCode.BLANK)
                 elif len(text) > max_length:
-                    self.fault((*path, key), f"must be at most {max_length} characters", "too_long")
+                    self.fault(
+                        (*path, key), f"must be at most {max_length} characters", ErrorCode.TOO_LONG
+                    )
         if self.locale not in value:
             self.fault(
                 path,
                 f"needs a text in '{self.locale}', the organization's default locale",
-                "missing_default_locale",
+                ErrorCode.MISSING_DEFAULT_LOCALE,
             )
 
     def parse_date(self, value: Any, path: Path) -> date | None:
@@ -167,32 +172,36 @@ class _Checker:
                 raise ValueError(value)
             return date.fromisoformat(value)
         except ValueError:
-            self.fault(path, "must be a date written YYYY-MM-DD", "invalid_date")
+            self.fault(path, "must be a date written YYYY-MM-DD", ErrorCode.INVALID_DATE)
             return None
 
     def not_before(self, start: date | None, end: date | None, path: Path, what: str) -> None:
         if start is not None and end is not None and end < start:
-            self.fault(path, f"{what} ends ({end}) before it starts ({start})", "ends_before_start")
+            self.fault(
+                path, f"{what} ends ({end}) before it starts ({start})", ErrorCode.ENDS_BEFORE_START
+            )
 
     def organization(self, org: Any, expected_locale: str | None) -> None:
         if not isinstance(org, dict):
             return
         name = org.get("name")
         if isinstance(name, str) and not 2 <= len(name.strip()) <= 200:
-            self.fault(("organization", "name"), "must be 2 to 200 characters", "invalid_length")
+            self.fault(
+                ("organization", "name"), "must be 2 to 200 characters", ErrorCode.INVALID_LENGTH
+            )
         locale = org.get("default_locale")
         if isinstance(locale, str):
             if not _LOCALE.match(locale):
                 self.fault(
                     ("organization", "default_locale"),
                     "is not a locale code such as it or en",
-                    "invalid_locale",
+                    ErrorCode.INVALID_LOCALE,
                 )
             elif expected_locale is not None and locale != expected_locale:
                 self.fault(
                     ("organization", "default_locale"),
                     f"differs from the organization's default locale '{expected_locale}'",
-                    "locale_mismatch",
+                    ErrorCode.LOCALE_MISMATCH,
                 )
         municipalities = org.get("municipalities")
         if isinstance(municipalities, list):
@@ -201,7 +210,7 @@ class _Checker:
                     self.fault(
                         ("organization", "municipalities", i),
                         "must be 1 to 120 characters",
-                        "invalid_length",
+                        ErrorCode.INVALID_LENGTH,
                     )
 
     def plan(self, plan: Any) -> None:
@@ -229,13 +238,15 @@ class _Checker:
         levels = plan.get("levels")
         if isinstance(levels, list):
             if len(levels) > MAX_DEPTH:
-                self.fault(("plan", "levels"), f"may name at most {MAX_DEPTH} levels", "too_long")
+                self.fault(
+                    ("plan", "levels"), f"may name at most {MAX_DEPTH} levels", ErrorCode.TOO_LONG
+                )
             for i, level in enumerate(levels):
                 if isinstance(level, str) and not 1 <= len(level.strip()) <= KIND_MAX:
                     self.fault(
                         ("plan", "levels", i),
                         f"must be 1 to {KIND_MAX} characters",
-                        "invalid_length",
+                        ErrorCode.INVALID_LENGTH,
                     )
         nodes = plan.get("nodes")
         if isinstance(nodes, list):
@@ -245,7 +256,7 @@ class _Checker:
                 self.fault(
                     ("plan", "nodes"),
                     f"a plan has at most {MAX_NODES} nodes; this one has {count}",
-                    "too_many_nodes",
+                    ErrorCode.TOO_MANY_NODES,
                 )
 
     def nodes(self, nodes: list[Any], path: Path, depth: int, seen: dict[str, Path]) -> int:
@@ -256,25 +267,29 @@ class _Checker:
             count += 1
             where: Path = (*path, i)
             if depth > MAX_DEPTH:
-                self.fault(where, f"nodes nest at most {MAX_DEPTH} levels deep", "too_deep")
+                self.fault(where, f"nodes nest at most {MAX_DEPTH} levels deep", ErrorCode.TOO_DEEP)
                 continue
             code = node.get("code")
             if isinstance(code, str):
                 if code != code.strip() or not code:
                     self.fault(
-                        (*where, "code"), "must not start or end with spaces", "invalid_code"
+                        (*where, "code"),
+                        "must not start or end with spaces",
+                        ErrorCode.INVALID_CODE,
                     )
                 elif code in seen:
                     self.fault(
                         (*where, "code"),
                         f"duplicate code '{code}' (first used at {to_pointer(seen[code])})",
-                        "duplicate_code",
+                        ErrorCode.DUPLICATE_CODE,
                     )
                 else:
                     seen[code] = (*where, "code")
             kind = node.get("kind")
             if isinstance(kind, str) and not 1 <= len(kind.strip()) <= KIND_MAX:
-                self.fault((*where, "kind"), f"must be 1 to {KIND_MAX} characters", "invalid_kind")
+                self.fault(
+                    (*where, "kind"), f"must be 1 to {KIND_MAX} characters", ErrorCode.INVALID_KIND
+                )
             self.text(node.get("title"), (*where, "title"), TITLE_MAX)
             self.text(node.get("summary"), (*where, "summary"), SUMMARY_MAX)
             self.text(node.get("description"), (*where, "description"), DESCRIPTION_MAX)

@@ -11,6 +11,7 @@ from sqlalchemy import ARRAY, String, any_, bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.models.base import TextMap
 from app.models.organizations import SLUG_PATTERN, Municipality, Organization
 from app.models.plans import Plan
@@ -50,7 +51,7 @@ def _text_faults(value: Any, path: Path, locale: str) -> list[Fault]:
             Fault(
                 path,
                 f"needs a text in '{locale}', the organization's default locale",
-                "missing_default_locale",
+                ErrorCode.MISSING_DEFAULT_LOCALE,
             )
         ]
     return []
@@ -65,11 +66,13 @@ def _slug_faults(slug: Any, where: Path, slugs: set[str]) -> list[Fault]:
             Fault(
                 (*where, "slug"),
                 "must be lower-case letters, digits and hyphens (2 to 63)",
-                "invalid_slug",
+                ErrorCode.INVALID_SLUG,
             )
         )
     elif slug in slugs:
-        faults.append(Fault((*where, "slug"), f"duplicate table '{slug}'", "duplicate_slug"))
+        faults.append(
+            Fault((*where, "slug"), f"duplicate table '{slug}'", ErrorCode.DUPLICATE_SLUG)
+        )
     slugs.add(slug)
     return faults
 
@@ -89,19 +92,21 @@ def _meeting_faults(
                 Fault(
                     (*at, field),
                     "must be a date-time with an offset, e.g. 2022-04-28T16:00:00+02:00",
-                    "invalid_datetime",
+                    ErrorCode.INVALID_DATETIME,
                 )
             )
     if starts is not None and ends is not None and ends <= starts:
         faults.append(
-            Fault((*at, "ends_at"), "the meeting ends before it starts", "ends_before_start")
+            Fault(
+                (*at, "ends_at"), "the meeting ends before it starts", ErrorCode.ENDS_BEFORE_START
+            )
         )
     title = meeting.get("title")
     if starts is not None and isinstance(title, dict):
         key = title_key(title, starts, locale)
         if key in seen:
             faults.append(
-                Fault(at, "the same meeting (title and start) twice", "duplicate_meeting")
+                Fault(at, "the same meeting (title and start) twice", ErrorCode.DUPLICATE_MEETING)
             )
         seen.add(key)
     linked = meeting.get("linked_nodes")
@@ -111,7 +116,7 @@ def _meeting_faults(
                 Fault(
                     (*at, "linked_nodes", k),
                     f"no node with code '{code}' in this plan",
-                    "unknown_node",
+                    ErrorCode.UNKNOWN_NODE,
                 )
             )
     return faults
@@ -219,7 +224,7 @@ async def check_tables_against_stored(
                 Fault(
                     ("tables", i, "slug"),
                     f"table '{slug}' works on another plan",
-                    "table_on_other_plan",
+                    ErrorCode.TABLE_ON_OTHER_PLAN,
                 )
             )
         meetings = table.get("meetings")
@@ -232,7 +237,7 @@ async def check_tables_against_stored(
                     Fault(
                         ("tables", i, "meetings", j, "location", "municipality"),
                         f"'{town}' is not a municipality of {name}",
-                        "unknown_municipality",
+                        ErrorCode.UNKNOWN_MUNICIPALITY,
                     )
                 )
     return faults

@@ -15,7 +15,9 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Unprocessable
+from app.event_types import EventType
 from app.events import record_event
 from app.models.meetings import Meeting, MeetingPlanNode
 from app.models.organizations import Municipality, Organization
@@ -46,10 +48,10 @@ MEETING_FIELDS = (
 # --- writing --------------------------------------------------------------------------
 
 
-def _invalid(path: Path, msg: str, code: str) -> Unprocessable:
+def _invalid(path: Path, msg: str, code: ErrorCode) -> Unprocessable:
     return Unprocessable(
         f"The plan document has 1 error; nothing was imported ({msg}).",
-        code="invalid_plan_document",
+        code=ErrorCode.INVALID_PLAN_DOCUMENT,
         errors=[Fault(path, msg, code).as_error()],
     )
 
@@ -94,7 +96,7 @@ async def _upsert_table(
             raise _invalid(
                 (*where, "slug"),
                 f"table '{table.slug}' works on another plan",
-                "table_on_other_plan",
+                ErrorCode.TABLE_ON_OTHER_PLAN,
             )
         if table.plan_id is None:
             values["plan_id"] = plan.id
@@ -107,7 +109,7 @@ async def _upsert_table(
         outcome, payload = "updated", {"fields": changed, "source": "import"}
     record_event(
         session,
-        f"table.{outcome}",
+        EventType.TABLE_CREATED if outcome == "created" else EventType.TABLE_UPDATED,
         subject_type="table",
         subject_id=table.id,
         actor_id=actor_id,
@@ -129,7 +131,7 @@ def _meeting_values(
             raise _invalid(
                 (*where, "location", "municipality"),
                 f"'{location['municipality']}' is not a municipality of {org.name}",
-                "unknown_municipality",
+                ErrorCode.UNKNOWN_MUNICIPALITY,
             )
     return {
         "kind": spec.get("kind", "plenary"),
@@ -204,7 +206,7 @@ async def _upsert_meeting(
         payload = {"table_id": str(table.id), "fields": changed, "source": "import"}
     record_event(
         session,
-        f"meeting.{outcome}",
+        EventType.MEETING_CREATED if outcome == "created" else EventType.MEETING_UPDATED,
         subject_type="meeting",
         subject_id=meeting.id,
         actor_id=actor_id,

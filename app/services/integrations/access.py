@@ -11,6 +11,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import AppError, NotFound, Unauthorized
 from app.models.accounts import User
 from app.models.integrations import ApiClient, ClientActor, acting_client
@@ -25,7 +26,7 @@ class InsufficientScope(AppError):
     """RFC 6750 §3.1: the token is valid but lacks the scope the endpoint needs."""
 
     status = 403
-    code = "insufficient_scope"
+    code = ErrorCode.INSUFFICIENT_SCOPE
     title = "Insufficient scope"
 
     def __init__(self, scope: str) -> None:

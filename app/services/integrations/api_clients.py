@@ -14,7 +14,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import ratelimit
 from app.config import get_settings
+from app.error_codes import ErrorCode
 from app.errors import AppError, NotFound, RateLimited
+from app.event_types import EventType
 from app.models.accounts import User
 from app.models.integrations import (
     SCOPES,
@@ -39,7 +41,7 @@ class InvalidClient(AppError):
     """RFC 6749 §5.2 `invalid_client`: 401 with a Basic challenge."""
 
     status = 401
-    code = "invalid_client"
+    code = ErrorCode.INVALID_CLIENT
     title = "Invalid client"
 
     def __init__(self, detail: str = "Client authentication failed.") -> None:
@@ -53,7 +55,7 @@ class InvalidClient(AppError):
 
 
 class InvalidScope(AppError):
-    code = "invalid_scope"
+    code = ErrorCode.INVALID_SCOPE
     title = "Invalid scope"
 
     def __init__(self, detail: str) -> None:
@@ -123,7 +125,7 @@ async def create_client(
     secret = _add_secret(session, client.id)
     record_audit(
         session,
-        "api_client.created",
+        EventType.API_CLIENT_CREATED,
         organization_id=org.id,
         actor_id=actor.id,
         target_type="api_client",
@@ -184,7 +186,7 @@ async def update_client(
         session.add(client)
         record_audit(
             session,
-            "api_client.updated",
+            EventType.API_CLIENT_UPDATED,
             organization_id=client.organization_id,
             actor_id=actor.id,
             target_type="api_client",
@@ -203,7 +205,7 @@ async def delete_client(session: AsyncSession, actor: User, client_id: uuid.UUID
     client = await _admin_client(session, actor, client_id, lock=True)
     record_audit(
         session,
-        "api_client.deleted",
+        EventType.API_CLIENT_DELETED,
         organization_id=client.organization_id,
         actor_id=actor.id,
         target_type="api_client",
@@ -233,7 +235,7 @@ async def rotate_secret(
     secret = _add_secret(session, client.id)
     record_audit(
         session,
-        "api_client.secret_rotated",
+        EventType.API_CLIENT_SECRET_ROTATED,
         organization_id=client.organization_id,
         actor_id=actor.id,
         target_type="api_client",
@@ -292,7 +294,7 @@ async def client_credentials(
             raise RateLimited(
                 "Too many failed client authentications; try again later.",
                 retry_after=usage.retry_after(),
-                code="too_many_attempts",
+                code=ErrorCode.TOO_MANY_ATTEMPTS,
             )
     client = await _authenticated(session, client_id, client_secret)
     if client is None:

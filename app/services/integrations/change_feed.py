@@ -23,6 +23,7 @@ from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import get_settings
+from app.error_codes import ErrorCode
 from app.errors import AppError, Unprocessable
 from app.models.integrations import ChangeItem, ChangePage
 from app.services.integrations.access import Actor, integration_organization, require_scope
@@ -34,7 +35,7 @@ TYPE_PATTERN = re.compile(r"^(\*|[a-z_]+(\.[a-z_]+)?|[a-z_]+\.\*)$")
 
 class CursorExpired(AppError):
     status = 410
-    code = "cursor_expired"
+    code = ErrorCode.CURSOR_EXPIRED
     title = "Cursor expired"
 
 
@@ -54,8 +55,10 @@ class Position:
 def _invalid_cursor() -> Unprocessable:
     return Unprocessable(
         "The cursor is not valid for this feed; start again without it.",
-        code="invalid_cursor",
-        errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "code": "invalid"}],
+        code=ErrorCode.INVALID_CURSOR,
+        errors=[
+            {"loc": ["query", "cursor"], "msg": "invalid cursor", "code": ErrorCode.INVALID_CURSOR}
+        ],
     )
 
 
@@ -94,8 +97,14 @@ def type_filter(types: str | None) -> tuple[list[str], list[str]] | None:
         if not TYPE_PATTERN.match(pattern):
             raise Unprocessable(
                 f"{pattern!r} is not an event type or pattern like proposal.*.",
-                code="invalid_types",
-                errors=[{"loc": ["query", "types"], "msg": "invalid pattern", "code": "invalid"}],
+                code=ErrorCode.INVALID_TYPES,
+                errors=[
+                    {
+                        "loc": ["query", "types"],
+                        "msg": "invalid pattern",
+                        "code": ErrorCode.INVALID_TYPES,
+                    }
+                ],
             )
         if pattern == "*":
             return None

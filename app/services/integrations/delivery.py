@@ -30,6 +30,7 @@ from standardwebhooks import Webhook
 
 from app.config import get_settings
 from app.db import after_commit
+from app.event_types import EventType
 from app.events import record_event
 from app.mail import send_mail
 from app.models.accounts import User
@@ -341,7 +342,7 @@ async def disable(session: AsyncSession, endpoint: WebhookEndpoint, reason: str)
     endpoint.disabled_reason = reason
     record_event(
         session,
-        "webhook.disabled",
+        EventType.WEBHOOK_DISABLED,
         subject_type="webhook",
         subject_id=endpoint.id,
         actor_id=None,

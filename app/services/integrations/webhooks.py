@@ -13,7 +13,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import get_settings
+from app.error_codes import ErrorCode
 from app.errors import NotFound, Unprocessable
+from app.event_types import EventType
 from app.models.integrations import (
     ClientActor,
     DeliveryAttempt,
@@ -58,8 +60,14 @@ def _check_types(types: Sequence[str]) -> list[str]:
         raise Unprocessable(
             f"Not event types or patterns: {', '.join(bad)} (use e.g. proposal.* or "
             "meeting.cancelled).",
-            code="invalid_event_types",
-            errors=[{"loc": ["body", "event_types"], "msg": "invalid pattern", "code": "invalid"}],
+            code=ErrorCode.INVALID_EVENT_TYPES,
+            errors=[
+                {
+                    "loc": ["body", "event_types"],
+                    "msg": "invalid pattern",
+                    "code": ErrorCode.INVALID_EVENT_TYPES,
+                }
+            ],
         )
     return sorted(set(types))
 
@@ -70,8 +78,10 @@ async def _check_url(url: str) -> str:
     except TargetRefused as exc:
         raise Unprocessable(
             str(exc),
-            code="webhook_target_refused",
-            errors=[{"loc": ["body", "url"], "msg": str(exc), "code": "target_refused"}],
+            code=ErrorCode.WEBHOOK_TARGET_REFUSED,
+            errors=[
+                {"loc": ["body", "url"], "msg": str(exc), "code": ErrorCode.WEBHOOK_TARGET_REFUSED}
+            ],
         ) from exc
     return url
 
@@ -81,7 +91,7 @@ def webhook_public(endpoint: WebhookEndpoint) -> WebhookPublic:
 
 
 def _audit(
-    session: AsyncSession, action: str, actor: Actor, endpoint: WebhookEndpoint, **data: Any
+    session: AsyncSession, action: EventType, actor: Actor, endpoint: WebhookEndpoint, **data: Any
 ) -> None:
     ids = actor_fields(actor)
     record_audit(
@@ -112,7 +122,7 @@ async def create_webhook(
     await session.flush()
     secret = new_webhook_secret()
     session.add(WebhookSecret(endpoint_id=endpoint.id, secret=secret))
-    _audit(session, "webhook.created", actor, endpoint, event_types=endpoint.event_types)
+    _audit(session, EventType.WEBHOOK_CREATED, actor, endpoint, event_types=endpoint.event_types)
     await session.flush()
     await session.refresh(endpoint)
     return WebhookWithSecret(**webhook_public(endpoint).model_dump(), secret=secret)
@@ -174,7 +184,7 @@ async def update_webhook(
             endpoint.disabled_reason = None
             endpoint.failing_since = None
     session.add(endpoint)
-    _audit(session, "webhook.updated", actor, endpoint, fields=sorted(fields))
+    _audit(session, EventType.WEBHOOK_UPDATED, actor, endpoint, fields=sorted(fields))
     await session.flush()
     await session.refresh(endpoint)
     return webhook_public(endpoint)
@@ -182,7 +192,7 @@ async def update_webhook(
 
 async def delete_webhook(session: AsyncSession, actor: Actor, webhook_id: uuid.UUID) -> None:
     endpoint = await managed_webhook(session, actor, webhook_id, lock=True)
-    _audit(session, "webhook.deleted", actor, endpoint)
+    _audit(session, EventType.WEBHOOK_DELETED, actor, endpoint)
     await session.flush()
     await session.exec(delete(WebhookEndpoint).where(col(WebhookEndpoint.id) == endpoint.id))
 
@@ -203,7 +213,7 @@ async def rotate_webhook_secret(
     )
     secret = new_webhook_secret()
     session.add(WebhookSecret(endpoint_id=endpoint.id, secret=secret))
-    _audit(session, "webhook.secret_rotated", actor, endpoint)
+    _audit(session, EventType.WEBHOOK_SECRET_ROTATED, actor, endpoint)
     await session.flush()
     return WebhookWithSecret(**webhook_public(endpoint).model_dump(), secret=secret)
 

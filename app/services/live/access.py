@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, Forbidden, NotFound
 from app.models.accounts import User
 from app.models.meetings import Meeting
@@ -38,13 +39,14 @@ async def live_access(
 def require_facilitator(access: LiveAccess) -> None:
     if not access.moderator:
         raise Forbidden(
-            "Only the facilitators of this meeting's table may do this.", code="not_facilitator"
+            "Only the facilitators of this meeting's table may do this.",
+            code=ErrorCode.NOT_FACILITATOR,
         )
 
 
 def require_session_open(meeting: Meeting) -> None:
     """Questions and likes while the meeting is neither cancelled nor its session ended."""
     if meeting.status == "cancelled":
-        raise Conflict("This meeting was cancelled.", code="meeting_cancelled")
+        raise Conflict("This meeting was cancelled.", code=ErrorCode.MEETING_CANCELLED)
     if meeting.live_status == "ended":
-        raise Conflict("This meeting's live session has ended.", code="live_session_ended")
+        raise Conflict("This meeting's live session has ended.", code=ErrorCode.LIVE_SESSION_ENDED)

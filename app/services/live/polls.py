@@ -7,11 +7,14 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, Forbidden
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
 from app.models.polls import Poll, PollOption, PollPublic
-from app.services.polls.polls import poll_context, poll_public, poll_status, results_visible
+from app.services.access.content import poll_context
+from app.services.polls.polls import poll_public, poll_status, results_visible
 
 # A poll opened live with its closing time already past stays open this long.
 DEFAULT_OPEN_MINUTES = 60
@@ -22,7 +25,9 @@ async def _facilitated_poll(
 ) -> tuple[Poll, bool]:
     poll, ctx = await poll_context(session, actor, poll_id)
     if not ctx.is_facilitator:
-        raise Forbidden("Only the table's facilitators run its polls.", code="not_facilitator")
+        raise Forbidden(
+            "Only the table's facilitators run its polls.", code=ErrorCode.NOT_FACILITATOR
+        )
     locked = (
         await session.exec(
             select(Poll)
@@ -34,7 +39,7 @@ async def _facilitated_poll(
     return locked, ctx.is_facilitator
 
 
-def _event(session: AsyncSession, type: str, actor: User, poll: Poll) -> None:
+def _event(session: AsyncSession, type: EventType, actor: User, poll: Poll) -> None:
     record_event(
         session,
         type,
@@ -53,12 +58,12 @@ async def open_poll(session: AsyncSession, actor: User, poll_id: uuid.UUID) -> P
     now = datetime.now(UTC)
     status = poll_status(poll, now)
     if status == "closed":
-        raise Conflict("This poll has closed.", code="poll_closed")
+        raise Conflict("This poll has closed.", code=ErrorCode.POLL_CLOSED)
     if status == "upcoming":
         poll.opens_at = now
         if poll.closes_at <= now:
             poll.closes_at = now + timedelta(minutes=DEFAULT_OPEN_MINUTES)
-        _event(session, "poll.opened", actor, poll)
+        _event(session, EventType.POLL_OPENED, actor, poll)
         await session.flush()
     return await poll_public(session, actor, poll, facilitator=facilitator)
 
@@ -69,10 +74,10 @@ async def close_poll(session: AsyncSession, actor: User, poll_id: uuid.UUID) -> 
     now = datetime.now(UTC)
     status = poll_status(poll, now)
     if status == "upcoming":
-        raise Conflict("This poll is not open yet.", code="poll_not_open")
+        raise Conflict("This poll is not open yet.", code=ErrorCode.POLL_NOT_OPEN)
     if status == "open":
         poll.closes_at = now
-        _event(session, "poll.closed", actor, poll)
+        _event(session, EventType.POLL_CLOSED, actor, poll)
         await session.flush()
     return await poll_public(session, actor, poll, facilitator=facilitator)
 

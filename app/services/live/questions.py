@@ -21,7 +21,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
 from app.models.live import (
@@ -36,7 +38,6 @@ from app.models.live import (
 from app.pagination import PageParams, SortKey, paginate
 from app.services.access.standing import require_participant
 from app.services.guards.premoderation import hold_reason
-from app.services.guards.suspension import ensure_not_suspended
 from app.services.live.access import (
     LiveAccess,
     live_access,
@@ -103,7 +104,7 @@ async def _liked(session: AsyncSession, actor: User | None, ids: list[uuid.UUID]
 
 
 def _event(
-    session: AsyncSession, type: str, actor: User, question: LiveQuestion, **payload: Any
+    session: AsyncSession, type: EventType, actor: User, question: LiveQuestion, **payload: Any
 ) -> None:
     record_event(
         session,
@@ -164,7 +165,7 @@ async def ask_question(
     """Ask; held for approval (`pending`) on pre-moderated tables or with blocked words."""
     access = await live_access(session, actor, meeting_id)
     meeting = access.meeting
-    await ensure_not_suspended(session, actor.id, meeting.organization_id)
+    access.ctx.require_not_suspended()
     require_participant(access.ctx, actor)
     require_session_open(meeting)
     held = await hold_reason(
@@ -184,7 +185,9 @@ async def ask_question(
     )
     session.add(question)
     await session.flush()
-    _event(session, "question.created", actor, question, **({"held_for": held} if held else {}))
+    _event(
+        session, EventType.QUESTION_CREATED, actor, question, **({"held_for": held} if held else {})
+    )
     await session.flush()
     return question_public(question, actor.display_name)
 
@@ -192,7 +195,7 @@ async def ask_question(
 # --- one question ---------------------------------------------------------------------
 
 
-async def _question(
+async def load_question(
     session: AsyncSession, actor: User | None, question_id: uuid.UUID, *, for_update: bool = False
 ) -> tuple[LiveQuestion, LiveAccess]:
     """The question (404 unless the actor may see it) and the access to its meeting."""
@@ -235,7 +238,7 @@ async def _public(
 async def get_question(
     session: AsyncSession, actor: User | None, question_id: uuid.UUID
 ) -> QuestionPublic:
-    await _question(session, actor, question_id)
+    await load_question(session, actor, question_id)
     return await _public(session, actor, question_id)
 
 
@@ -243,7 +246,7 @@ async def update_question(
     session: AsyncSession, actor: User, question_id: uuid.UUID, data: QuestionUpdate
 ) -> QuestionPublic:
     """Facilitators answer, hide, show (approve) and pin a question."""
-    question, access = await _question(session, actor, question_id, for_update=True)
+    question, access = await load_question(session, actor, question_id, for_update=True)
     require_facilitator(access)
     changes = {
         field: value
@@ -254,7 +257,7 @@ async def update_question(
         for field, value in changes.items():
             setattr(question, field, value)
         await session.flush()
-        _event(session, "question.updated", actor, question, fields=sorted(changes))
+        _event(session, EventType.QUESTION_UPDATED, actor, question, fields=sorted(changes))
         await session.flush()
     return await _public(session, actor, question_id)
 
@@ -263,13 +266,15 @@ async def set_like(
     session: AsyncSession, actor: User, question_id: uuid.UUID, *, like: bool
 ) -> QuestionPublic:
     """Like (or unlike) a shown question; idempotent."""
-    question, access = await _question(session, actor, question_id)
-    await ensure_not_suspended(session, actor.id, question.organization_id)
+    question, access = await load_question(session, actor, question_id)
+    access.ctx.require_not_suspended()
     require_participant(access.ctx, actor)
     if like:
         require_session_open(access.meeting)
         if question.status not in SHOWN:
-            raise Conflict("Only shown questions can be liked.", code="question_not_visible")
+            raise Conflict(
+                "Only shown questions can be liked.", code=ErrorCode.QUESTION_NOT_VISIBLE
+            )
         changed = (
             await session.exec(
                 insert(LiveQuestionLike)
@@ -305,55 +310,10 @@ async def set_like(
         ).scalar_one()
         _event(
             session,
-            "question.liked" if like else "question.unliked",
+            EventType.QUESTION_LIKED if like else EventType.QUESTION_UNLIKED,
             actor,
             question,
             likes_count=count,
         )
         await session.flush()
     return await _public(session, actor, question_id)
-
-
-# --- moderation (reports, the moderation queue's actions) -----------------------------
-
-
-async def reportable_question(
-    session: AsyncSession, actor: User, question_id: uuid.UUID
-) -> LiveQuestion:
-    """A question the actor may see and that is shown to everyone (what may be reported);
-    404 otherwise."""
-    question, _ = await _question(session, actor, question_id)
-    if question.status not in SHOWN:
-        raise NotFound(QUESTION_NOT_FOUND)
-    return question
-
-
-async def set_question_status(
-    session: AsyncSession, question_id: uuid.UUID, status: str, actor_id: uuid.UUID | None
-) -> None:
-    """The moderation status set by reports or a moderator's action; pushed to the stream
-    (a hidden question is a `question.removed` there)."""
-    question = (
-        await session.exec(
-            select(LiveQuestion)
-            .where(col(LiveQuestion.id) == question_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).one_or_none()
-    if question is None:
-        raise NotFound(QUESTION_NOT_FOUND)
-    if question.status == status:
-        return
-    question.status = status
-    await session.flush()
-    record_event(
-        session,
-        "question.updated",
-        subject_type="live_question",
-        subject_id=question.id,
-        actor_id=actor_id,
-        organization_id=question.organization_id,
-        meeting_id=question.meeting_id,
-        payload={"status": status, "fields": ["status"], "by": "moderation"},
-    )

@@ -11,7 +11,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import get_settings
+from app.error_codes import ErrorCode
 from app.errors import Conflict, Unauthorized, Unprocessable
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
 from app.models.live import LivePresence, LiveState, LiveTicket, LiveTicketPublic, LiveUpdate
@@ -35,15 +37,19 @@ async def update_live(
     require_facilitator(access)
     meeting = access.meeting
     if meeting.status == "cancelled" and data.live_status == "live":
-        raise Conflict("This meeting was cancelled.", code="meeting_cancelled")
+        raise Conflict("This meeting was cancelled.", code=ErrorCode.MEETING_CANCELLED)
     item = data.current_agenda_item
     if item is not None and item >= len(meeting.agenda):
         msg = f"The meeting's agenda has {len(meeting.agenda)} items (indexes from 0)."
         raise Unprocessable(
             msg,
-            code="unknown_agenda_item",
+            code=ErrorCode.UNKNOWN_AGENDA_ITEM,
             errors=[
-                {"loc": ["body", "current_agenda_item"], "msg": msg, "code": "unknown_agenda_item"}
+                {
+                    "loc": ["body", "current_agenda_item"],
+                    "msg": msg,
+                    "code": ErrorCode.UNKNOWN_AGENDA_ITEM,
+                }
             ],
         )
     if (meeting.live_status, meeting.current_agenda_item) != (data.live_status, item):
@@ -51,7 +57,7 @@ async def update_live(
         meeting.current_agenda_item = item
         record_event(
             session,
-            "meeting.live_updated",
+            EventType.MEETING_LIVE_UPDATED,
             subject_type="meeting",
             subject_id=meeting.id,
             actor_id=actor.id,

@@ -17,8 +17,10 @@ from typing import Any
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, Unprocessable
 from app.etag import check_if_match
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
 from app.models.base import TextMap
@@ -48,7 +50,13 @@ from app.services.audit.write import record_audit
 from app.services.meetings.responses import meeting_public, meetings_public, seat_counts
 from app.services.organizations.organizations import check_municipalities
 from app.services.plans.plans import checked_node_ids
-from app.services.validation import Loc, null_errors, raise_if, require_default_locale
+from app.services.validation import (
+    Loc,
+    invalid,
+    null_errors,
+    raise_if,
+    require_default_locale,
+)
 
 # Moves a facilitator may make with PATCH `status` (minutes also mark a meeting held).
 # What `PATCH` may do: cancel a meeting, or reinstate a cancelled one. A meeting becomes
@@ -91,7 +99,7 @@ async def fill_seats(session: AsyncSession, actor: Actor, meeting: Meeting) -> N
         registration.promoted_at = now
         record_event(
             session,
-            "registration.promoted",
+            EventType.REGISTRATION_PROMOTED,
             subject_type="registration",
             subject_id=registration.id,
             actor_id=actor.id,
@@ -127,21 +135,21 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=MEETING_TIMEZONE)
 
 
-def _invalid(loc: Loc, msg: str, code: str) -> Unprocessable:
-    return Unprocessable(
-        msg[0].upper() + msg[1:] + ".", code=code, errors=[{"loc": loc, "msg": msg, "code": code}]
-    )
+def _invalid(loc: Loc, msg: str, code: ErrorCode) -> Unprocessable:
+    return invalid(loc, msg, code, detail=msg[0].upper() + msg[1:] + ".")
 
 
 def _check_times(meeting: Meeting) -> None:
     if meeting.ends_at <= meeting.starts_at:
-        raise _invalid(["body", "ends_at"], "a meeting ends after it starts", "invalid_time_range")
+        raise _invalid(
+            ["body", "ends_at"], "a meeting ends after it starts", ErrorCode.INVALID_TIME_RANGE
+        )
     opens, closes = meeting.registration_opens_at, meeting.registration_closes_at
     if opens is not None and closes is not None and closes <= opens:
         raise _invalid(
             ["body", "registration_closes_at"],
             "registration closes after it opens",
-            "invalid_registration_window",
+            ErrorCode.INVALID_REGISTRATION_WINDOW,
         )
 
 
@@ -224,7 +232,7 @@ async def create_meeting(
 ) -> tuple[MeetingPublic, int]:
     table = await get_facilitated_table(session, actor, table_id)
     if table.status == "archived":
-        raise Conflict("This table is archived.", code="table_archived")
+        raise Conflict("This table is archived.", code=ErrorCode.TABLE_ARCHIVED)
     org = await session.get(Organization, table.organization_id)
     assert org is not None
     fields = data.model_dump(mode="python")
@@ -242,7 +250,7 @@ async def create_meeting(
     await set_meeting_nodes(session, meeting.id, node_ids)
     record_audit(
         session,
-        "meeting.created",
+        EventType.MEETING_CREATED,
         organization_id=meeting.organization_id,
         actor_id=actor.id,
         actor_client_id=acting_client(actor),
@@ -320,14 +328,14 @@ async def update_meeting(
         how = " (publish its minutes instead)" if new_status == "held" else ""
         raise Conflict(
             f"A {old_status} meeting cannot become {new_status}{how}.",
-            code="invalid_status_change",
+            code=ErrorCode.INVALID_STATUS_CHANGE,
         )
     if "capacity" in changes and changes["capacity"] != 0:
         taken = (await seat_counts(session, [meeting.id])).get(meeting.id, (0, 0))[0]
         if changes["capacity"] < taken:
             raise Conflict(
                 f"{taken} people hold a seat; capacity cannot be lower.",
-                code="capacity_below_registrations",
+                code=ErrorCode.CAPACITY_BELOW_REGISTRATIONS,
             )
     table = await session.get(ParticipationTable, meeting.table_id)
     org = await session.get(Organization, meeting.organization_id)
@@ -348,7 +356,7 @@ async def update_meeting(
 async def _record_update(
     session: AsyncSession, actor: Actor, meeting: Meeting, old_status: str, changes: dict[str, Any]
 ) -> None:
-    def event(type: str, payload: dict[str, Any]) -> None:
+    def event(type: EventType, payload: dict[str, Any]) -> None:
         # Audited with the changed field names; who must be told (registrations' user
         # ids) goes on the event only, not into the permanent record.
         data = {k: v for k, v in payload.items() if not k.endswith("_user_ids")}
@@ -370,7 +378,9 @@ async def _record_update(
             await people_to_notify(session, meeting.id) if meeting.status == "cancelled" else {}
         )
         event(
-            "meeting.cancelled" if meeting.status == "cancelled" else "meeting.reinstated",
+            EventType.MEETING_CANCELLED
+            if meeting.status == "cancelled"
+            else EventType.MEETING_REINSTATED,
             notify,
         )
     fields = sorted(set(changes) - {"status"})
@@ -378,4 +388,4 @@ async def _record_update(
         payload: dict[str, Any] = {"fields": fields}
         if SCHEDULE_FIELDS & set(fields) and meeting.status == "scheduled":
             payload.update(await people_to_notify(session, meeting.id))
-        event("meeting.updated", payload)
+        event(EventType.MEETING_UPDATED, payload)

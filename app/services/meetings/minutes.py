@@ -7,7 +7,9 @@ from sqlalchemy import delete, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, Unprocessable
+from app.event_types import EventType
 from app.models.accounts import User
 from app.models.meetings import (
     Meeting,
@@ -21,7 +23,7 @@ from app.models.proposals import MinutesProposal, Proposal
 from app.services.access.content import get_facilitated_meeting
 from app.services.audit.write import record_audit
 from app.services.meetings.responses import minutes_proposal_ids, minutes_public
-from app.services.validation import require_default_locale
+from app.services.validation import field_error, require_default_locale
 
 
 async def publish_minutes(
@@ -30,13 +32,13 @@ async def publish_minutes(
     """Write (or rewrite) the closing report; the meeting is then held."""
     meeting = await get_facilitated_meeting(session, actor, meeting_id, for_update=True)
     if meeting.status == "cancelled":
-        raise Conflict("This meeting is cancelled.", code="meeting_cancelled")
+        raise Conflict("This meeting is cancelled.", code=ErrorCode.MEETING_CANCELLED)
     # A closing report is written once the meeting has begun: published earlier by
     # mistake, it would make an upcoming meeting `held` for good.
     if datetime.now(UTC) < meeting.starts_at:
         raise Conflict(
             "This meeting has not started yet; publish its minutes once it has.",
-            code="meeting_not_started",
+            code=ErrorCode.MEETING_NOT_STARTED,
         )
     org = await session.get(Organization, meeting.organization_id)
     assert org is not None
@@ -68,7 +70,7 @@ async def publish_minutes(
     await _link_minutes_proposals(session, meeting, data.proposal_ids)
     record_audit(
         session,
-        "meeting.minutes_published" if first else "meeting.minutes_updated",
+        EventType.MEETING_MINUTES_PUBLISHED if first else EventType.MEETING_MINUTES_UPDATED,
         organization_id=meeting.organization_id,
         actor_id=actor.id,
         target_type="meeting",
@@ -102,18 +104,18 @@ async def _link_minutes_proposals(
         ).all()
     )
     errors = [
-        {
-            "loc": ["body", "proposal_ids", index],
-            "msg": "Not a published proposal of this meeting's table.",
-            "code": "unknown_proposal",
-        }
+        field_error(
+            ["body", "proposal_ids", index],
+            "Not a published proposal of this meeting's table.",
+            ErrorCode.UNKNOWN_PROPOSAL,
+        )
         for index, proposal_id in enumerate(proposal_ids)
         if proposal_id not in found
     ]
     if errors:
         raise Unprocessable(
             "Some linked proposals are not published proposals of this table.",
-            code="unknown_proposal",
+            code=ErrorCode.UNKNOWN_PROPOSAL,
             errors=errors,
         )
     await session.exec(delete(MinutesProposal).where(col(MinutesProposal.meeting_id) == meeting.id))

@@ -18,7 +18,9 @@ from sqlalchemy import exists, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
 from app.models.meetings import (
@@ -37,12 +39,12 @@ from app.services.access.content import (
     meeting_shown_clause,
 )
 from app.services.access.tables import can_see_table_clause, facilitates, member_clause
-from app.services.guards.suspension import ensure_not_suspended
 from app.services.meetings.meetings import fill_seats
 from app.services.meetings.responses import (
     seat_counts,
     waitlist_position,
 )
+from app.services.validation import field_error
 
 # Check-in codes: 8 characters without look-alikes (no 0/O, 1/I/L, U): ~39 bits, read out
 # or typed at the door; unique per meeting.
@@ -117,7 +119,7 @@ async def _unused_code(session: AsyncSession, meeting_id: uuid.UUID) -> str:
 
 def _event(
     session: AsyncSession,
-    type: str,
+    type: EventType,
     actor: User,
     meeting: Meeting,
     r: MeetingRegistration,
@@ -137,13 +139,16 @@ def _event(
 async def _check_open(session: AsyncSession, actor: User, meeting: Meeting) -> None:
     now = datetime.now(UTC)
     if meeting.status != "scheduled":
-        raise Conflict(f"This meeting is {meeting.status}.", code="meeting_not_scheduled")
+        raise Conflict(f"This meeting is {meeting.status}.", code=ErrorCode.MEETING_NOT_SCHEDULED)
     if meeting.registration_opens_at is not None and now < meeting.registration_opens_at:
         raise Conflict(
-            "Registration for this meeting has not opened yet.", code="registration_not_open"
+            "Registration for this meeting has not opened yet.",
+            code=ErrorCode.REGISTRATION_NOT_OPEN,
         )
     if now >= (meeting.registration_closes_at or meeting.ends_at):
-        raise Conflict("Registration for this meeting is closed.", code="registration_closed")
+        raise Conflict(
+            "Registration for this meeting is closed.", code=ErrorCode.REGISTRATION_CLOSED
+        )
     if meeting.kind not in MEMBERS_ONLY_KINDS:
         return
     is_member = (
@@ -157,7 +162,7 @@ async def _check_open(session: AsyncSession, actor: User, meeting: Meeting) -> N
         raise Forbidden(
             f"This {meeting.kind.replace('_', ' ')} meeting is for the table's "
             "members; join the table first.",
-            code="members_only",
+            code=ErrorCode.MEMBERS_ONLY,
         )
 
 
@@ -166,15 +171,14 @@ async def register(
 ) -> tuple[RegistrationPublic, bool]:
     """Register the caller: a seat if one is free, else the waiting list. Idempotent: an
     existing registration is returned as it is. Returns it and whether it is new."""
-    meeting = await get_visible_meeting(session, actor, meeting_id, for_update=True)
-    await ensure_not_suspended(session, actor.id, meeting.organization_id)
+    meeting = await get_visible_meeting(session, actor, meeting_id, for_update=True, write=True)
     existing = await _active_registration(session, meeting.id, actor.id)
     if existing is not None:
         return await _public(session, existing), False
     await _check_open(session, actor, meeting)
     table = await session.get(ParticipationTable, meeting.table_id)
     if table is not None and table.status == "archived":
-        raise Conflict("This table is archived.", code="table_archived")
+        raise Conflict("This table is archived.", code=ErrorCode.TABLE_ARCHIVED)
     taken, _ = (await seat_counts(session, [meeting.id])).get(meeting.id, (0, 0))
     seated = meeting.capacity == 0 or taken < meeting.capacity
     registration = MeetingRegistration(
@@ -186,7 +190,12 @@ async def register(
     session.add(registration)
     await session.flush()
     _event(
-        session, "registration.created", actor, meeting, registration, status=registration.status
+        session,
+        EventType.REGISTRATION_CREATED,
+        actor,
+        meeting,
+        registration,
+        status=registration.status,
     )
     return await _public(session, registration), True
 
@@ -225,7 +234,7 @@ async def cancel_registration(session: AsyncSession, actor: User, meeting_id: uu
     if registration is None:
         raise NotFound("You are not registered for this meeting.")
     if registration.status == "attended":
-        raise Conflict("You attended this meeting already.", code="already_attended")
+        raise Conflict("You attended this meeting already.", code=ErrorCode.ALREADY_ATTENDED)
     await _give_up_place(session, actor, meeting, registration)
 
 
@@ -243,7 +252,13 @@ async def _give_up_place(
     registration.cancelled_at = datetime.now(UTC)
     await session.flush()
     _event(
-        session, "registration.cancelled", actor, meeting, registration, had_seat=seated, **payload
+        session,
+        EventType.REGISTRATION_CANCELLED,
+        actor,
+        meeting,
+        registration,
+        had_seat=seated,
+        **payload,
     )
     if seated:
         await fill_seats(session, actor, meeting)
@@ -315,7 +330,7 @@ async def check_in(
     """Mark attendance by check-in code (idempotent for people already checked in)."""
     meeting = await get_facilitated_meeting(session, actor, meeting_id, for_update=True)
     if meeting.status == "cancelled":
-        raise Conflict("This meeting is cancelled.", code="meeting_cancelled")
+        raise Conflict("This meeting is cancelled.", code=ErrorCode.MEETING_CANCELLED)
     registration = (
         await session.exec(
             select(MeetingRegistration).where(
@@ -327,20 +342,20 @@ async def check_in(
     if registration is None:
         raise Unprocessable(
             "No registration for this meeting has this code.",
-            code="unknown_check_in_code",
-            errors=[
-                {"loc": ["body", "code"], "msg": "unknown code", "code": "unknown_check_in_code"}
-            ],
+            code=ErrorCode.UNKNOWN_CHECK_IN_CODE,
+            errors=[field_error(["body", "code"], "unknown code", ErrorCode.UNKNOWN_CHECK_IN_CODE)],
         )
     if registration.status == "waitlisted":
-        raise Conflict("This person is on the waiting list, without a seat.", code="waitlisted")
+        raise Conflict(
+            "This person is on the waiting list, without a seat.", code=ErrorCode.WAITLISTED
+        )
     if registration.status == "cancelled":
-        raise Conflict("This registration was cancelled.", code="registration_cancelled")
+        raise Conflict("This registration was cancelled.", code=ErrorCode.REGISTRATION_CANCELLED)
     if registration.status == "registered":
         registration.status = "attended"
         registration.checked_in_at = datetime.now(UTC)
         await session.flush()
-        _event(session, "registration.checked_in", actor, meeting, registration)
+        _event(session, EventType.REGISTRATION_CHECKED_IN, actor, meeting, registration)
     user = await session.get(User, registration.user_id)
     assert user is not None
     return RegistrationView(**_to_public(registration, None), display_name=user.display_name)

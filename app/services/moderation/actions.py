@@ -38,38 +38,40 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound, Unprocessable
+from app.event_types import EventType
 from app.models.accounts import User
-from app.models.comments import Comment
-from app.models.live import LiveQuestion
-from app.models.meetings import Meeting
-from app.models.moderation import Moderation, ModerationActionIn, ModerationItem, Report
+from app.models.moderation import (
+    Moderation,
+    ModerationAction,
+    ModerationActionIn,
+    ModerationItem,
+    Report,
+)
 from app.models.organizations import Organization
-from app.models.plans import PlanNode
-from app.models.polls import Poll
-from app.models.proposals import Proposal
-from app.models.tables import ParticipationTable
+from app.services.access.kinds import kind_of, moderated_row
 from app.services.access.orgs import is_org_admin_clause
-from app.services.access.tables import facilitates_clause
 from app.services.audit.write import record_audit
 from app.services.moderation.queue import moderation_items
-from app.services.moderation.status import CONTENT_STATUSES, content_status, set_content_status
+from app.services.moderation.status import content_status, set_content_status
+from app.services.validation import field_error
 
-NOT_FOUND = {
-    "proposal": "No proposal with this id.",
-    "comment": "No comment with this id.",
-    "meeting": "No meeting with this id.",
-    "poll": "No poll with this id.",
-    "plan_node": "No plan node with this id.",
-    "user": "No report of this person to act on.",
-    "question": "No question with this id.",
+PERSON_REPORT_NOT_FOUND = "No report of this person to act on."
+# The event (and audit action) of each moderation action.
+ACTION_EVENTS: dict[ModerationAction, EventType] = {
+    "hide": EventType.MODERATION_HIDE,
+    "unhide": EventType.MODERATION_UNHIDE,
+    "approve": EventType.MODERATION_APPROVE,
+    "dismiss": EventType.MODERATION_DISMISS,
+    "lock": EventType.MODERATION_LOCK,
+    "unlock": EventType.MODERATION_UNLOCK,
 }
-THREAD_HOSTS = ("proposal", "meeting", "poll", "plan_node", "comment")
 
 
 @dataclass(frozen=True)
@@ -83,19 +85,6 @@ class ModeratedTarget:
 # --- the target, as its moderators find it ---------------------------------------------
 
 
-async def _table_content(
-    session: AsyncSession, actor: User, model: Any, target_id: uuid.UUID, *extra: Any
-) -> ModeratedTarget | None:
-    row = (
-        await session.exec(
-            select(model.organization_id, model.table_id)
-            .join(ParticipationTable, col(ParticipationTable.id) == model.table_id)
-            .where(col(model.id) == target_id, facilitates_clause(actor), *extra)
-        )
-    ).one_or_none()
-    return ModeratedTarget(row[0], row[1]) if row is not None else None
-
-
 async def _moderated_target(
     session: AsyncSession,
     actor: User,
@@ -103,46 +92,14 @@ async def _moderated_target(
     target_id: uuid.UUID,
     organization: str | None = None,
 ) -> ModeratedTarget:
-    """The target if the actor moderates it; 404 otherwise."""
+    """The target if the actor moderates it (as its kind in the registry says); 404
+    otherwise."""
+    kind = kind_of(target_type)
     found: ModeratedTarget | None = None
-    if target_type == "proposal":
-        # Drafts are their authors' alone.
-        found = await _table_content(
-            session, actor, Proposal, target_id, col(Proposal.status) != "draft"
-        )
-    elif target_type == "meeting":
-        found = await _table_content(session, actor, Meeting, target_id)
-    elif target_type == "poll":
-        found = await _table_content(session, actor, Poll, target_id)
-    elif target_type == "question":
-        found = await _table_content(session, actor, LiveQuestion, target_id)
-    elif target_type == "comment":
-        # Comments on a table's content: its moderators; on plan nodes: the org's admins.
-        row = (
-            await session.exec(
-                select(Comment.organization_id, Comment.table_id, Comment.depth)
-                .outerjoin(ParticipationTable, col(ParticipationTable.id) == Comment.table_id)
-                .where(
-                    col(Comment.id) == target_id,
-                    or_(
-                        facilitates_clause(actor),
-                        is_org_admin_clause(actor, Comment.organization_id),
-                    ),
-                )
-            )
-        ).one_or_none()
+    if not kind.person:
+        row = (await session.exec(moderated_row(kind, actor, target_id))).one_or_none()
         found = ModeratedTarget(*row) if row is not None else None
-    elif target_type == "plan_node":
-        org_id = (
-            await session.exec(
-                select(PlanNode.organization_id).where(
-                    col(PlanNode.id) == target_id,
-                    is_org_admin_clause(actor, PlanNode.organization_id),
-                )
-            )
-        ).one_or_none()
-        found = ModeratedTarget(org_id, None) if org_id is not None else None
-    elif target_type == "user":
+    else:
         # A person has one record per organization that received reports about them.
         stmt = select(Moderation.organization_id).where(
             col(Moderation.target_type) == "user",
@@ -158,18 +115,18 @@ async def _moderated_target(
             raise Unprocessable(
                 "You moderate several organizations with reports about this person: "
                 "name one in `organization`.",
-                code="organization_required",
+                code=ErrorCode.ORGANIZATION_REQUIRED,
                 errors=[
-                    {
-                        "loc": ["body", "organization"],
-                        "msg": "required for this person",
-                        "code": "organization_required",
-                    }
+                    field_error(
+                        ["body", "organization"],
+                        "required for this person",
+                        ErrorCode.ORGANIZATION_REQUIRED,
+                    )
                 ],
             )
         found = ModeratedTarget(org_ids[0], None) if org_ids else None
     if found is None:
-        raise NotFound(NOT_FOUND[target_type])
+        raise NotFound(PERSON_REPORT_NOT_FOUND if kind.person else kind.not_found)
     return found
 
 
@@ -202,8 +159,8 @@ def _not_applicable(action: str, target_type: str) -> Unprocessable:
     msg = f"`{action}` does not apply to a {target_type.replace('_', ' ')}."
     return Unprocessable(
         msg,
-        code="action_not_applicable",
-        errors=[{"loc": ["body", "action"], "msg": msg, "code": "action_not_applicable"}],
+        code=ErrorCode.ACTION_NOT_APPLICABLE,
+        errors=[field_error(["body", "action"], msg, ErrorCode.ACTION_NOT_APPLICABLE)],
     )
 
 
@@ -221,22 +178,21 @@ def _decide(
     action: str, target_type: str, target: ModeratedTarget, row: Moderation, status: str | None
 ) -> Outcome:
     """The outcome of `action`, or the 409/422 that refuses it."""
-    if action in ("hide", "unhide", "approve") and target_type not in CONTENT_STATUSES:
+    kind = kind_of(target_type)
+    if action in ("hide", "unhide", "approve") and not kind.statuses:
         raise _not_applicable(action, target_type)
     if action in ("lock", "unlock"):
-        if target_type not in THREAD_HOSTS:
+        if not kind.lockable:
             raise _not_applicable(action, target_type)
-        if target_type == "comment" and target.depth != 0:
+        if kind.has_depth and target.depth != 0:
             raise Unprocessable(
                 "Only a thread's first comment can be locked; lock the thread's root.",
-                code="not_a_thread_root",
-                errors=[
-                    {"loc": ["body", "target_id"], "msg": "a reply", "code": "not_a_thread_root"}
-                ],
+                code=ErrorCode.NOT_A_THREAD_ROOT,
+                errors=[field_error(["body", "target_id"], "a reply", ErrorCode.NOT_A_THREAD_ROOT)],
             )
     if action == "hide":
         if status == "hidden" and row.hidden_by == "moderator":
-            raise Conflict("A moderator has already hidden this.", code="already_hidden")
+            raise Conflict("A moderator has already hidden this.", code=ErrorCode.ALREADY_HIDDEN)
         return Outcome(
             status="hidden",
             changes={
@@ -249,7 +205,7 @@ def _decide(
         )
     if action == "unhide":
         if status != "hidden":
-            raise Conflict("This is not hidden.", code="not_hidden")
+            raise Conflict("This is not hidden.", code=ErrorCode.NOT_HIDDEN)
         return Outcome(
             status="visible",
             dismiss_reports=True,
@@ -257,7 +213,7 @@ def _decide(
         )
     if action == "approve":
         if status != "pending":
-            raise Conflict("This is not awaiting approval.", code="not_pending")
+            raise Conflict("This is not awaiting approval.", code=ErrorCode.NOT_PENDING)
         return Outcome(status="visible", changes={"pending": False, "open": False})
     if action == "dismiss":
         if status == "hidden" and row.hidden_by == "reports":
@@ -265,19 +221,19 @@ def _decide(
             raise Conflict(
                 "The reports hid this content: `unhide` it to restore it, or `hide` it to "
                 "confirm the hiding, instead of dismissing the reports.",
-                code="hidden_by_reports",
+                code=ErrorCode.HIDDEN_BY_REPORTS,
             )
         if row.report_count == 0 and (not row.open or status == "pending"):
-            raise Conflict("There are no reports to dismiss.", code="nothing_to_dismiss")
+            raise Conflict("There are no reports to dismiss.", code=ErrorCode.NOTHING_TO_DISMISS)
         # Content awaiting approval stays in the queue.
         return Outcome(dismiss_reports=True, changes={"open": status == "pending"})
     if action == "lock":
         if row.locked_at is not None:
-            raise Conflict("This discussion is already locked.", code="already_locked")
+            raise Conflict("This discussion is already locked.", code=ErrorCode.ALREADY_LOCKED)
         return Outcome(changes={"locked_at": func.now()})
     # unlock
     if row.locked_at is None:
-        raise Conflict("This discussion is not locked.", code="not_locked")
+        raise Conflict("This discussion is not locked.", code=ErrorCode.NOT_LOCKED)
     return Outcome(changes={"locked_at": None})
 
 
@@ -325,7 +281,7 @@ async def act(session: AsyncSession, actor: User, data: ModerationActionIn) -> M
     updated: Moderation = result.scalar_one()
     record_audit(
         session,
-        f"moderation.{action}",
+        ACTION_EVENTS[action],
         organization_id=updated.organization_id,
         actor_id=actor.id,
         target_type=target_type,

@@ -35,10 +35,11 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound, Unprocessable
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
-from app.models.comments import Comment
 from app.models.moderation import (
     DEFAULT_REPORT_THRESHOLD,
     Moderation,
@@ -47,21 +48,11 @@ from app.models.moderation import (
     ReportPublic,
 )
 from app.models.organizations import Organization
-from app.services.access.content import (
-    MEETING_NOT_FOUND,
-    PROPOSAL_NOT_FOUND,
-    get_visible_meeting,
-    proposal_context,
-)
+from app.services.access.kinds import PERSON_NOT_FOUND, kind_of
 from app.services.access.orgs import get_organization
 from app.services.audit.write import record_audit
-from app.services.comments.targets import resolve_comment_target
-from app.services.guards.suspension import ensure_not_suspended
-from app.services.live.questions import reportable_question
-from app.services.moderation.status import CONTENT_STATUSES, content_status, set_content_status
-
-COMMENT_NOT_FOUND = "No comment with this id."
-PERSON_NOT_FOUND = "No person with this id."
+from app.services.moderation.status import content_status, set_content_status
+from app.services.validation import field_error, invalid
 
 
 @dataclass(frozen=True)
@@ -73,55 +64,36 @@ class ReportedTarget:
     owner_id: uuid.UUID | None
 
 
-def _invalid(field: str, msg: str, code: str) -> Unprocessable:
-    return Unprocessable(
-        msg, code=code, errors=[{"loc": ["body", field], "msg": msg, "code": code}]
-    )
-
-
 async def _reported_target(
     session: AsyncSession, actor: User, data: ReportCreate
 ) -> ReportedTarget:
     """The target as the reporter may see it; 404 otherwise."""
-    if data.target_type != "user" and data.organization is not None:
-        raise _invalid(
-            "organization",
+    if not kind_of(data.target_type).person and data.organization is not None:
+        raise invalid(
+            ["body", "organization"],
             "Only reports of people name an organization; content belongs to its own.",
-            "organization_not_applicable",
+            ErrorCode.ORGANIZATION_NOT_APPLICABLE,
         )
-    if data.target_type == "proposal":
-        proposal, _ = await proposal_context(session, actor, data.target_id)
-        if proposal.moderation_status != "visible":
-            raise NotFound(PROPOSAL_NOT_FOUND)
-        return ReportedTarget(proposal.organization_id, proposal.table_id, proposal.author_id)
-    if data.target_type == "meeting":
-        meeting = await get_visible_meeting(session, actor, data.target_id)
-        if meeting.moderation_status != "visible":
-            raise NotFound(MEETING_NOT_FOUND)
-        return ReportedTarget(meeting.organization_id, meeting.table_id, meeting.created_by_id)
-    if data.target_type == "comment":
-        comment = await session.get(Comment, data.target_id)
-        if comment is None or comment.deleted_at is not None or comment.status != "visible":
-            raise NotFound(COMMENT_NOT_FOUND)
-        try:
-            await resolve_comment_target(session, actor, comment.target_type, comment.target_id)
-        except NotFound:
-            raise NotFound(COMMENT_NOT_FOUND) from None
-        return ReportedTarget(comment.organization_id, comment.table_id, comment.author_id)
-    if data.target_type == "question":
-        question = await reportable_question(session, actor, data.target_id)
-        return ReportedTarget(question.organization_id, question.table_id, question.author_id)
+    kind = kind_of(data.target_type)
+    if not kind.person:
+        if not kind.reportable or kind.find is None:
+            raise NotFound(kind.not_found)
+        found = await kind.find(session, actor, data.target_id, True)
+        # Only what everyone sees can be reported (hidden or pending content is 404).
+        if found.moderation_status is not None and found.moderation_status not in kind.shown:
+            raise NotFound(kind.not_found)
+        return ReportedTarget(found.organization_id, found.table_id, found.owner_id)
     # A person.
     if data.organization is None:
-        raise _invalid(
-            "organization",
+        raise invalid(
+            ["body", "organization"],
             "Name the organization whose moderators should review this report.",
-            "organization_required",
+            ErrorCode.ORGANIZATION_REQUIRED,
         )
     person = await session.get(User, data.target_id)
     if person is None or person.deleted_at is not None:
         raise NotFound(PERSON_NOT_FOUND)
-    org = await get_organization(session, data.organization)
+    org = await get_organization(session, data.organization, writer=actor)
     return ReportedTarget(org.id, None, person.id)
 
 
@@ -157,13 +129,13 @@ def report_threshold(settings: Mapping[str, Any]) -> int:
 
 
 async def create_report(session: AsyncSession, actor: User, data: ReportCreate) -> ReportPublic:
+    # Suspension: answered by the target's own query (`write`).
     target = await _reported_target(session, actor, data)
-    await ensure_not_suspended(session, actor.id, target.organization_id)
     if target.owner_id == actor.id:
         raise Unprocessable(
             "You cannot report yourself or your own content.",
-            code="own_content",
-            errors=[{"loc": ["body", "target_id"], "msg": "your own", "code": "own_content"}],
+            code=ErrorCode.OWN_CONTENT,
+            errors=[field_error(["body", "target_id"], "your own", ErrorCode.OWN_CONTENT)],
         )
     moderation_id = await _moderation_row(session, data.target_type, data.target_id, target)
     inserted = (
@@ -180,7 +152,7 @@ async def create_report(session: AsyncSession, actor: User, data: ReportCreate) 
         )
     ).first()
     if inserted is None:
-        raise Conflict("You have already reported this.", code="already_reported")
+        raise Conflict("You have already reported this.", code=ErrorCode.ALREADY_REPORTED)
     report_id, created_at = inserted
     count, hidden_at = (
         await session.exec(
@@ -199,7 +171,7 @@ async def create_report(session: AsyncSession, actor: User, data: ReportCreate) 
     ).one()
     record_event(
         session,
-        "report.created",
+        EventType.REPORT_CREATED,
         subject_type="report",
         subject_id=report_id,
         actor_id=actor.id,
@@ -210,7 +182,7 @@ async def create_report(session: AsyncSession, actor: User, data: ReportCreate) 
             "reason": data.reason,
         },
     )
-    if data.target_type in CONTENT_STATUSES and hidden_at is None:
+    if kind_of(data.target_type).statuses and hidden_at is None:
         await _hide_if_over_threshold(
             session, moderation_id, data.target_type, data.target_id, target, count
         )
@@ -254,7 +226,7 @@ async def _hide_if_over_threshold(
     )
     record_audit(
         session,
-        "moderation.auto_hidden",
+        EventType.MODERATION_AUTO_HIDDEN,
         organization_id=target.organization_id,
         actor_id=None,
         target_type=target_type,

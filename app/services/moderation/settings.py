@@ -15,7 +15,9 @@ from typing import Any
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.errors import NotFound, Unprocessable
+from app.error_codes import ErrorCode
+from app.errors import NotFound
+from app.event_types import EventType
 from app.models.accounts import User
 from app.models.moderation_settings import (
     ModerationSettingsPublic,
@@ -30,8 +32,9 @@ from app.services.access.orgs import (
 from app.services.audit.write import record_audit
 from app.services.guards.content_filter import fold
 from app.services.guards.org_settings import blocked_words_of, report_threshold_of
+from app.services.validation import field_error, invalid_fields
 
-AUDIT_ACTION = "organization.moderation_settings_updated"
+AUDIT_ACTION = EventType.ORGANIZATION_MODERATION_SETTINGS_UPDATED
 
 
 # --- reading the stored values (defensively: the column is free-form JSON) ------------
@@ -58,19 +61,19 @@ def _clean_words(words: list[str]) -> list[str]:
     """Distinct words (by their folded form, first spelling kept); 422 for words that
     are nothing once accents are dropped."""
     errors = [
-        {
-            "loc": ["body", "blocked_words", i],
-            "msg": "a word needs at least one letter, digit or symbol",
-            "code": "invalid_word",
-        }
+        field_error(
+            ["body", "blocked_words", i],
+            "a word needs at least one letter, digit or symbol",
+            ErrorCode.INVALID_WORD,
+        )
         for i, word in enumerate(words)
         if not fold(word).split()
     ]
     if errors:
-        raise Unprocessable(
+        raise invalid_fields(
+            errors,
             "Some blocked words are empty once accents are dropped.",
-            code="invalid_word",
-            errors=errors,
+            code=ErrorCode.INVALID_WORD,
         )
     seen: dict[str, str] = {}
     for word in words:
@@ -84,10 +87,9 @@ async def update_moderation_settings(
     sent: dict[str, Any] = data.model_dump(exclude_unset=True)
     nulls = sorted(field for field, value in sent.items() if value is None)
     if nulls:
-        raise Unprocessable(
+        raise invalid_fields(
+            [field_error(["body", f], "cannot be null", ErrorCode.NULL_NOT_ALLOWED) for f in nulls],
             "These settings cannot be null: " + ", ".join(nulls) + ".",
-            code="invalid_field",
-            errors=[{"loc": ["body", f], "msg": "cannot be null", "code": "null"} for f in nulls],
         )
     org = (
         await session.exec(

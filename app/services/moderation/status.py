@@ -22,45 +22,30 @@ Locks (a moderator locks a thread host or a root comment: see
 import uuid
 from typing import Any
 
-from sqlmodel import col, select, update
+from sqlmodel import select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import NotFound
-from app.models.comments import Comment
-from app.models.live import LiveQuestion
-from app.models.meetings import Meeting
-from app.models.proposals import Proposal
+from app.services.access.kinds import KINDS, ContentKind
+from app.services.budgets.access import BUDGET_PROJECT
 from app.services.comments.counters import adjust_comments_count
-from app.services.live.questions import set_question_status
+from app.services.live.question_kind import QUESTION
 
-# The statuses each kind of content may take; other targets (people, polls, plan nodes)
-# have none.
+# The statuses each kind of content may take (from the registry); other targets
+# (people, polls, plan nodes) have none.
 CONTENT_STATUSES: dict[str, tuple[str, ...]] = {
-    "proposal": ("visible", "hidden", "pending"),
-    "comment": ("visible", "hidden", "pending"),
-    "meeting": ("visible", "hidden"),
-    # Live questions may also be `answered` (a facilitator's status, not moderation's).
-    "question": ("visible", "hidden", "pending"),
+    name: kind.statuses for name, kind in KINDS.items() if kind.statuses
 }
+
+# Kinds other domains register: imported so that they are registered before any lookup.
+REGISTERED_ELSEWHERE = (QUESTION, BUDGET_PROJECT)
 
 
 def status_column(target_type: str) -> Any:
     """The status column of a kind of content (KeyError for kinds without one)."""
-    return {
-        "proposal": col(Proposal.moderation_status),
-        "meeting": col(Meeting.moderation_status),
-        "comment": col(Comment.status),
-        "question": col(LiveQuestion.status),
-    }[target_type]
-
-
-def _id_column(target_type: str) -> Any:
-    return {
-        "proposal": col(Proposal.id),
-        "meeting": col(Meeting.id),
-        "comment": col(Comment.id),
-        "question": col(LiveQuestion.id),
-    }[target_type]
+    if target_type not in CONTENT_STATUSES:
+        raise KeyError(target_type)
+    return KINDS[target_type].status
 
 
 async def content_status(
@@ -70,54 +55,61 @@ async def content_status(
     for kinds without one, or when the content does not exist."""
     if target_type not in CONTENT_STATUSES:
         return None
-    value = (
-        await session.exec(
-            select(status_column(target_type)).where(_id_column(target_type) == target_id)
-        )
-    ).first()
+    kind = KINDS[target_type]
+    value = (await session.exec(select(kind.status).where(kind.column("id") == target_id))).first()
     return str(value) if value is not None else None
 
 
 async def set_content_status(
     session: AsyncSession, target_type: str, target_id: uuid.UUID, status: str
 ) -> None:
-    """Set the moderation status of a proposal, meeting or comment, keeping the public
-    counters exact (see the module docstring). Setting the current status is a no-op."""
+    """Set the moderation status of content (a proposal, meeting or comment…), keeping
+    the public counters exact (see the module docstring). Setting the current status is a
+    no-op."""
     if status not in CONTENT_STATUSES.get(target_type, ()):
         raise ValueError(f"{target_type} cannot be {status}")
-    if target_type == "comment":
-        await _set_comment_status(session, target_id, status)
+    kind = KINDS[target_type]
+    if kind.counted_in_host:
+        await _set_counted_status(session, kind, target_id, status)
         return
-    if target_type == "question":
-        await set_question_status(session, target_id, status, None)
+    if kind.set_status is not None:
+        await kind.set_status(session, target_id, status)
         return
-    model: Any = Proposal if target_type == "proposal" else Meeting
     await session.exec(
-        update(model)
-        .where(_id_column(target_type) == target_id)
-        .values(moderation_status=status)
+        update(kind.model)
+        .where(kind.column("id") == target_id)
+        .values({kind.status_column: status})
         .execution_options(synchronize_session="fetch")
     )
 
 
-async def _set_comment_status(session: AsyncSession, comment_id: uuid.UUID, status: str) -> None:
+async def _set_counted_status(
+    session: AsyncSession, kind: ContentKind, content_id: uuid.UUID, status: str
+) -> None:
+    """Content counted in its host's `comments_count` (comments, with `deleted_at`,
+    `target_type` and `target_id`): the counter moves with the status."""
     # Locked like the author's own edits and deletes, so that the counter moves once.
     row = (
         await session.exec(
-            select(Comment.status, Comment.deleted_at, Comment.target_type, Comment.target_id)
-            .where(col(Comment.id) == comment_id)
+            select(
+                kind.status,
+                kind.column("deleted_at"),
+                kind.column("target_type"),
+                kind.column("target_id"),
+            )
+            .where(kind.column("id") == content_id)
             .with_for_update(key_share=True)
         )
     ).one_or_none()
     if row is None:
-        raise NotFound("No comment with this id.")
+        raise NotFound(kind.not_found)
     old, deleted_at, target_type, target_id = row
     if old == status:
         return
     await session.exec(
-        update(Comment)
-        .where(col(Comment.id) == comment_id)
-        .values(status=status)
+        update(kind.model)
+        .where(kind.column("id") == content_id)
+        .values({kind.status_column: status})
         .execution_options(synchronize_session="fetch")
     )
     was_counted, is_counted = old == "visible", status == "visible"

@@ -3,9 +3,9 @@
 A suspension is *in force* while it is not lifted and has no end or an end in the future,
 so a timed one ends by itself. While in force, the person's writes in that organization
 (proposing, editing, supporting, commenting, voting, ballots, registering, joining,
-reporting) are refused with 403 `suspended`: every write path calls
-`ensure_not_suspended` (`app/services/guards/suspension.py`) once it knows the
-organization. Taking one's own part back
+reporting) are refused with 403 `suspended`: every write path's context loader reads the
+suspension in its own query and refuses the write (`write=True`, see
+`app/services/access/suspensions.py`). Taking one's own part back
 (withdrawing a support or a proposal, deleting a comment, removing a vote, cancelling a
 registration, leaving a table) stays possible, and so does reading, exporting and
 erasing one's data.
@@ -28,7 +28,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound, Unprocessable
+from app.event_types import EventType
 from app.models.accounts import User
 from app.models.comments import Comment
 from app.models.meetings import Meeting, MeetingRegistration
@@ -39,9 +41,10 @@ from app.models.safety import SuspensionPublic
 from app.models.tables import ParticipationTable, TableMembership
 from app.pagination import PageParams, SortKey, paginate
 from app.services.access.orgs import get_admin_organization, is_org_admin
+from app.services.access.suspensions import in_force_clause
 from app.services.accounts.sign_in import revoke_all_refresh_tokens
 from app.services.audit.write import record_audit
-from app.services.guards.suspension import in_force_clause
+from app.services.validation import invalid
 
 NOT_SUSPENDED = "This person is not suspended in this organization."
 
@@ -70,12 +73,6 @@ def _shown_name(user: User) -> str | None:
 
 
 # --- suspend, lift, list --------------------------------------------------------------
-
-
-def _invalid(field: str, msg: str, code: str) -> Unprocessable:
-    return Unprocessable(
-        msg, code=code, errors=[{"loc": ["body", field], "msg": msg, "code": code}]
-    )
 
 
 def _tied_to(org_id: uuid.UUID, user_id: uuid.UUID) -> ColumnElement[bool]:
@@ -165,21 +162,21 @@ async def _suspendable_person(
     if await is_org_admin(session, person, org.id):
         raise Conflict(
             "Administrators of the organization cannot be suspended; remove the role first.",
-            code="cannot_suspend_admin",
+            code=ErrorCode.CANNOT_SUSPEND_ADMIN,
         )
     if facilitator:
         # A suspended facilitator would keep moderating: staff lose the role first.
         raise Conflict(
             "Facilitators cannot be suspended while they run a table; dismiss them from "
             "the facilitator role first.",
-            code="cannot_suspend_facilitator",
+            code=ErrorCode.CANNOT_SUSPEND_FACILITATOR,
         )
     if staff and not actor.is_platform_admin:
         # A suspension signs the person out of the whole platform: one organization's
         # admins cannot do that to another organization's staff (a platform admin can).
         raise Conflict(
             "This person runs another organization or its tables; ask a platform administrator.",
-            code="cannot_suspend_staff",
+            code=ErrorCode.CANNOT_SUSPEND_STAFF,
         )
     return person
 
@@ -187,9 +184,13 @@ async def _suspendable_person(
 def _check_end(ends_at: datetime | None, now: datetime) -> None:
     if ends_at is not None:
         if ends_at.tzinfo is None:
-            raise _invalid("ends_at", "Give ends_at with a UTC offset.", "timezone_required")
+            raise invalid(
+                ["body", "ends_at"], "Give ends_at with a UTC offset.", ErrorCode.TIMEZONE_REQUIRED
+            )
         if ends_at <= now:
-            raise _invalid("ends_at", "ends_at must be in the future.", "ends_at_in_past")
+            raise invalid(
+                ["body", "ends_at"], "ends_at must be in the future.", ErrorCode.ENDS_AT_IN_PAST
+            )
 
 
 async def _insert_suspension(
@@ -235,7 +236,7 @@ async def _insert_suspension(
         raise Conflict(
             "This person is already suspended in this organization; lift that suspension "
             "first to change it.",
-            code="already_suspended",
+            code=ErrorCode.ALREADY_SUSPENDED,
         )
     new_id: uuid.UUID = suspension_id[0]
     return new_id
@@ -247,7 +248,7 @@ async def suspend(
     """An admin of the organization (or a platform admin) suspends a person there."""
     org = await get_admin_organization(session, actor, slug)
     if user_id == actor.id:
-        raise Unprocessable("You cannot suspend yourself.", code="cannot_suspend_self")
+        raise Unprocessable("You cannot suspend yourself.", code=ErrorCode.CANNOT_SUSPEND_SELF)
     person = await _suspendable_person(session, actor, org, user_id)
     now = datetime.now(UTC)
     _check_end(data.ends_at, now)
@@ -257,7 +258,7 @@ async def suspend(
     await revoke_all_refresh_tokens(session, person.id)
     record_audit(
         session,
-        "suspension.created",
+        EventType.SUSPENSION_CREATED,
         organization_id=org.id,
         actor_id=actor.id,
         target_type="user",
@@ -301,7 +302,7 @@ async def lift(
     suspension.updated_at = now
     record_audit(
         session,
-        "suspension.lifted",
+        EventType.SUSPENSION_LIFTED,
         organization_id=org.id,
         actor_id=actor.id,
         target_type="user",

@@ -15,7 +15,9 @@ from sqlalchemy import (
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, Unprocessable
+from app.event_types import EventType
 from app.models.accounts import User
 from app.models.organizations import (
     Municipality,
@@ -28,7 +30,7 @@ from app.models.organizations import (
 from app.pagination import PageParams, SortKey, paginate
 from app.services.access.orgs import get_admin_organization, get_organization
 from app.services.audit.write import record_audit
-from app.services.validation import Loc
+from app.services.validation import Loc, field_error, invalid_fields
 
 
 async def _municipality_counts(
@@ -98,14 +100,14 @@ async def create_organization(
     if (
         await session.exec(select(Organization.id).where(col(Organization.slug) == data.slug))
     ).first() is not None:
-        raise Conflict("An organization with this slug already exists.", code="slug_taken")
+        raise Conflict("An organization with this slug already exists.", code=ErrorCode.SLUG_TAKEN)
     org = Organization(slug=data.slug, name=data.name.strip(), default_locale=data.default_locale)
     session.add(org)
     await session.flush()
     added = await add_municipalities(session, org, data.municipalities)
     record_audit(
         session,
-        "organization.created",
+        EventType.ORGANIZATION_CREATED,
         organization_id=org.id,
         actor_id=actor.id,
         target_type="organization",
@@ -123,16 +125,15 @@ async def update_organization(
     changes = data.model_dump(exclude_unset=True)
     for field, value in changes.items():
         if value is None:
-            raise Unprocessable(
+            raise invalid_fields(
+                [field_error(["body", field], "cannot be null", ErrorCode.NULL_NOT_ALLOWED)],
                 f"{field} cannot be null.",
-                code="invalid_field",
-                errors=[{"loc": ["body", field], "msg": "cannot be null", "code": "null"}],
             )
         setattr(org, field, value.strip() if isinstance(value, str) else value)
     if changes:
         record_audit(
             session,
-            "organization.updated",
+            EventType.ORGANIZATION_UPDATED,
             organization_id=org.id,
             actor_id=actor.id,
             target_type="organization",
@@ -172,14 +173,14 @@ async def create_municipality(
     ).first() is not None:
         raise Conflict(
             "This organization already has a municipality with this name.",
-            code="municipality_exists",
+            code=ErrorCode.MUNICIPALITY_EXISTS,
         )
     municipality = Municipality(organization_id=org.id, name=name, istat_code=data.istat_code)
     session.add(municipality)
     await session.flush()
     record_audit(
         session,
-        "municipality.created",
+        EventType.MUNICIPALITY_CREATED,
         organization_id=org.id,
         actor_id=actor.id,
         target_type="municipality",
@@ -211,12 +212,10 @@ async def check_municipalities(
     if missing:
         raise Unprocessable(
             "Not a municipality of this organization: " + ", ".join(missing),
-            code="unknown_municipality",
+            code=ErrorCode.UNKNOWN_MUNICIPALITY,
             errors=[
-                {
-                    "loc": loc,
-                    "msg": "not a municipality of this organization",
-                    "code": "unknown_municipality",
-                }
+                field_error(
+                    loc, "not a municipality of this organization", ErrorCode.UNKNOWN_MUNICIPALITY
+                )
             ],
         )

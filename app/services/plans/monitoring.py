@@ -15,7 +15,9 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound, Unprocessable
+from app.event_types import EventType
 from app.models.accounts import User
 from app.models.integrations import Actor, acting_client
 from app.models.monitoring import IndicatorCreate, MeasurementCreate
@@ -34,7 +36,7 @@ from app.services.access.orgs import is_org_admin_clause
 from app.services.audit.write import record_audit
 from app.services.plans.plans import today_in_rome
 from app.services.plans.progress import indicator_progress, latest_measurements, rounded
-from app.services.validation import Errors, check_text, raise_if
+from app.services.validation import Errors, check_text, field_error, raise_if
 
 INDICATOR_NOT_FOUND = "No indicator with this id."
 
@@ -136,37 +138,37 @@ async def create_indicator(
     if node.archived_at is not None:
         raise Conflict(
             "This node was archived when it left the plan; add indicators to live nodes.",
-            code="node_archived",
+            code=ErrorCode.NODE_ARCHIVED,
         )
     org = await session.get(Organization, node.organization_id)
     assert org is not None
     errors: Errors = []
     check_text(errors, ["name"], data.name, org.default_locale)
     if not data.name:
-        errors.append({"loc": ["body", "name"], "msg": "must not be empty", "code": "empty"})
+        errors.append(field_error(["body", "name"], "must not be empty", ErrorCode.BLANK))
     if data.direction == "increase" and data.target_value <= data.baseline_value:
         errors.append(
-            {
-                "loc": ["body", "target_value"],
-                "msg": "an increasing indicator needs a target above its baseline",
-                "code": "target_not_above_baseline",
-            }
+            field_error(
+                ["body", "target_value"],
+                "an increasing indicator needs a target above its baseline",
+                ErrorCode.TARGET_NOT_ABOVE_BASELINE,
+            )
         )
     if data.direction == "decrease" and data.target_value >= data.baseline_value:
         errors.append(
-            {
-                "loc": ["body", "target_value"],
-                "msg": "a decreasing indicator needs a target below its baseline",
-                "code": "target_not_below_baseline",
-            }
+            field_error(
+                ["body", "target_value"],
+                "a decreasing indicator needs a target below its baseline",
+                ErrorCode.TARGET_NOT_BELOW_BASELINE,
+            )
         )
     if data.target_date < data.baseline_date:
         errors.append(
-            {
-                "loc": ["body", "target_date"],
-                "msg": "the target date is before the baseline date",
-                "code": "target_before_baseline",
-            }
+            field_error(
+                ["body", "target_date"],
+                "the target date is before the baseline date",
+                ErrorCode.TARGET_BEFORE_BASELINE,
+            )
         )
     raise_if(errors)
     indicator = Indicator(
@@ -187,7 +189,7 @@ async def create_indicator(
     await session.flush()
     record_audit(
         session,
-        "indicator.created",
+        EventType.INDICATOR_CREATED,
         organization_id=node.organization_id,
         actor_id=actor.id,
         actor_client_id=acting_client(actor),
@@ -236,18 +238,18 @@ async def record_measurement(
     if archived_at is not None:
         raise Conflict(
             "The node of this indicator was archived when it left the plan.",
-            code="node_archived",
+            code=ErrorCode.NODE_ARCHIVED,
         )
     if data.measured_on > today_in_rome():
         raise Unprocessable(
             "A measurement cannot be dated in the future.",
-            code="measured_in_future",
+            code=ErrorCode.MEASURED_IN_FUTURE,
             errors=[
-                {
-                    "loc": ["body", "measured_on"],
-                    "msg": "is after today (Europe/Rome)",
-                    "code": "measured_in_future",
-                }
+                field_error(
+                    ["body", "measured_on"],
+                    "is after today (Europe/Rome)",
+                    ErrorCode.MEASURED_IN_FUTURE,
+                )
             ],
         )
     measurement = Measurement(
@@ -262,7 +264,7 @@ async def record_measurement(
     await session.flush()
     record_audit(
         session,
-        "measurement.recorded",
+        EventType.MEASUREMENT_RECORDED,
         organization_id=indicator.organization_id,
         actor_id=actor.id,
         actor_client_id=acting_client(actor),

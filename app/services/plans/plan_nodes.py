@@ -15,8 +15,10 @@ from sqlalchemy import func, literal
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, Unprocessable
 from app.etag import check_if_match
+from app.event_types import EventType
 from app.models.accounts import User
 from app.models.integrations import Actor, acting_client
 from app.models.organizations import Organization
@@ -36,7 +38,7 @@ from app.services.audit.write import record_audit
 from app.services.plans.budget_projects import node_budget_projects
 from app.services.plans.monitoring import indicators_public
 from app.services.plans.progress import node_progress
-from app.services.validation import check_text, null_errors, raise_if
+from app.services.validation import check_text, field_error, null_errors, raise_if
 
 ROOT = "root"
 
@@ -98,8 +100,8 @@ async def _parent_node(session: AsyncSession, plan_id: uuid.UUID, parent: str) -
         return None
     error = Unprocessable(
         "`parent` must be `root` or the id of a node of this plan.",
-        code="unknown_parent",
-        errors=[{"loc": ["query", "parent"], "msg": "no such node here", "code": "unknown_parent"}],
+        code=ErrorCode.UNKNOWN_PARENT,
+        errors=[field_error(["query", "parent"], "no such node here", ErrorCode.UNKNOWN_PARENT)],
     )
     try:
         parent_id = uuid.UUID(parent)
@@ -160,8 +162,12 @@ async def node_tree(
     if kind is not None:
         raise Unprocessable(
             "`kind` filters the flat list only; drop it or use `format=list`.",
-            code="invalid_query",
-            errors=[{"loc": ["query", "kind"], "msg": "not with format=tree", "code": "invalid"}],
+            code=ErrorCode.INVALID_QUERY,
+            errors=[
+                field_error(
+                    ["query", "kind"], "not with format=tree", ErrorCode.INVALID_COMBINATION
+                )
+            ],
         )
     stmt = select(PlanNode).where(col(PlanNode.plan_id) == plan.id, _live())
     parent_node = await _parent_node(session, plan.id, parent) if parent else None
@@ -271,25 +277,21 @@ async def update_node(
     if node.archived_at is not None:
         raise Conflict(
             "This node was archived when it left the plan; it can no longer be edited.",
-            code="node_archived",
+            code=ErrorCode.NODE_ARCHIVED,
         )
     org = await session.get(Organization, node.organization_id)
     assert org is not None
     errors = null_errors(data, ("kind", "title", "summary", "description", "expected_results"))
     check_text(errors, ["title"], data.title, org.default_locale)
     if data.title is not None and not data.title:
-        errors.append({"loc": ["body", "title"], "msg": "must not be empty", "code": "empty"})
+        errors.append(field_error(["body", "title"], "must not be empty", ErrorCode.BLANK))
     check_text(errors, ["summary"], data.summary, org.default_locale)
     check_text(errors, ["description"], data.description, org.default_locale)
     for i, result in enumerate(data.expected_results or []):
         check_text(errors, ["expected_results", i], result, org.default_locale)
         if not result:
             errors.append(
-                {
-                    "loc": ["body", "expected_results", i],
-                    "msg": "must not be empty",
-                    "code": "empty",
-                }
+                field_error(["body", "expected_results", i], "must not be empty", ErrorCode.BLANK)
             )
     raise_if(errors)
 
@@ -304,7 +306,7 @@ async def update_node(
         node.version += 1
         record_audit(
             session,
-            "plan_node.updated",
+            EventType.PLAN_NODE_UPDATED,
             organization_id=node.organization_id,
             actor_id=actor.id,
             actor_client_id=acting_client(actor),

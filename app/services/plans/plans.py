@@ -21,8 +21,10 @@ from sqlalchemy import func
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Unprocessable
 from app.etag import check_if_match
+from app.event_types import EventType
 from app.models.accounts import User
 from app.models.integrations import Actor, acting_client
 from app.models.organizations import Organization
@@ -40,7 +42,7 @@ from app.pagination import PageParams, SortKey, paginate
 from app.services.access.content import get_admin_plan, get_visible_plan, plan_visible_clause
 from app.services.access.orgs import get_organization
 from app.services.audit.write import record_audit
-from app.services.validation import check_text, null_errors, raise_if
+from app.services.validation import check_text, field_error, null_errors, raise_if
 
 ROME = ZoneInfo("Europe/Rome")
 
@@ -73,13 +75,13 @@ async def get_plan_nodes_by_ids(
         ).all()
     }
     errors = [
-        {"loc": ["body", "node_ids", i], "msg": "not a node of this plan", "code": "unknown_node"}
+        field_error(["body", "node_ids", i], "not a node of this plan", ErrorCode.UNKNOWN_NODE)
         for i, node_id in enumerate(node_ids)
         if node_id not in found
     ]
     if errors:
         raise Unprocessable(
-            "Some node ids are not nodes of this plan.", code="unknown_node", errors=errors
+            "Some node ids are not nodes of this plan.", code=ErrorCode.UNKNOWN_NODE, errors=errors
         )
     return [found[node_id] for node_id in node_ids]
 
@@ -233,32 +235,32 @@ async def update_plan(
     errors = null_errors(data, ("title", "summary", "status", "levels", "phases"))
     check_text(errors, ["title"], data.title, locale)
     if data.title is not None and not data.title:
-        errors.append({"loc": ["body", "title"], "msg": "must not be empty", "code": "empty"})
+        errors.append(field_error(["body", "title"], "must not be empty", ErrorCode.BLANK))
     check_text(errors, ["summary"], data.summary, locale)
     for i, phase in enumerate(data.phases or []):
         check_text(errors, ["phases", i, "name"], phase.name, locale)
         if not phase.name:
             errors.append(
-                {"loc": ["body", "phases", i, "name"], "msg": "must not be empty", "code": "empty"}
+                field_error(["body", "phases", i, "name"], "must not be empty", ErrorCode.BLANK)
             )
         if phase.ends_on < phase.starts_on:
             errors.append(
-                {
-                    "loc": ["body", "phases", i, "ends_on"],
-                    "msg": "the phase ends before it starts",
-                    "code": "ends_before_start",
-                }
+                field_error(
+                    ["body", "phases", i, "ends_on"],
+                    "the phase ends before it starts",
+                    ErrorCode.ENDS_BEFORE_START,
+                )
             )
     sent = data.model_fields_set
     start = data.period_start if "period_start" in sent else plan.period_start
     end = data.period_end if "period_end" in sent else plan.period_end
     if start is not None and end is not None and end < start:
         errors.append(
-            {
-                "loc": ["body", "period_end" if "period_end" in sent else "period_start"],
-                "msg": "the period ends before it starts",
-                "code": "ends_before_start",
-            }
+            field_error(
+                ["body", "period_end" if "period_end" in sent else "period_start"],
+                "the period ends before it starts",
+                ErrorCode.ENDS_BEFORE_START,
+            )
         )
     raise_if(errors)
 
@@ -283,7 +285,7 @@ async def update_plan(
         plan.version += 1
         record_audit(
             session,
-            "plan.updated",
+            EventType.PLAN_UPDATED,
             organization_id=plan.organization_id,
             actor_id=actor.id,
             actor_client_id=acting_client(actor),
@@ -305,10 +307,8 @@ async def checked_node_ids(
     if plan_id is None:
         raise Unprocessable(
             "Link the table to a plan before linking plan nodes.",
-            code="no_plan",
-            errors=[
-                {"loc": ["body", "node_ids"], "msg": "the table has no plan", "code": "no_plan"}
-            ],
+            code=ErrorCode.NO_PLAN,
+            errors=[field_error(["body", "node_ids"], "the table has no plan", ErrorCode.NO_PLAN)],
         )
     nodes = await get_plan_nodes_by_ids(session, plan_id, node_ids)
     return list(dict.fromkeys(n.id for n in nodes))

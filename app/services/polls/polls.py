@@ -21,7 +21,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.errors import Conflict, NotFound, Unprocessable
+from app.error_codes import ErrorCode
+from app.errors import Conflict
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
 from app.models.base import TextMap
@@ -38,18 +40,15 @@ from app.models.polls import (
     PollStatus,
 )
 from app.pagination import PageParams, SortKey, paginate
+from app.services.access.content import poll_context
 from app.services.access.standing import (
-    TableContext,
     require_open_table,
     require_participant,
     table_context,
 )
 from app.services.access.tables import get_facilitated_table
 from app.services.audit.write import record_audit
-from app.services.guards.suspension import ensure_not_suspended
-from app.services.validation import Loc, require_default_locale
-
-POLL_NOT_FOUND = "No poll with this id."
+from app.services.validation import Loc, invalid, require_default_locale
 
 
 def _now() -> datetime:
@@ -71,21 +70,6 @@ def results_visible(poll: Poll, status: PollStatus, *, facilitator: bool) -> boo
 
 
 # --- lookups --------------------------------------------------------------------------
-
-
-async def poll_context(
-    session: AsyncSession, actor: User | None, poll_id: uuid.UUID
-) -> tuple[Poll, TableContext]:
-    """The poll, its table, the table's settings and the actor's standing there; 404
-    unless the actor may see the table."""
-    poll = await session.get(Poll, poll_id)
-    if poll is None:
-        raise NotFound(POLL_NOT_FOUND)
-    try:
-        ctx = await table_context(session, actor, poll.table_id)
-    except NotFound:
-        raise NotFound(POLL_NOT_FOUND) from None
-    return poll, ctx
 
 
 # --- responses ------------------------------------------------------------------------
@@ -172,26 +156,22 @@ async def poll_public(
 # --- create, list, get ----------------------------------------------------------------
 
 
-def _invalid(loc: list[str | int], msg: str, code: str) -> Unprocessable:
-    return Unprocessable(msg, code=code, errors=[{"loc": loc, "msg": msg, "code": code}])
-
-
 def _max_choices(data: PollCreate) -> int:
     if data.kind == "single":
         if data.max_choices not in (None, 1):
-            raise _invalid(
+            raise invalid(
                 ["body", "max_choices"],
                 "max_choices is for multiple-choice polls only.",
-                "max_choices_single",
+                ErrorCode.MAX_CHOICES_SINGLE,
             )
         return 1
     if data.max_choices is None:
         return len(data.options)
     if data.max_choices > len(data.options):
-        raise _invalid(
+        raise invalid(
             ["body", "max_choices"],
             "max_choices cannot exceed the number of options.",
-            "max_choices_too_high",
+            ErrorCode.MAX_CHOICES_TOO_HIGH,
         )
     return data.max_choices
 
@@ -210,8 +190,8 @@ async def _check_meeting(
         )
     ).first()
     if found is None:
-        raise _invalid(
-            ["body", "meeting_id"], "Not a meeting of this poll's table.", "unknown_meeting"
+        raise invalid(
+            ["body", "meeting_id"], "Not a meeting of this poll's table.", ErrorCode.UNKNOWN_MEETING
         )
 
 
@@ -220,7 +200,7 @@ async def create_poll(
 ) -> PollPublic:
     table = await get_facilitated_table(session, actor, table_id)
     if table.status != "open":
-        raise Conflict("This table is closed; it takes no new polls.", code="table_closed")
+        raise Conflict("This table is closed; it takes no new polls.", code=ErrorCode.TABLE_CLOSED)
     org = await session.get(Organization, table.organization_id)
     assert org is not None
     texts: list[tuple[Loc, TextMap | None, bool]] = [(["body", "question"], data.question, True)]
@@ -230,9 +210,13 @@ async def create_poll(
     now = _now()
     opens_at = data.opens_at or now
     if data.closes_at <= opens_at:
-        raise _invalid(["body", "closes_at"], "closes_at must be after opens_at.", "invalid_window")
+        raise invalid(
+            ["body", "closes_at"], "closes_at must be after opens_at.", ErrorCode.INVALID_WINDOW
+        )
     if data.closes_at <= now:
-        raise _invalid(["body", "closes_at"], "closes_at must be in the future.", "closes_in_past")
+        raise invalid(
+            ["body", "closes_at"], "closes_at must be in the future.", ErrorCode.CLOSES_IN_PAST
+        )
     await _check_meeting(session, table.id, data.meeting_id)
     poll = Poll(
         table_id=table.id,
@@ -253,7 +237,7 @@ async def create_poll(
     )
     record_audit(
         session,
-        "poll.created",
+        EventType.POLL_CREATED,
         organization_id=poll.organization_id,
         actor_id=actor.id,
         target_type="poll",
@@ -294,22 +278,24 @@ async def get_poll(session: AsyncSession, actor: User | None, poll_id: uuid.UUID
 def _check_choices(poll: Poll, options: Sequence[PollOption], chosen: Sequence[uuid.UUID]) -> None:
     loc: list[str | int] = ["body", "option_ids"]
     if len(set(chosen)) != len(chosen):
-        raise _invalid(loc, "An option may be chosen once.", "duplicate_options")
+        raise invalid(loc, "An option may be chosen once.", ErrorCode.DUPLICATE_OPTIONS)
     known = {o.id for o in options}
     unknown = [str(i) for i in chosen if i not in known]
     if unknown:
-        raise _invalid(loc, "Not an option of this poll: " + ", ".join(unknown), "unknown_option")
+        raise invalid(
+            loc, "Not an option of this poll: " + ", ".join(unknown), ErrorCode.UNKNOWN_OPTION
+        )
     if poll.kind == "single" and len(chosen) != 1:
-        raise _invalid(loc, "This poll takes exactly one choice.", "single_choice")
+        raise invalid(loc, "This poll takes exactly one choice.", ErrorCode.SINGLE_CHOICE)
     if len(chosen) > poll.max_choices:
-        raise _invalid(
-            loc, f"This poll takes at most {poll.max_choices} choices.", "too_many_choices"
+        raise invalid(
+            loc, f"This poll takes at most {poll.max_choices} choices.", ErrorCode.TOO_MANY_CHOICES
         )
 
 
 def _not_open(status: PollStatus) -> Conflict:
     detail = "This poll is not open yet." if status == "upcoming" else "This poll has closed."
-    return Conflict(detail, code="poll_not_open", extra={"poll_status": status})
+    return Conflict(detail, code=ErrorCode.POLL_NOT_OPEN, extra={"poll_status": status})
 
 
 async def cast_ballot(
@@ -317,8 +303,7 @@ async def cast_ballot(
 ) -> PollPublic:
     """Record the caller's ballot. Returns the poll as the caller now sees it — never the
     choices themselves, which are not kept anywhere with the caller's identity."""
-    poll, ctx = await poll_context(session, actor, poll_id)
-    await ensure_not_suspended(session, actor.id, poll.organization_id)
+    poll, ctx = await poll_context(session, actor, poll_id, write=True)
     require_open_table(ctx)
     require_participant(ctx, actor)
     status = poll_status(poll, _now())
@@ -340,7 +325,7 @@ async def cast_ballot(
         )
     ).first()
     if inserted is None:
-        raise Conflict("You have already voted in this poll.", code="already_voted")
+        raise Conflict("You have already voted in this poll.", code=ErrorCode.ALREADY_VOTED)
     # Locks the poll row (serializing ballots per poll) and re-checks the window against
     # the database clock, atomically with the write.
     counted = await session.exec(
@@ -367,7 +352,7 @@ async def cast_ballot(
     )
     record_event(
         session,
-        "poll.ballot_cast",
+        EventType.POLL_BALLOT_CAST,
         subject_type="poll",
         subject_id=poll.id,
         actor_id=actor.id,

@@ -41,7 +41,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app import ratelimit
+from app.error_codes import ErrorCode
 from app.errors import Forbidden, NotFound, RateLimited
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import OneTimeToken, User
 from app.models.comments import Comment
@@ -90,11 +92,11 @@ async def _confirm_password(session: AsyncSession, user: User, password: str | N
         raise RateLimited(
             "Too many wrong passwords; try again later.",
             retry_after=usage.retry_after(),
-            code="too_many_attempts",
+            code=ErrorCode.TOO_MANY_ATTEMPTS,
         )
     if password is None or not await verify_password_off_loop(password, user.password_hash):
         await ratelimit.hit(limit, session)
-        wrong = Forbidden("The password is incorrect.", code="wrong_password")
+        wrong = Forbidden("The password is incorrect.", code=ErrorCode.WRONG_PASSWORD)
         wrong.keep_changes = True
         raise wrong
 
@@ -144,7 +146,7 @@ async def _remove_memberships(session: AsyncSession, user: User) -> int:
     for membership, organization_id in rows:
         record_event(
             session,
-            "membership.left",
+            EventType.MEMBERSHIP_LEFT,
             subject_type="membership",
             subject_id=membership.id,
             actor_id=user.id,
@@ -172,7 +174,7 @@ async def _delete_drafts(session: AsyncSession, user: User) -> int:
     for proposal_id, organization_id, table_id in drafts:
         record_event(
             session,
-            "proposal.deleted",
+            EventType.PROPOSAL_DELETED,
             subject_type="proposal",
             subject_id=proposal_id,
             actor_id=user.id,
@@ -226,7 +228,7 @@ async def _delete_pending_proposals(session: AsyncSession, user: User) -> int:
     for proposal_id, organization_id, table_id in deleted:
         record_event(
             session,
-            "proposal.deleted",
+            EventType.PROPOSAL_DELETED,
             subject_type="proposal",
             subject_id=proposal_id,
             actor_id=user.id,
@@ -271,7 +273,7 @@ async def _delete_pending_comments(session: AsyncSession, user: User, now: datet
     for comment_id, organization_id, target_type, target_id in rows:
         record_event(
             session,
-            "comment.deleted",
+            EventType.COMMENT_DELETED,
             subject_type="comment",
             subject_id=comment_id,
             actor_id=user.id,
@@ -389,7 +391,7 @@ async def delete_account(session: AsyncSession, user: User, data: AccountDelete)
     }
     record_audit(
         session,
-        "user.deleted",
+        EventType.USER_DELETED,
         organization_id=None,
         actor_id=user.id,
         target_type="user",

@@ -7,10 +7,12 @@ import uuid
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Unprocessable
 from app.models.accounts import User
 from app.models.organizations import Municipality
 from app.models.tables import TableMembership
+from app.services.validation import field_error
 
 
 async def check_municipality(
@@ -29,13 +31,13 @@ async def check_municipality(
     if found is None:
         raise Unprocessable(
             "Not a municipality of this table's organization.",
-            code="unknown_municipality",
+            code=ErrorCode.UNKNOWN_MUNICIPALITY,
             errors=[
-                {
-                    "loc": ["body", "municipality_id"],
-                    "msg": "not a municipality of this organization",
-                    "code": "unknown_municipality",
-                }
+                field_error(
+                    ["body", "municipality_id"],
+                    "not a municipality of this organization",
+                    ErrorCode.UNKNOWN_MUNICIPALITY,
+                )
             ],
         )
 
@@ -61,17 +63,17 @@ async def check_coauthors(
         ).all()
     )
     errors = [
-        {
-            "loc": ["body", "coauthor_ids", i],
-            "msg": "co-authors are active members of the table, other than the author",
-            "code": "unknown_coauthor",
-        }
+        field_error(
+            ["body", "coauthor_ids", i],
+            "co-authors are active members of the table, other than the author",
+            ErrorCode.UNKNOWN_COAUTHOR,
+        )
         for i, user_id in enumerate(ids)
         if user_id not in members or user_id == author_id
     ]
     if errors:
         raise Unprocessable(
             "Co-authors must be active members of the table (other than the author).",
-            code="unknown_coauthor",
+            code=ErrorCode.UNKNOWN_COAUTHOR,
             errors=errors,
         )

@@ -57,6 +57,7 @@ from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Unauthorized, Unprocessable
 from app.models.accounts import User
 from app.models.plans import PlanNode
@@ -74,6 +75,7 @@ from app.pagination import PageParams, SortKey, after_key, decode_cursor, encode
 from app.services.access.content import proposal_context, proposal_visibility
 from app.services.access.standing import TableContext, table_context
 from app.services.proposals.responses import proposals_public
+from app.services.validation import field_error
 
 # The text-search configuration of proposals (Italian stemming and stop words).
 ITALIAN: Any = literal_column("'italian'::regconfig")
@@ -96,8 +98,8 @@ class ProposalFilters:
 def _invalid_cursor() -> Unprocessable:
     return Unprocessable(
         "The cursor is not valid for this list; start again without it.",
-        code="invalid_cursor",
-        errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "code": "invalid"}],
+        code=ErrorCode.INVALID_CURSOR,
+        errors=[field_error(["query", "cursor"], "invalid cursor", ErrorCode.INVALID_CURSOR)],
     )
 
 
@@ -139,9 +141,9 @@ def _author_clause(author: str, actor: User | None) -> ColumnElement[bool]:
         except ValueError as exc:
             raise Unprocessable(
                 "author is a user id or `me`.",
-                code="validation_error",
+                code=ErrorCode.VALIDATION_ERROR,
                 errors=[
-                    {"loc": ["query", "author"], "msg": "a user id or `me`", "code": "uuid_parsing"}
+                    field_error(["query", "author"], "a user id or `me`", ErrorCode.INVALID_FORMAT)
                 ],
             ) from exc
     return or_(
@@ -186,13 +188,11 @@ async def list_proposals(
     if sort == "supports" and not ctx.counts_visible:
         raise Unprocessable(
             "This table hides supports, so proposals cannot be sorted by them.",
-            code="sort_unavailable",
+            code=ErrorCode.SORT_UNAVAILABLE,
             errors=[
-                {
-                    "loc": ["query", "sort"],
-                    "msg": "supports are hidden here",
-                    "code": "sort_unavailable",
-                }
+                field_error(
+                    ["query", "sort"], "supports are hidden here", ErrorCode.SORT_UNAVAILABLE
+                )
             ],
         )
     seed = filters.seed

@@ -24,8 +24,10 @@ from typing import Any
 from sqlmodel import col, delete
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, Unprocessable
 from app.etag import check_if_match
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
 from app.models.proposals import (
@@ -49,16 +51,16 @@ from app.services.access.standing import (
 )
 from app.services.audit.write import record_audit
 from app.services.guards.premoderation import HoldReason, hold_reason, queue_for_approval
-from app.services.guards.suspension import ensure_not_suspended
 from app.services.plans.plans import get_plan_nodes_by_ids
 from app.services.proposals.checks import check_coauthors, check_municipality
 from app.services.proposals.proposal_search import find_similar
 from app.services.proposals.responses import can_still_edit, proposal_public
+from app.services.validation import field_error, invalid_fields
 
 
 def _event(
     session: AsyncSession,
-    type: str,
+    type: EventType,
     proposal: Proposal,
     actor: User,
     payload: dict[str, Any] | None = None,
@@ -136,8 +138,7 @@ async def create_proposal(
 ) -> tuple[ProposalPublic, int] | SimilarCheck:
     """Create (and unless `status: draft`, publish) a proposal. With `check_similar`,
     returns the likely duplicates instead when there are any, creating nothing."""
-    ctx = await table_context(session, actor, table_id)
-    await ensure_not_suspended(session, actor.id, ctx.table.organization_id)
+    ctx = await table_context(session, actor, table_id, write=True)
     require_open_table(ctx)
     require_proposals_open(ctx)
     require_participant(ctx, actor)
@@ -175,13 +176,19 @@ async def create_proposal(
         await _queue(session, proposal)
     _event(
         session,
-        "proposal.created",
+        EventType.PROPOSAL_CREATED,
         proposal,
         actor,
         {"status": proposal.status, **_moderation_payload(proposal, held)},
     )
     if proposal.status == "published":
-        _event(session, "proposal.published", proposal, actor, _moderation_payload(proposal, held))
+        _event(
+            session,
+            EventType.PROPOSAL_PUBLISHED,
+            proposal,
+            actor,
+            _moderation_payload(proposal, held),
+        )
     await session.flush()
     await session.refresh(proposal)
     return await proposal_public(session, actor, ctx, proposal), proposal.version
@@ -196,16 +203,17 @@ async def get_proposal(
 
 def _editable(proposal: Proposal, ctx: TableContext) -> None:
     if proposal.status == "withdrawn":
-        raise Conflict("This proposal was withdrawn.", code="proposal_withdrawn")
+        raise Conflict("This proposal was withdrawn.", code=ErrorCode.PROPOSAL_WITHDRAWN)
     if proposal.answer_state is not None:
         raise Conflict(
-            "This proposal has been answered; it can no longer be edited.", code="proposal_answered"
+            "This proposal has been answered; it can no longer be edited.",
+            code=ErrorCode.PROPOSAL_ANSWERED,
         )
     if not can_still_edit(proposal, ctx):
         raise Conflict(
             f"Proposals can be edited for {ctx.settings.edit_window_minutes} minutes after "
             "publishing; this one can no longer be.",
-            code="edit_window_closed",
+            code=ErrorCode.EDIT_WINDOW_CLOSED,
         )
 
 
@@ -217,8 +225,9 @@ async def update_proposal(
     if_match: str | None,
 ) -> tuple[ProposalPublic, int]:
     """The author edits their proposal (a draft, or within the edit window)."""
-    proposal, ctx = await proposal_context(session, actor, proposal_id, own=True, for_update=True)
-    await ensure_not_suspended(session, actor.id, ctx.table.organization_id)
+    proposal, ctx = await proposal_context(
+        session, actor, proposal_id, own=True, for_update=True, write=True
+    )
     check_if_match(if_match, proposal.version)
     require_open_table(ctx)
     require_participant(ctx, actor)
@@ -230,10 +239,9 @@ async def update_proposal(
         if f in changes and changes[f] is None
     ]
     if nulls:
-        raise Unprocessable(
+        raise invalid_fields(
+            [field_error(["body", f], "cannot be null", ErrorCode.NULL_NOT_ALLOWED) for f in nulls],
             "These fields cannot be null: " + ", ".join(nulls) + ".",
-            code="invalid_field",
-            errors=[{"loc": ["body", f], "msg": "cannot be null", "code": "null"} for f in nulls],
         )
     if data.node_ids is not None:
         await get_plan_nodes_by_ids(session, require_plan(ctx), data.node_ids)
@@ -261,7 +269,7 @@ async def update_proposal(
         proposal.updated_at = datetime.now(UTC)
         _event(
             session,
-            "proposal.updated",
+            EventType.PROPOSAL_UPDATED,
             proposal,
             actor,
             {"fields": sorted(changes), **_moderation_payload(proposal, held)},
@@ -275,10 +283,11 @@ async def publish_proposal(
     session: AsyncSession, actor: User, proposal_id: uuid.UUID
 ) -> tuple[ProposalPublic, int]:
     """The author publishes a draft; publishing a published proposal changes nothing."""
-    proposal, ctx = await proposal_context(session, actor, proposal_id, own=True, for_update=True)
-    await ensure_not_suspended(session, actor.id, ctx.table.organization_id)
+    proposal, ctx = await proposal_context(
+        session, actor, proposal_id, own=True, for_update=True, write=True
+    )
     if proposal.status == "withdrawn":
-        raise Conflict("This proposal was withdrawn.", code="proposal_withdrawn")
+        raise Conflict("This proposal was withdrawn.", code=ErrorCode.PROPOSAL_WITHDRAWN)
     if proposal.status == "draft":
         require_open_table(ctx)
         require_proposals_open(ctx)
@@ -289,7 +298,13 @@ async def publish_proposal(
         held = await _hold(session, proposal, ctx)
         if held is not None:
             await _queue(session, proposal)
-        _event(session, "proposal.published", proposal, actor, _moderation_payload(proposal, held))
+        _event(
+            session,
+            EventType.PROPOSAL_PUBLISHED,
+            proposal,
+            actor,
+            _moderation_payload(proposal, held),
+        )
         await session.flush()
         await session.refresh(proposal)
     return await proposal_public(session, actor, ctx, proposal), proposal.version
@@ -303,19 +318,20 @@ async def withdraw_proposal(
     proposal, ctx = await proposal_context(session, actor, proposal_id, own=True, for_update=True)
     if proposal.status == "draft":
         raise Conflict(
-            "A draft is not published; there is nothing to withdraw.", code="proposal_not_published"
+            "A draft is not published; there is nothing to withdraw.",
+            code=ErrorCode.PROPOSAL_NOT_PUBLISHED,
         )
     if proposal.status == "published":
         if proposal.answer_state in ("accepted", "implemented"):
             raise Conflict(
                 f"This proposal has been {proposal.answer_state}; it can no longer be withdrawn.",
-                code="proposal_answered",
+                code=ErrorCode.PROPOSAL_ANSWERED,
             )
         require_open_table(ctx)
         proposal.status = "withdrawn"
         proposal.withdrawn_at = datetime.now(UTC)
         proposal.version += 1
-        _event(session, "proposal.withdrawn", proposal, actor)
+        _event(session, EventType.PROPOSAL_WITHDRAWN, proposal, actor)
         await session.flush()
         await session.refresh(proposal)
     return await proposal_public(session, actor, ctx, proposal), proposal.version
@@ -330,17 +346,15 @@ async def answer_proposal(
         session, actor, proposal_id, facilitated=True, for_update=True
     )
     if proposal.status == "withdrawn":
-        raise Conflict("This proposal was withdrawn.", code="proposal_withdrawn")
+        raise Conflict("This proposal was withdrawn.", code=ErrorCode.PROPOSAL_WITHDRAWN)
     if data.answer is None and data.state != "evaluating":
         raise Unprocessable(
             "Explain the answer: a text is required unless the state is evaluating.",
-            code="answer_required",
+            code=ErrorCode.ANSWER_REQUIRED,
             errors=[
-                {
-                    "loc": ["body", "answer"],
-                    "msg": "required for this state",
-                    "code": "answer_required",
-                }
+                field_error(
+                    ["body", "answer"], "required for this state", ErrorCode.ANSWER_REQUIRED
+                )
             ],
         )
     proposal.answer_state = data.state
@@ -351,7 +365,7 @@ async def answer_proposal(
     # Audited: the state, not the answer's text.
     record_audit(
         session,
-        "proposal.answered",
+        EventType.PROPOSAL_ANSWERED,
         organization_id=proposal.organization_id,
         actor_id=actor.id,
         target_type="proposal",

@@ -37,13 +37,14 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, delete, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
 from app.models.proposals import Proposal, ProposalSupport, SupportStatus
 from app.services.access.content import proposal_context
 from app.services.access.standing import TableContext, require_open_table, require_participant
-from app.services.guards.suspension import ensure_not_suspended
 from app.services.tables.table_settings import threshold_reached
 
 
@@ -56,25 +57,26 @@ def _lock_key(table_id: uuid.UUID, user_id: uuid.UUID) -> int:
 def _require_supports_open(ctx: TableContext) -> None:
     require_open_table(ctx)
     if ctx.settings.supports == "blocked":
-        raise Conflict("Supports are blocked on this table.", code="supports_blocked")
+        raise Conflict("Supports are blocked on this table.", code=ErrorCode.SUPPORTS_BLOCKED)
 
 
 def _require_supportable(proposal: Proposal) -> None:
     if proposal.status == "draft":
-        raise Conflict("Drafts cannot be supported.", code="proposal_not_published")
+        raise Conflict("Drafts cannot be supported.", code=ErrorCode.PROPOSAL_NOT_PUBLISHED)
     if proposal.status == "withdrawn":
         raise Conflict(
-            "This proposal was withdrawn; it cannot be supported.", code="proposal_withdrawn"
+            "This proposal was withdrawn; it cannot be supported.",
+            code=ErrorCode.PROPOSAL_WITHDRAWN,
         )
     if proposal.answer_state == "rejected":
         raise Conflict(
-            "This proposal was rejected; it cannot be supported.", code="proposal_rejected"
+            "This proposal was rejected; it cannot be supported.", code=ErrorCode.PROPOSAL_REJECTED
         )
     if proposal.moderation_status != "visible":
         # Only its author and moderators see it: nothing to support until it is shown.
         raise Conflict(
             "This proposal is hidden or awaiting moderation; it cannot be supported.",
-            code="proposal_not_visible",
+            code=ErrorCode.PROPOSAL_NOT_VISIBLE,
         )
 
 
@@ -120,7 +122,7 @@ async def _check_limit(
         raise Conflict(
             f"You have used all {ctx.settings.support_limit} of your supports in this table; "
             "withdraw one to support another proposal.",
-            code="support_limit_reached",
+            code=ErrorCode.SUPPORT_LIMIT_REACHED,
             extra={"support_limit": ctx.settings.support_limit},
         )
     return False
@@ -130,8 +132,7 @@ async def support(
     session: AsyncSession, actor: User, proposal_id: uuid.UUID
 ) -> tuple[SupportStatus, bool]:
     """Support a proposal. Returns the state and whether a support was added."""
-    proposal, ctx = await proposal_context(session, actor, proposal_id)
-    await ensure_not_suspended(session, actor.id, ctx.table.organization_id)
+    proposal, ctx = await proposal_context(session, actor, proposal_id, write=True)
     _require_supports_open(ctx)
     _require_supportable(proposal)
     require_participant(ctx, actor)
@@ -159,7 +160,7 @@ async def support(
     ).one()
     record_event(
         session,
-        "proposal.supported",
+        EventType.PROPOSAL_SUPPORTED,
         subject_type="proposal",
         subject_id=proposal.id,
         actor_id=actor.id,
@@ -175,7 +176,7 @@ async def support(
         )
         record_event(
             session,
-            "proposal.threshold_reached",
+            EventType.PROPOSAL_THRESHOLD_REACHED,
             subject_type="proposal",
             subject_id=proposal.id,
             actor_id=actor.id,
@@ -219,7 +220,7 @@ async def withdraw_support(
     ).scalar_one()
     record_event(
         session,
-        "proposal.support_withdrawn",
+        EventType.PROPOSAL_SUPPORT_WITHDRAWN,
         subject_type="proposal",
         subject_id=proposal.id,
         actor_id=actor.id,

@@ -20,7 +20,9 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound
+from app.event_types import EventType
 from app.models.accounts import User
 from app.models.organizations import (
     Organization,
@@ -131,13 +133,13 @@ async def assign_role(
             )
         )
     ).first() is not None:
-        raise Conflict("This person already has this role.", code="role_exists")
+        raise Conflict("This person already has this role.", code=ErrorCode.ROLE_EXISTS)
     role = OrganizationRole(organization_id=org.id, user_id=user.id, role=data.role)
     session.add(role)
     await session.flush()
     record_audit(
         session,
-        "organization.role_assigned",
+        EventType.ORGANIZATION_ROLE_ASSIGNED,
         organization_id=org.id,
         actor_id=actor.id,
         target_type="user",
@@ -206,12 +208,12 @@ async def _delete_role(
         if len(admins) <= 1:
             raise Conflict(
                 "An organization keeps at least one admin; appoint another first.",
-                code="last_admin",
+                code=ErrorCode.LAST_ADMIN,
             )
     await session.delete(role)
     record_audit(
         session,
-        "organization.role_revoked",
+        EventType.ORGANIZATION_ROLE_REVOKED,
         organization_id=org.id,
         actor_id=actor.id,
         target_type="user",

@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Forbidden, NotFound
+from app.event_types import EventType
 from app.models.accounts import User
 from app.models.service_requests import ApiKeyCreate, ApiKeyIssued, ApiKeyPublic, Open311ApiKey
 from app.pagination import PageParams, SortKey, paginate
@@ -52,7 +54,7 @@ async def issue_key(
     await session.flush()
     record_audit(
         session,
-        "open311_key.issued",
+        EventType.OPEN311_KEY_ISSUED,
         organization_id=org.id,
         actor_id=actor.id,
         target_type="open311_api_key",
@@ -97,7 +99,7 @@ async def revoke_key(
         key.revoked_at = datetime.now(UTC)
         record_audit(
             session,
-            "open311_key.revoked",
+            EventType.OPEN311_KEY_REVOKED,
             organization_id=org.id,
             actor_id=actor.id,
             target_type="open311_api_key",
@@ -120,5 +122,5 @@ async def key_for(session: AsyncSession, organization_id: uuid.UUID, secret: str
         )
     ).one_or_none()
     if key is None:
-        raise Forbidden("The api_key is invalid or revoked.", code="invalid_api_key")
+        raise Forbidden("The api_key is invalid or revoked.", code=ErrorCode.INVALID_API_KEY)
     return key

@@ -7,7 +7,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound, Unprocessable
+from app.event_types import EventType
 from app.models.accounts import User
 from app.models.organizations import Organization
 from app.models.service_requests import (
@@ -82,21 +84,29 @@ def _check_attributes(data: ServiceCreate) -> None:
         loc: list[str | int] = ["body", "attributes", i]
         if a.code in seen:
             errors.append(
-                {"loc": [*loc, "code"], "msg": "duplicate code", "code": "duplicate_code"}
+                {
+                    "loc": [*loc, "code"],
+                    "msg": "duplicate code",
+                    "code": ErrorCode.DUPLICATE_CODE,
+                }
             )
         seen.add(a.code)
         lists = a.datatype in ("singlevaluelist", "multivaluelist")
         if lists and not a.values:
             msg = "list attributes need values"
-            errors.append({"loc": [*loc, "values"], "msg": msg, "code": "values_required"})
+            errors.append({"loc": [*loc, "values"], "msg": msg, "code": ErrorCode.VALUES_REQUIRED})
         if not lists and a.values:
             msg = "values are for list attributes only"
-            errors.append({"loc": [*loc, "values"], "msg": msg, "code": "values_not_allowed"})
+            errors.append(
+                {"loc": [*loc, "values"], "msg": msg, "code": ErrorCode.VALUES_NOT_ALLOWED}
+            )
         if len({v.key for v in a.values}) != len(a.values):
             msg = "duplicate value key"
-            errors.append({"loc": [*loc, "values"], "msg": msg, "code": "duplicate_value"})
+            errors.append({"loc": [*loc, "values"], "msg": msg, "code": ErrorCode.DUPLICATE_VALUE})
     if errors:
-        raise Unprocessable("The attributes are invalid.", code="invalid_attributes", errors=errors)
+        raise Unprocessable(
+            "The attributes are invalid.", code=ErrorCode.INVALID_ATTRIBUTES, errors=errors
+        )
 
 
 async def create_service(
@@ -121,7 +131,8 @@ async def create_service(
             await session.flush()
     except IntegrityError:
         raise Conflict(
-            "This organization already has a service with this code.", code="service_code_taken"
+            "This organization already has a service with this code.",
+            code=ErrorCode.SERVICE_CODE_TAKEN,
         ) from None
     attributes = [
         ServiceAttribute(
@@ -134,7 +145,7 @@ async def create_service(
     session.add_all(attributes)
     record_audit(
         session,
-        "service.created",
+        EventType.SERVICE_CREATED,
         organization_id=org.id,
         actor_id=actor.id,
         target_type="service",

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from app.error_codes import ErrorCode
 from app.errors import BadRequest
 from app.models.service_requests import MAX_DESCRIPTION, ServiceAttribute
 
@@ -81,8 +82,8 @@ def raise_if(errors: list[str]) -> None:
     if errors:
         raise BadRequest(
             "; ".join(errors),
-            code="invalid_request",
-            errors=[{"loc": ["body"], "msg": e, "code": "invalid"} for e in errors],
+            code=ErrorCode.INVALID_REQUEST,
+            errors=[{"loc": ["body"], "msg": e, "code": ErrorCode.INVALID_VALUE} for e in errors],
         )
 
 

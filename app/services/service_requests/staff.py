@@ -14,7 +14,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import get_settings
 from app.db import after_commit
+from app.error_codes import ErrorCode
 from app.errors import NotFound, Unprocessable
+from app.event_types import EventType
 from app.mail import send_mail
 from app.models.accounts import User
 from app.models.organizations import OrganizationRole
@@ -140,8 +142,10 @@ async def _check_assignee(
         msg = "assigned_to must be someone with a role in this organization"
         raise Unprocessable(
             msg.capitalize() + ".",
-            code="unknown_assignee",
-            errors=[{"loc": ["body", "assigned_to"], "msg": msg, "code": "unknown_assignee"}],
+            code=ErrorCode.UNKNOWN_ASSIGNEE,
+            errors=[
+                {"loc": ["body", "assigned_to"], "msg": msg, "code": ErrorCode.UNKNOWN_ASSIGNEE}
+            ],
         )
 
 
@@ -199,7 +203,7 @@ async def update_request(
     if changed:
         record_audit(
             session,
-            "service_request.updated",
+            EventType.SERVICE_REQUEST_UPDATED,
             organization_id=request.organization_id,
             actor_id=actor.id,
             target_type="service_request",

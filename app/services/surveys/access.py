@@ -15,11 +15,13 @@ from sqlalchemy import ColumnElement, exists, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Forbidden, NotFound
 from app.models.accounts import User
 from app.models.surveys import Survey, SurveyStatus
 from app.models.tables import ParticipationTable, TableMembership
 from app.services.access.orgs import is_org_admin
+from app.services.access.suspensions import one_for_writer
 from app.services.access.tables import can_see_table_clause, facilitates
 
 SURVEY_NOT_FOUND = "No survey with this id."
@@ -67,13 +69,20 @@ async def is_survey_staff(session: AsyncSession, actor: User | None, survey: Sur
 
 
 async def survey_context(
-    session: AsyncSession, actor: User | None, survey_id: uuid.UUID, *, for_update: bool = False
+    session: AsyncSession,
+    actor: User | None,
+    survey_id: uuid.UUID,
+    *,
+    for_update: bool = False,
+    write: bool = False,
 ) -> SurveyContext:
-    """The survey and the actor's standing; 404 unless the actor may see it."""
+    """The survey and the actor's standing; 404 unless the actor may see it. With `write`,
+    403 `suspended` when the actor is suspended in its organization (same query)."""
     stmt = select(Survey).where(col(Survey.id) == survey_id, visible_survey_clause(actor))
     if for_update:
         stmt = stmt.with_for_update(of=Survey).execution_options(populate_existing=True)
-    survey = (await session.exec(stmt)).one_or_none()
+    writer = actor if write else None
+    survey: Survey | None = await one_for_writer(session, stmt, writer, Survey.organization_id)
     if survey is None:
         raise NotFound(SURVEY_NOT_FOUND)
     return SurveyContext(survey=survey, is_staff=await is_survey_staff(session, actor, survey))
@@ -88,7 +97,7 @@ async def staff_survey_context(
     if not ctx.is_staff:
         raise Forbidden(
             "Only the survey's organization admins and facilitators may do this.",
-            code="not_survey_staff",
+            code=ErrorCode.NOT_SURVEY_STAFF,
         )
     return ctx
 
@@ -98,7 +107,7 @@ async def check_audience(session: AsyncSession, actor: User, survey: Survey) -> 
     if survey.audience == "verified" and actor.email_verified_at is None:
         raise Forbidden(
             "This survey is for people with a verified email address.",
-            code="email_not_verified",
+            code=ErrorCode.EMAIL_NOT_VERIFIED,
         )
     if survey.audience == "members":
         member = (
@@ -114,5 +123,5 @@ async def check_audience(session: AsyncSession, actor: User, survey: Survey) -> 
         ).one()
         if not member:
             raise Forbidden(
-                "This survey is for the active members of its table.", code="not_a_member"
+                "This survey is for the active members of its table.", code=ErrorCode.NOT_A_MEMBER
             )

@@ -7,6 +7,7 @@ from typing import Any
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Unprocessable
 from app.models.base import TextMap
 from app.models.organizations import Organization
@@ -114,7 +115,7 @@ def check_questions(org: Organization, questions: Sequence[QuestionCreate]) -> N
         n = len(errors)
         raise Unprocessable(
             f"The questionnaire has {n} problem{'s' if n != 1 else ''}.",
-            code="invalid_questions",
+            code=ErrorCode.INVALID_QUESTIONS,
             errors=errors,
         )
     require_default_locale(org, texts)

@@ -14,7 +14,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, Unprocessable
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
 from app.models.surveys import (
@@ -27,7 +29,6 @@ from app.models.surveys import (
     SurveyQuestion,
     SurveyResponse,
 )
-from app.services.guards.suspension import ensure_not_suspended
 from app.services.surveys.access import check_audience, now, survey_context, survey_status
 from app.services.surveys.questions import Questionnaire, load_questionnaires
 
@@ -169,16 +170,15 @@ def _answer_rows(
 def _not_open(survey: Survey) -> Conflict:
     status = survey_status(survey, now())
     detail = "This survey is not open yet." if status == "upcoming" else "This survey has closed."
-    return Conflict(detail, code="survey_not_open", extra={"survey_status": status})
+    return Conflict(detail, code=ErrorCode.SURVEY_NOT_OPEN, extra={"survey_status": status})
 
 
 async def submit_response(
     session: AsyncSession, actor: User, survey_id: uuid.UUID, data: ResponseCreate
 ) -> ResponseReceipt:
     """Record the caller's response (see the module docstring)."""
-    ctx = await survey_context(session, actor, survey_id)
+    ctx = await survey_context(session, actor, survey_id, write=True)
     survey = ctx.survey
-    await ensure_not_suspended(session, actor.id, survey.organization_id)
     if survey_status(survey, now()) != "open":
         raise _not_open(survey)
     await check_audience(session, actor, survey)
@@ -188,7 +188,7 @@ async def submit_response(
         n = len(errors)
         raise Unprocessable(
             f"{n} answer{'s are' if n != 1 else ' is'} missing or invalid.",
-            code="invalid_answers",
+            code=ErrorCode.INVALID_ANSWERS,
             errors=errors,
         )
     inserted = (
@@ -200,7 +200,7 @@ async def submit_response(
         )
     ).first()
     if inserted is None:
-        raise Conflict("You have already answered this survey.", code="already_responded")
+        raise Conflict("You have already answered this survey.", code=ErrorCode.ALREADY_RESPONDED)
     # Locks the survey row: serializes responses with edits of the questions (which
     # check `responses_count`), and re-checks the window with the statement's clock.
     counted = (
@@ -222,7 +222,7 @@ async def submit_response(
     fresh = (await load_questionnaires(session, [survey.id]))[survey.id]
     if {q.id for q in fresh.questions} != set(qn.by_id):
         raise Conflict(
-            "The questions changed meanwhile; reload the survey.", code="questions_changed"
+            "The questions changed meanwhile; reload the survey.", code=ErrorCode.QUESTIONS_CHANGED
         )
     response = SurveyResponse(
         survey_id=survey.id,
@@ -234,7 +234,7 @@ async def submit_response(
     session.add_all(_answer_rows(response.id, qn, data.answers))
     record_event(
         session,
-        "survey.responded",
+        EventType.SURVEY_RESPONDED,
         subject_type="survey",
         subject_id=survey.id,
         actor_id=actor.id,

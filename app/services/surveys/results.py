@@ -14,7 +14,9 @@ from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Forbidden, NotFound
+from app.event_types import EventType
 from app.models.accounts import User
 from app.models.surveys import (
     AnswerModeration,
@@ -235,7 +237,7 @@ async def get_results(
     ctx = await survey_context(session, actor, survey_id)
     if not ctx.results_visible(now()):
         raise Forbidden(
-            "The results of this survey are not visible (yet).", code="results_not_visible"
+            "The results of this survey are not visible (yet).", code=ErrorCode.RESULTS_NOT_VISIBLE
         )
     return await compute_results(session, ctx.survey, texts=True, staff=ctx.is_staff)
 
@@ -271,7 +273,7 @@ async def moderate_answer(
         answer.hidden = data.hidden
         record_audit(
             session,
-            "survey_answer.hidden" if data.hidden else "survey_answer.shown",
+            EventType.SURVEY_ANSWER_HIDDEN if data.hidden else EventType.SURVEY_ANSWER_SHOWN,
             organization_id=ctx.survey.organization_id,
             actor_id=actor.id,
             target_type="survey_answer",

@@ -7,7 +7,9 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.errors import Conflict, NotFound, Unprocessable
+from app.error_codes import ErrorCode
+from app.errors import Conflict, NotFound
+from app.event_types import EventType
 from app.models.accounts import User
 from app.models.base import TextMap
 from app.models.organizations import Organization
@@ -26,11 +28,7 @@ from app.services.surveys.access import (
     visible_survey_clause,
 )
 from app.services.surveys.questions import check_questions, load_questionnaires, store_questions
-from app.services.validation import Loc, require_default_locale
-
-
-def _invalid(loc: Loc, msg: str, code: str) -> Unprocessable:
-    return Unprocessable(msg, code=code, errors=[{"loc": loc, "msg": msg, "code": code}])
+from app.services.validation import Loc, invalid, require_default_locale
 
 
 async def surveys_public(
@@ -112,17 +110,23 @@ async def create_survey(
     org = await get_organization(session, slug)
     await _may_create(session, actor, org, data.table_id)
     if data.audience == "members" and data.table_id is None:
-        raise _invalid(
-            ["body", "audience"], "A members-only survey needs a table_id.", "members_need_table"
+        raise invalid(
+            ["body", "audience"],
+            "A members-only survey needs a table_id.",
+            ErrorCode.MEMBERS_NEED_TABLE,
         )
     require_default_locale(org, _texts(data))
     check_questions(org, data.questions)
     at = now()
     opens_at = data.opens_at or at
     if data.closes_at <= opens_at:
-        raise _invalid(["body", "closes_at"], "closes_at must be after opens_at.", "invalid_window")
+        raise invalid(
+            ["body", "closes_at"], "closes_at must be after opens_at.", ErrorCode.INVALID_WINDOW
+        )
     if data.closes_at <= at:
-        raise _invalid(["body", "closes_at"], "closes_at must be in the future.", "closes_in_past")
+        raise invalid(
+            ["body", "closes_at"], "closes_at must be in the future.", ErrorCode.CLOSES_IN_PAST
+        )
     survey = Survey(
         organization_id=org.id,
         table_id=data.table_id,
@@ -140,7 +144,7 @@ async def create_survey(
     await store_questions(session, survey.id, data.questions)
     record_audit(
         session,
-        "survey.created",
+        EventType.SURVEY_CREATED,
         organization_id=org.id,
         actor_id=actor.id,
         target_type="survey",
@@ -211,18 +215,22 @@ async def update_survey(
         if survey.responses_count > 0:
             raise Conflict(
                 "The questions are frozen: this survey already has responses.",
-                code="questions_frozen",
+                code=ErrorCode.QUESTIONS_FROZEN,
             )
         check_questions(org, data.questions)
     require_default_locale(org, _texts(data))
     if data.audience == "members" and survey.table_id is None:
-        raise _invalid(
-            ["body", "audience"], "A members-only survey needs a table.", "members_need_table"
+        raise invalid(
+            ["body", "audience"],
+            "A members-only survey needs a table.",
+            ErrorCode.MEMBERS_NEED_TABLE,
         )
     opens_at = data.opens_at or survey.opens_at
     closes_at = data.closes_at or survey.closes_at
     if closes_at <= opens_at:
-        raise _invalid(["body", "closes_at"], "closes_at must be after opens_at.", "invalid_window")
+        raise invalid(
+            ["body", "closes_at"], "closes_at must be after opens_at.", ErrorCode.INVALID_WINDOW
+        )
     for field in ("title", "description", "audience", "results_public"):
         value = getattr(data, field)
         if value is not None:
@@ -233,7 +241,7 @@ async def update_survey(
     survey.updated_at = now()
     record_audit(
         session,
-        "survey.updated",
+        EventType.SURVEY_UPDATED,
         organization_id=survey.organization_id,
         actor_id=actor.id,
         target_type="survey",

@@ -7,11 +7,14 @@ from datetime import UTC, datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound, Unprocessable
+from app.event_types import EventType
 from app.models.accounts import User
 from app.models.organizations import Organization, RolePublic
 from app.models.tables import ParticipationTable, TableMembership
 from app.services.tables.memberships import activate, find_membership, membership_event
+from app.services.validation import field_error
 
 
 async def _org_table(
@@ -30,9 +33,9 @@ async def _org_table(
     if table is None:
         raise Unprocessable(
             "This organization has no table with this id.",
-            code="unknown_table",
+            code=ErrorCode.UNKNOWN_TABLE,
             errors=[
-                {"loc": ["body", "table_id"], "msg": "no such table here", "code": "unknown_table"}
+                field_error(["body", "table_id"], "no such table here", ErrorCode.UNKNOWN_TABLE)
             ],
         )
     return table
@@ -64,7 +67,7 @@ async def appoint_facilitator(
         "active",
         "facilitator",
     ):
-        raise Conflict("This person already facilitates this table.", code="role_exists")
+        raise Conflict("This person already facilitates this table.", code=ErrorCode.ROLE_EXISTS)
     if membership is None:
         membership = TableMembership(table_id=table.id, user_id=user.id, status="invited")
         session.add(membership)
@@ -75,7 +78,7 @@ async def appoint_facilitator(
     await session.flush()
     membership_event(
         session,
-        "membership.role_changed",
+        EventType.MEMBERSHIP_ROLE_CHANGED,
         actor,
         table,
         membership,
@@ -97,7 +100,13 @@ async def dismiss_facilitator(
     membership.role = "member"
     membership.role_since = datetime.now(UTC)
     membership_event(
-        session, "membership.role_changed", actor, table, membership, audit=True, role="member"
+        session,
+        EventType.MEMBERSHIP_ROLE_CHANGED,
+        actor,
+        table,
+        membership,
+        audit=True,
+        role="member",
     )
 
 

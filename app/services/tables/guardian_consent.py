@@ -28,7 +28,9 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound, Unprocessable
+from app.event_types import EventType
 from app.models.accounts import DIGITAL_CONSENT_AGE, User, age_on
 from app.models.meetings import MEETING_TIMEZONE
 from app.models.organizations import Organization
@@ -38,6 +40,7 @@ from app.models.tables import ParticipationTable, TableMembership
 from app.services.access.orgs import get_organization
 from app.services.access.tables import facilitates_clause
 from app.services.audit.write import record_audit
+from app.services.validation import field_error
 
 PERSON_NOT_FOUND = "No person with this id among the members of the tables you run here."
 
@@ -99,7 +102,7 @@ async def record_consent(
         raise Unprocessable(
             "Only people under 14 need a guardian's consent; this person is 14 or older, or "
             "has no birth date in their profile.",
-            code="consent_not_needed",
+            code=ErrorCode.CONSENT_NOT_NEEDED,
         )
     # A window that does not depend on the person's birth date: answers that did would
     # let the recorder find the date out by trying.
@@ -108,27 +111,27 @@ async def record_consent(
         raise Unprocessable(
             f"consented_on must be a day in the last {DIGITAL_CONSENT_AGE} years, not in "
             "the future.",
-            code="invalid_consent_date",
+            code=ErrorCode.INVALID_CONSENT_DATE,
             errors=[
-                {
-                    "loc": ["body", "consented_on"],
-                    "msg": f"not in the future, not more than {DIGITAL_CONSENT_AGE} years ago",
-                    "code": "invalid_consent_date",
-                }
+                field_error(
+                    ["body", "consented_on"],
+                    f"not in the future, not more than {DIGITAL_CONSENT_AGE} years ago",
+                    ErrorCode.INVALID_CONSENT_DATE,
+                )
             ],
         )
     if person.guardian_consent_at is not None:
         raise Conflict(
             "A guardian's consent is already on record for this person; withdraw it first "
             "to record another.",
-            code="consent_already_recorded",
+            code=ErrorCode.CONSENT_ALREADY_RECORDED,
         )
     person.guardian_consent_at = datetime.combine(data.consented_on, time(0), MEETING_TIMEZONE)
     person.guardian_consent_by_id = actor.id
     person.updated_at = datetime.now(UTC)
     record_audit(
         session,
-        "guardian_consent.recorded",
+        EventType.GUARDIAN_CONSENT_RECORDED,
         organization_id=org.id,
         actor_id=actor.id,
         target_type="user",
@@ -155,7 +158,7 @@ async def withdraw_consent(
     person.updated_at = datetime.now(UTC)
     record_audit(
         session,
-        "guardian_consent.withdrawn",
+        EventType.GUARDIAN_CONSENT_WITHDRAWN,
         organization_id=org.id,
         actor_id=actor.id,
         target_type="user",

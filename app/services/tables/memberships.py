@@ -12,7 +12,9 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
 from app.models.tables import (
@@ -28,7 +30,6 @@ from app.services.access.standing import eligibility_errors
 from app.services.access.tables import facilitates, get_facilitated_table, get_visible_table
 from app.services.accounts.people import find_named_person
 from app.services.audit.write import record_audit
-from app.services.guards.suspension import ensure_not_suspended
 from app.services.meetings.registrations import release_members_only_seats
 from app.services.tables.responses import active_member_counts
 
@@ -51,7 +52,9 @@ async def _check_seat(session: AsyncSession, table: ParticipationTable) -> None:
         return
     members = (await active_member_counts(session, [table.id])).get(table.id, 0)
     if members >= table.max_members:
-        raise Conflict("This table has reached its maximum number of members.", code="table_full")
+        raise Conflict(
+            "This table has reached its maximum number of members.", code=ErrorCode.TABLE_FULL
+        )
 
 
 async def activate(
@@ -76,7 +79,7 @@ async def find_membership(
 
 def membership_event(
     session: AsyncSession,
-    type: str,
+    type: EventType,
     actor: User,
     table: ParticipationTable,
     membership: TableMembership,
@@ -141,29 +144,34 @@ async def join_table(
 
     Idempotent: an existing active or pending membership is returned as it is.
     Returns the membership and whether it changed."""
-    table = await get_visible_table(session, actor, table_id, include_invited=True, for_update=True)
-    await ensure_not_suspended(session, actor.id, table.organization_id)
+    table = await get_visible_table(
+        session, actor, table_id, include_invited=True, for_update=True, write=True
+    )
     if table.status == "archived":
-        raise Conflict("This table is archived.", code="table_archived")
+        raise Conflict("This table is archived.", code=ErrorCode.TABLE_ARCHIVED)
     membership = await find_membership(session, table.id, actor.id)
     if membership is not None and membership.status in ("active", "pending"):
         return _to_public(membership, actor.display_name), False
     if membership is not None and membership.status == "rejected":
-        raise Conflict("Your request to join this table was declined.", code="membership_rejected")
+        raise Conflict(
+            "Your request to join this table was declined.", code=ErrorCode.MEMBERSHIP_REJECTED
+        )
     if membership is not None:  # invited: accepting
         if table.status != "open":
-            raise Conflict("This table is not accepting new members.", code="table_closed")
+            raise Conflict("This table is not accepting new members.", code=ErrorCode.TABLE_CLOSED)
         check_eligibility(table, actor)
         await activate(session, table, membership)
-        membership_event(session, "membership.joined", actor, table, membership, via="invitation")
+        membership_event(
+            session, EventType.MEMBERSHIP_JOINED, actor, table, membership, via="invitation"
+        )
         return await _public(session, membership), True
 
     if table.status != "open":
-        raise Conflict("This table is not accepting new members.", code="table_closed")
+        raise Conflict("This table is not accepting new members.", code=ErrorCode.TABLE_CLOSED)
     if table.membership_policy == "invitation":
         raise Forbidden(
             "This table is by invitation only; ask one of its facilitators.",
-            code="invitation_required",
+            code=ErrorCode.INVITATION_REQUIRED,
         )
     check_eligibility(table, actor)
     membership = TableMembership(table_id=table.id, user_id=actor.id, status="pending")
@@ -172,9 +180,9 @@ async def join_table(
     session.add(membership)
     await session.flush()
     if membership.status == "active":
-        membership_event(session, "membership.joined", actor, table, membership, via="open")
+        membership_event(session, EventType.MEMBERSHIP_JOINED, actor, table, membership, via="open")
     else:
-        membership_event(session, "membership.requested", actor, table, membership)
+        membership_event(session, EventType.MEMBERSHIP_REQUESTED, actor, table, membership)
     return await _public(session, membership), True
 
 
@@ -190,7 +198,7 @@ async def _ensure_may_manage_facilitators(
     if not await is_org_admin(session, actor, table.organization_id):
         raise Forbidden(
             "Only the organization's admins demote or remove a facilitator.",
-            code="facilitator_appointed_by_organization",
+            code=ErrorCode.FACILITATOR_APPOINTED_BY_ORGANIZATION,
         )
 
 
@@ -201,11 +209,11 @@ async def invite_member(
     (`POST /memberships` as themselves). Idempotent for people already in."""
     table = await get_facilitated_table(session, actor, table_id, for_update=True)
     if table.status == "archived":
-        raise Conflict("This table is archived.", code="table_archived")
+        raise Conflict("This table is archived.", code=ErrorCode.TABLE_ARCHIVED)
     if table.status != "open":
         raise Conflict(
             "This table is closed to new members; reopen it to invite people.",
-            code="table_closed",
+            code=ErrorCode.TABLE_CLOSED,
         )
     user = await find_named_person(session, data.user_id, data.email)
     membership = await find_membership(session, table.id, user.id)
@@ -217,7 +225,7 @@ async def invite_member(
     membership.status = "invited"
     membership.invited_by_id = actor.id
     await session.flush()
-    membership_event(session, "membership.invited", actor, table, membership, audit=True)
+    membership_event(session, EventType.MEMBERSHIP_INVITED, actor, table, membership, audit=True)
     return await _public(session, membership), True
 
 
@@ -266,30 +274,35 @@ async def update_membership(
         if data.status == "active":
             if membership.status == "invited":
                 raise Conflict(
-                    "An invitation is accepted by the person invited.", code="invitation_pending"
+                    "An invitation is accepted by the person invited.",
+                    code=ErrorCode.INVITATION_PENDING,
                 )
             person = await session.get(User, membership.user_id)
             assert person is not None
             check_eligibility(table, person)
             await activate(session, table, membership)
-            membership_event(session, "membership.approved", actor, table, membership, audit=True)
+            membership_event(
+                session, EventType.MEMBERSHIP_APPROVED, actor, table, membership, audit=True
+            )
         else:
             if membership.status == "active":
                 raise Conflict(
-                    "Remove an active member with DELETE instead.", code="already_member"
+                    "Remove an active member with DELETE instead.", code=ErrorCode.ALREADY_MEMBER
                 )
             membership.status = "rejected"
-            membership_event(session, "membership.rejected", actor, table, membership, audit=True)
+            membership_event(
+                session, EventType.MEMBERSHIP_REJECTED, actor, table, membership, audit=True
+            )
     if data.role is not None and data.role != membership.role:
         if membership.status != "active":
-            raise Conflict("Only active members can be given a role.", code="not_active")
+            raise Conflict("Only active members can be given a role.", code=ErrorCode.NOT_ACTIVE)
         if membership.role == "facilitator" and membership.user_id != actor.id:
             await _ensure_may_manage_facilitators(session, actor, table)
         membership.role = data.role
         membership.role_since = datetime.now(UTC)
         membership_event(
             session,
-            "membership.role_changed",
+            EventType.MEMBERSHIP_ROLE_CHANGED,
             actor,
             table,
             membership,
@@ -318,7 +331,7 @@ async def remove_membership(
         await _ensure_may_manage_facilitators(session, actor, table)
     membership_event(
         session,
-        "membership.left" if leaving else "membership.removed",
+        EventType.MEMBERSHIP_LEFT if leaving else EventType.MEMBERSHIP_REMOVED,
         actor,
         table,
         membership,

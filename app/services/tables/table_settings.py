@@ -20,8 +20,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.errors import Unprocessable
+from app.error_codes import ErrorCode
 from app.etag import check_if_match
+from app.event_types import EventType
 from app.models.accounts import User
 from app.models.tables import (
     ParticipationTable,
@@ -33,6 +34,7 @@ from app.services.access.standing import default_settings
 from app.services.access.tables import get_facilitated_table, get_visible_table
 from app.services.audit.write import record_audit
 from app.services.guards.premoderation import effective_premoderation
+from app.services.validation import field_error, invalid_fields
 
 
 async def get_table_settings(session: AsyncSession, table_id: uuid.UUID) -> TableSettings:
@@ -84,10 +86,9 @@ async def update_settings(
         field for field, value in sent.items() if value is None and field != "premoderation"
     )
     if nulls:
-        raise Unprocessable(
+        raise invalid_fields(
+            [field_error(["body", f], "cannot be null", ErrorCode.NULL_NOT_ALLOWED) for f in nulls],
             "These settings cannot be null: " + ", ".join(nulls) + ".",
-            code="invalid_field",
-            errors=[{"loc": ["body", f], "msg": "cannot be null", "code": "null"} for f in nulls],
         )
     await session.exec(insert(TableSettings).values(table_id=table.id).on_conflict_do_nothing())
     settings = (
@@ -109,7 +110,7 @@ async def update_settings(
         # record too, so e.g. pre-moderation switched off on a youth table shows.
         record_audit(
             session,
-            "table.settings_updated",
+            EventType.TABLE_SETTINGS_UPDATED,
             organization_id=table.organization_id,
             actor_id=actor.id,
             target_type="table",

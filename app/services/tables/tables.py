@@ -16,8 +16,10 @@ from typing import Any
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.error_codes import ErrorCode
 from app.errors import Conflict, NotFound, Unprocessable
 from app.etag import check_if_match
+from app.event_types import EventType
 from app.models.accounts import User
 from app.models.meetings import Meeting, MeetingPlanNode
 from app.models.organizations import Organization
@@ -37,7 +39,7 @@ from app.services.audit.write import record_audit
 from app.services.organizations.organizations import check_municipalities
 from app.services.plans.plans import checked_node_ids
 from app.services.tables.responses import active_member_counts, table_public, tables_public
-from app.services.validation import null_errors, raise_if, require_default_locale
+from app.services.validation import field_error, null_errors, raise_if, require_default_locale
 
 # --- who may see and run a table ----------------------------------------------------
 
@@ -56,10 +58,8 @@ async def check_plan(
     if plan is None or plan.organization_id != org.id:
         raise Unprocessable(
             "No plan of this organization has this id.",
-            code="unknown_plan",
-            errors=[
-                {"loc": ["body", "plan_id"], "msg": "no such plan here", "code": "unknown_plan"}
-            ],
+            code=ErrorCode.UNKNOWN_PLAN,
+            errors=[field_error(["body", "plan_id"], "no such plan here", ErrorCode.UNKNOWN_PLAN)],
         )
 
 
@@ -83,7 +83,9 @@ async def _check_slug_free(
     if except_id is not None:
         stmt = stmt.where(col(ParticipationTable.id) != except_id)
     if (await session.exec(stmt)).first() is not None:
-        raise Conflict("This organization already has a table with this slug.", code="slug_taken")
+        raise Conflict(
+            "This organization already has a table with this slug.", code=ErrorCode.SLUG_TAKEN
+        )
 
 
 async def _check_input(
@@ -137,7 +139,7 @@ async def create_table(
     await set_table_nodes(session, table.id, node_ids)
     record_audit(
         session,
-        "table.created",
+        EventType.TABLE_CREATED,
         organization_id=org.id,
         actor_id=actor.id,
         target_type="table",
@@ -201,7 +203,7 @@ async def update_table(
         if data.max_members < members:
             raise Conflict(
                 f"The table already has {members} members; max_members cannot be lower.",
-                code="max_members_below_members",
+                code=ErrorCode.MAX_MEMBERS_BELOW_MEMBERS,
             )
     new_plan_id = data.plan_id if "plan_id" in changes else table.plan_id
     if "node_ids" in changes or plan_changed:
@@ -220,7 +222,7 @@ async def update_table(
         table.version += 1
         record_audit(
             session,
-            "table.updated",
+            EventType.TABLE_UPDATED,
             organization_id=table.organization_id,
             actor_id=actor.id,
             target_type="table",
@@ -245,5 +247,5 @@ async def _check_plan_unlinkable(session: AsyncSession, table: ParticipationTabl
     if linked is not None:
         raise Conflict(
             "Meetings of this table are linked to nodes of its plan; unlink them first.",
-            code="plan_in_use",
+            code=ErrorCode.PLAN_IN_USE,
         )
