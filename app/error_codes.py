@@ -319,6 +319,28 @@ class ErrorCode(Catalogue):
     RESULTS_NOT_VISIBLE = "results_not_visible", "The survey's results are not visible (yet)."
     MEMBERS_NEED_TABLE = "members_need_table", "A members-only survey needs a table."
     QUESTIONS_FROZEN = "questions_frozen", "The questions are frozen: the survey has responses."
+    UNKNOWN_SCALE_VALUE = "unknown_scale_value", "Labels are keyed by values of the scale."
+    DUPLICATE_ANSWER = "duplicate_answer", "A question was answered twice."
+    DUPLICATE_ROW = "duplicate_row", "A matrix row was answered more than once."
+    EMPTY_TEXT = "empty_text", "A text answer is empty."
+    FIELD_NOT_ALLOWED = "field_not_allowed", "The field is not used by this kind of question."
+    INVALID_RANGE = "invalid_range", "The range's max is not greater than its min."
+    NO_CHOICE = "no_choice", "No option was chosen."
+    NO_ROWS = "no_rows", "A matrix answer answers no row."
+    NPS_RANGE = "nps_range", "NPS questions always run 0-10."
+    RANGE_TOO_WIDE = "range_too_wide", "The scale spans too many steps."
+    REQUIRED_QUESTION = "required_question", "A required question was not answered."
+    ROWS_MISSING = "rows_missing", "A matrix answer leaves rows unanswered."
+    TEXT_TOO_LONG = "text_too_long", "A text answer is too long."
+    TOO_FEW_OPTIONS = "too_few_options", "A choice question has too few options."
+    TOO_FEW_ROWS = "too_few_rows", "A matrix needs at least one row."
+    UNKNOWN_QUESTION = "unknown_question", "Not a question of this survey."
+    UNKNOWN_ROW = "unknown_row", "Not a row of the matrix."
+    VALUE_OUT_OF_RANGE = "value_out_of_range", "The value is outside the question's range."
+    WRONG_ANSWER_SHAPE = (
+        "wrong_answer_shape",
+        "The answer does not fit the question's kind.",
+    )
 
 
 # pydantic's error types -> the one vocabulary of field errors.

@@ -89,11 +89,8 @@ async def _confirm_password(session: AsyncSession, user: User, password: str | N
     limit = ratelimit.Limit(f"erase:{user.id}", ERASE_MAX_FAILURES, ERASE_WINDOW_SECONDS)
     usage = await ratelimit.peek(limit, session)
     if usage.exceeded:
-        raise RateLimited(
-            "Too many wrong passwords; try again later.",
-            retry_after=usage.retry_after(),
-            code=ErrorCode.TOO_MANY_ATTEMPTS,
-        )
+        wait, code = usage.retry_after(), ErrorCode.TOO_MANY_ATTEMPTS
+        raise RateLimited("Too many wrong passwords; try again later.", retry_after=wait, code=code)
     if password is None or not await verify_password_off_loop(password, user.password_hash):
         await ratelimit.hit(limit, session)
         wrong = Forbidden("The password is incorrect.", code=ErrorCode.WRONG_PASSWORD)

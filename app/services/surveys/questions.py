@@ -28,13 +28,15 @@ MAX_SCALE_SPAN = 20
 MIN_OPTIONS = 2
 
 
-def _error(loc: Loc, msg: str, code: str) -> dict[str, Any]:
+def _error(loc: Loc, msg: str, code: ErrorCode) -> dict[str, Any]:
     return {"loc": loc, "msg": msg, "code": code}
 
 
 def _not_for(q: QuestionCreate, loc: Loc, fields: Sequence[str]) -> list[dict[str, Any]]:
     return [
-        _error([*loc, name], f"{name} is not used by {q.kind} questions", "field_not_allowed")
+        _error(
+            [*loc, name], f"{name} is not used by {q.kind} questions", ErrorCode.FIELD_NOT_ALLOWED
+        )
         for name in fields
         if getattr(q, name) is not None
     ]
@@ -44,12 +46,18 @@ def _scale_errors(q: QuestionCreate, loc: Loc) -> list[dict[str, Any]]:
     low, high = _range(q)
     errors = []
     if q.kind == "nps" and (q.min, q.max) not in ((None, None), NPS_RANGE):
-        errors.append(_error([*loc, "min"], "NPS questions always run 0-10", "nps_range"))
+        errors.append(_error([*loc, "min"], "NPS questions always run 0-10", ErrorCode.NPS_RANGE))
     if high <= low:
-        errors.append(_error([*loc, "max"], "max must be greater than min", "invalid_range"))
+        errors.append(
+            _error([*loc, "max"], "max must be greater than min", ErrorCode.INVALID_RANGE)
+        )
     elif high - low > MAX_SCALE_SPAN:
         errors.append(
-            _error([*loc, "max"], f"a scale spans at most {MAX_SCALE_SPAN} steps", "range_too_wide")
+            _error(
+                [*loc, "max"],
+                f"a scale spans at most {MAX_SCALE_SPAN} steps",
+                ErrorCode.RANGE_TOO_WIDE,
+            )
         )
     for key in q.labels or {}:
         if not key.lstrip("-").isdigit() or not low <= int(key) <= high:
@@ -57,7 +65,7 @@ def _scale_errors(q: QuestionCreate, loc: Loc) -> list[dict[str, Any]]:
                 _error(
                     [*loc, "labels", key],
                     "labels are keyed by values of the scale",
-                    "unknown_scale_value",
+                    ErrorCode.UNKNOWN_SCALE_VALUE,
                 )
             )
     return errors
@@ -79,14 +87,18 @@ def _question_errors(q: QuestionCreate, loc: Loc) -> list[dict[str, Any]]:
             errors += _not_for(q, loc, ("max_choices",))
         if len(q.options or []) < MIN_OPTIONS:
             errors.append(
-                _error([*loc, "options"], f"give at least {MIN_OPTIONS} options", "too_few_options")
+                _error(
+                    [*loc, "options"],
+                    f"give at least {MIN_OPTIONS} options",
+                    ErrorCode.TOO_FEW_OPTIONS,
+                )
             )
         elif q.max_choices is not None and q.max_choices > len(q.options or []):
             errors.append(
                 _error(
                     [*loc, "max_choices"],
                     "max_choices cannot exceed the number of options",
-                    "max_choices_too_high",
+                    ErrorCode.MAX_CHOICES_TOO_HIGH,
                 )
             )
         return errors
@@ -96,7 +108,9 @@ def _question_errors(q: QuestionCreate, loc: Loc) -> list[dict[str, Any]]:
     if q.kind != "matrix":
         errors += _not_for(q, loc, ("rows",))
     elif not q.rows:
-        errors.append(_error([*loc, "rows"], "a matrix needs at least one row", "too_few_rows"))
+        errors.append(
+            _error([*loc, "rows"], "a matrix needs at least one row", ErrorCode.TOO_FEW_ROWS)
+        )
     return errors + _scale_errors(q, loc)
 
 

@@ -43,7 +43,7 @@ _SHAPES = {
 }
 
 
-def _error(i: int | None, q: uuid.UUID, field: str, msg: str, code: str) -> Error:
+def _error(i: int | None, q: uuid.UUID, field: str, msg: str, code: ErrorCode) -> Error:
     loc: list[str | int] = ["body", "answers"] if i is None else ["body", "answers", i, field]
     return {"loc": loc, "msg": msg, "code": code, "question_id": str(q)}
 
@@ -57,18 +57,22 @@ def _choice_errors(i: int, q: SurveyQuestion, a: AnswerCreate, qn: Questionnaire
     chosen = a.option_ids or []
     known = {o.id for o in qn.options.get(q.id, [])}
     if len(set(chosen)) != len(chosen):
-        return [_error(i, q.id, "option_ids", "an option may be chosen once", "duplicate_options")]
+        return [
+            _error(
+                i, q.id, "option_ids", "an option may be chosen once", ErrorCode.DUPLICATE_OPTIONS
+            )
+        ]
     unknown = [str(o) for o in chosen if o not in known]
     if unknown:
         msg = "not an option of this question: " + ", ".join(unknown)
-        return [_error(i, q.id, "option_ids", msg, "unknown_option")]
+        return [_error(i, q.id, "option_ids", msg, ErrorCode.UNKNOWN_OPTION)]
     if q.kind == "single" and len(chosen) != 1:
-        return [_error(i, q.id, "option_ids", "choose exactly one option", "single_choice")]
+        return [_error(i, q.id, "option_ids", "choose exactly one option", ErrorCode.SINGLE_CHOICE)]
     if not chosen:
-        return [_error(i, q.id, "option_ids", "choose at least one option", "no_choice")]
+        return [_error(i, q.id, "option_ids", "choose at least one option", ErrorCode.NO_CHOICE)]
     if len(chosen) > (q.max_choices or len(known)):
         msg = f"choose at most {q.max_choices} options"
-        return [_error(i, q.id, "option_ids", msg, "too_many_choices")]
+        return [_error(i, q.id, "option_ids", msg, ErrorCode.TOO_MANY_CHOICES)]
     return []
 
 
@@ -77,15 +81,15 @@ def _value_errors(i: int, q: SurveyQuestion, a: AnswerCreate, qn: Questionnaire)
         assert a.value is not None
         if not _in_range(q, a.value):
             msg = f"give a value from {q.min_value} to {q.max_value}"
-            return [_error(i, q.id, "value", msg, "value_out_of_range")]
+            return [_error(i, q.id, "value", msg, ErrorCode.VALUE_OUT_OF_RANGE)]
         return []
     if q.kind == "text":
         text = (a.text or "").strip()
         if not text:
-            return [_error(i, q.id, "text", "the answer is empty", "empty_text")]
+            return [_error(i, q.id, "text", "the answer is empty", ErrorCode.EMPTY_TEXT)]
         if q.max_length is not None and len(text) > q.max_length:
             msg = f"at most {q.max_length} characters"
-            return [_error(i, q.id, "text", msg, "text_too_long")]
+            return [_error(i, q.id, "text", msg, ErrorCode.TEXT_TOO_LONG)]
         return []
     return _matrix_errors(i, q, a, qn)
 
@@ -98,17 +102,19 @@ def _matrix_errors(i: int, q: SurveyQuestion, a: AnswerCreate, qn: Questionnaire
     for row in rows:
         if row.row_id not in known:
             msg = f"not a row of this question: {row.row_id}"
-            errors.append(_error(i, q.id, "rows", msg, "unknown_row"))
+            errors.append(_error(i, q.id, "rows", msg, ErrorCode.UNKNOWN_ROW))
         elif row.row_id in seen:
-            errors.append(_error(i, q.id, "rows", "a row may be answered once", "duplicate_row"))
+            errors.append(
+                _error(i, q.id, "rows", "a row may be answered once", ErrorCode.DUPLICATE_ROW)
+            )
         elif not _in_range(q, row.value):
             msg = f"give a value from {q.min_value} to {q.max_value}"
-            errors.append(_error(i, q.id, "rows", msg, "value_out_of_range"))
+            errors.append(_error(i, q.id, "rows", msg, ErrorCode.VALUE_OUT_OF_RANGE))
         seen.add(row.row_id)
     if not rows:
-        errors.append(_error(i, q.id, "rows", "answer at least one row", "no_rows"))
+        errors.append(_error(i, q.id, "rows", "answer at least one row", ErrorCode.NO_ROWS))
     elif q.required and not errors and seen != known:
-        errors.append(_error(i, q.id, "rows", "answer every row", "rows_missing"))
+        errors.append(_error(i, q.id, "rows", "answer every row", ErrorCode.ROWS_MISSING))
     return errors
 
 
@@ -120,18 +126,18 @@ def check_answers(qn: Questionnaire, answers: list[AnswerCreate]) -> list[Error]
         q = qn.by_id.get(a.question_id)
         if q is None:
             msg = "not a question of this survey"
-            errors.append(_error(i, a.question_id, "question_id", msg, "unknown_question"))
+            errors.append(_error(i, a.question_id, "question_id", msg, ErrorCode.UNKNOWN_QUESTION))
             continue
         if q.id in answered:
             msg = "a question may be answered once"
-            errors.append(_error(i, q.id, "question_id", msg, "duplicate_answer"))
+            errors.append(_error(i, q.id, "question_id", msg, ErrorCode.DUPLICATE_ANSWER))
             continue
         answered.add(q.id)
         shape = _SHAPES[q.kind]
         given = [f for f in set(_SHAPES.values()) if getattr(a, f) is not None]
         if given != [shape]:
             msg = f"a {q.kind} question is answered with `{shape}` only"
-            errors.append(_error(i, q.id, shape, msg, "wrong_answer_shape"))
+            errors.append(_error(i, q.id, shape, msg, ErrorCode.WRONG_ANSWER_SHAPE))
             continue
         if q.kind in ("single", "multiple"):
             errors += _choice_errors(i, q, a, qn)
@@ -139,7 +145,9 @@ def check_answers(qn: Questionnaire, answers: list[AnswerCreate]) -> list[Error]
             errors += _value_errors(i, q, a, qn)
     for q in qn.questions:
         if q.required and q.id not in answered:
-            errors.append(_error(None, q.id, "", "this question is required", "required_question"))
+            errors.append(
+                _error(None, q.id, "", "this question is required", ErrorCode.REQUIRED_QUESTION)
+            )
     return errors
 
 
