@@ -9,7 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.models.accounts import User
 from app.models.meetings import Meeting
 from app.models.organizations import Organization
-from app.models.polls import Poll, PollOption
+from app.models.polls import Poll, PollOption, ResultsVisibility
 from app.models.tables import ParticipationTable
 from tests.factories import add_member, make_meeting, make_org, make_table, make_user
 
@@ -48,7 +48,7 @@ async def make_live_scene(
 
 
 async def make_live_poll(
-    session: AsyncSession, meeting: Meeting, *, results_visibility: str = "live"
+    session: AsyncSession, meeting: Meeting, *, results_visibility: ResultsVisibility = "live"
 ) -> tuple[Poll, list[PollOption]]:
     """An upcoming poll of the meeting, for a facilitator to open."""
     now = datetime.now(UTC)

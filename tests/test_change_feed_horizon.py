@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from app.db import get_sessionmaker
+from app.event_types import EventType
 from app.events import record_event
 from app.services.integrations.delivery import dispatch
 from app.services.integrations.horizon import Snapshot, feed_horizon, horizon_of
@@ -50,7 +51,7 @@ async def _scene_with_events(count: int):
         for _ in range(count):
             record_event(
                 session,
-                "proposal.updated",
+                EventType.PROPOSAL_UPDATED,
                 subject_type="proposal",
                 subject_id=proposal.id,
                 actor_id=None,
@@ -92,7 +93,7 @@ async def test_a_transaction_in_another_database_does_not_hold_the_feed_back(
         async with maker() as later:
             record_event(
                 later,
-                "proposal.answered",
+                EventType.PROPOSAL_ANSWERED,
                 subject_type="proposal",
                 subject_id=proposal.id,
                 actor_id=None,
@@ -142,7 +143,7 @@ async def test_an_event_written_in_a_savepoint_of_an_open_transaction_holds_it_b
         async with held.begin_nested():
             record_event(
                 held,
-                "proposal.updated",
+                EventType.PROPOSAL_UPDATED,
                 subject_type="proposal",
                 subject_id=proposal.id,
                 actor_id=None,

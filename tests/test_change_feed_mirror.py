@@ -11,6 +11,7 @@ from typing import Any
 from sqlmodel import col, func, select
 
 from app.db import get_sessionmaker
+from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
 from app.models.comments import Comment
@@ -104,7 +105,7 @@ async def _writer(client, s, person, proposals, rng):
             async with get_sessionmaker()() as session:
                 record_event(
                     session,
-                    "proposal.updated",
+                    EventType.PROPOSAL_UPDATED,
                     subject_type="proposal",
                     subject_id=uuid.UUID(target),
                     actor_id=None,

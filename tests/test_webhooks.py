@@ -15,6 +15,7 @@ from standardwebhooks import Webhook
 
 from app.config import get_settings
 from app.db import get_sessionmaker
+from app.event_types import EventType
 from app.events import record_event
 from app.models.events import Event
 from app.models.integrations import WebhookDelivery, WebhookEndpoint
@@ -242,7 +243,7 @@ async def test_a_worker_killed_mid_batch_loses_nothing(committing_client, monkey
             for _ in range(6):
                 record_event(
                     session,
-                    "proposal.updated",
+                    EventType.PROPOSAL_UPDATED,
                     subject_type="proposal",
                     subject_id=proposal.id,
                     actor_id=None,
@@ -295,7 +296,7 @@ async def test_only_committed_events_are_delivered(committing_client, monkeypatc
         async with maker() as doomed:
             record_event(
                 doomed,
-                "proposal.answered",
+                EventType.PROPOSAL_ANSWERED,
                 subject_type="proposal",
                 subject_id=proposal.id,
                 actor_id=None,
@@ -308,7 +309,7 @@ async def test_only_committed_events_are_delivered(committing_client, monkeypatc
             await held.exec(text("SELECT pg_current_xact_id()"))  # type: ignore[call-overload]
             record_event(
                 held,
-                "proposal.updated",
+                EventType.PROPOSAL_UPDATED,
                 subject_type="proposal",
                 subject_id=proposal.id,
                 actor_id=None,
@@ -319,7 +320,7 @@ async def test_only_committed_events_are_delivered(committing_client, monkeypatc
             async with maker() as other:
                 record_event(
                     other,
-                    "proposal.updated",
+                    EventType.PROPOSAL_UPDATED,
                     subject_type="proposal",
                     subject_id=proposal.id,
                     actor_id=None,

@@ -8,7 +8,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models.accounts import User
-from app.models.comments import Comment
+from app.models.comments import Comment, CommentTargetType
 from app.models.moderation import Moderation
 from app.models.proposals import Proposal
 from tests.factories.scene import Scene
@@ -17,7 +17,7 @@ from tests.factories.scene import Scene
 async def make_comment(
     session: AsyncSession,
     author: User | None,
-    target_type: str,
+    target_type: CommentTargetType,
     target_id: uuid.UUID,
     *,
     organization_id: uuid.UUID,

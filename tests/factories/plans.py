@@ -17,7 +17,7 @@ from app.models.accounts import User
 from app.models.monitoring import IndicatorCreate, MeasurementCreate
 from app.models.organizations import Organization
 from app.models.plan_import import ImportReport
-from app.models.plans import Plan, PlanNode
+from app.models.plans import Plan, PlanNode, PlanStatus
 from app.services.imports.plan_import import SYSTEM, import_plan
 from app.services.plans.monitoring import create_indicator, record_measurement
 
@@ -27,7 +27,7 @@ async def make_plan(
     org: Organization,
     *,
     codes: tuple[str, ...] = ("1", "4", "9"),
-    status: str = "approved",
+    status: PlanStatus = "approved",
 ) -> tuple[Plan, dict[str, PlanNode]]:
     """A plan with one root node (an axis) per code."""
     plan = Plan(

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.models.polls import Poll, PollOption
+from app.models.polls import Poll, PollKind, PollOption, ResultsVisibility
 from app.models.tables import ParticipationTable
 
 
@@ -13,11 +13,11 @@ async def make_poll(
     table: ParticipationTable,
     *,
     options: int = 3,
-    kind: str = "single",
+    kind: PollKind = "single",
     max_choices: int = 1,
     opens_in: timedelta = timedelta(hours=-1),
     closes_in: timedelta = timedelta(days=7),
-    results_visibility: str = "after_close",
+    results_visibility: ResultsVisibility = "after_close",
 ) -> tuple[Poll, list[PollOption]]:
     """A poll open since an hour ago, for a week, with `options` options."""
     now = datetime.now(UTC)

@@ -9,7 +9,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models.accounts import User
 from app.models.plans import PlanNode
-from app.models.proposals import Proposal, ProposalNode, ProposalSupport
+from app.models.proposals import (
+    AnswerState,
+    Proposal,
+    ProposalNode,
+    ProposalStatus,
+    ProposalSupport,
+)
 from app.models.tables import ParticipationTable
 
 
@@ -21,9 +27,9 @@ async def make_proposal(
     title: str = "Una proposta di prova",
     body: str = "Il testo della proposta di prova, abbastanza lungo.",
     node_ids: list[uuid.UUID] | None = None,
-    status: str = "published",
+    status: ProposalStatus = "published",
     published_at: datetime | None = None,
-    answer_state: str | None = None,
+    answer_state: AnswerState | None = None,
     **fields: Any,
 ) -> Proposal:
     """A proposal on `table` as its status leaves it (published now unless a draft,

@@ -8,7 +8,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models.accounts import User
 from app.models.organizations import Organization
-from app.models.tables import ParticipationTable, TableMembership, TableSettings
+from app.models.tables import (
+    MembershipRole,
+    MembershipStatus,
+    ParticipationTable,
+    TableMembership,
+    TableSettings,
+)
 
 
 async def make_table(
@@ -39,8 +45,8 @@ async def add_member(
     table: ParticipationTable,
     user: User,
     *,
-    role: str = "member",
-    status: str = "active",
+    role: MembershipRole = "member",
+    status: MembershipStatus = "active",
 ) -> TableMembership:
     membership = TableMembership(
         table_id=table.id,

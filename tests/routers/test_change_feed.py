@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 
 from app.db import get_sessionmaker
+from app.event_types import EventType
 from app.events import record_event
 from tests.factories import make_proposal, make_scene, make_table
 from tests.factories.integrations import client_headers
@@ -48,7 +49,7 @@ async def test_the_feed_shows_public_changes_with_current_data_and_tombstones(co
     async with get_sessionmaker()() as session:  # a change in the private table
         record_event(
             session,
-            "proposal.updated",
+            EventType.PROPOSAL_UPDATED,
             subject_type="proposal",
             subject_id=secret.id,
             actor_id=None,
@@ -116,7 +117,7 @@ async def test_a_transaction_committing_late_is_not_skipped(committing_client):
         # An event inserted first (lower seq) by a transaction that stays open.
         first = record_event(
             held,
-            "proposal.updated",
+            EventType.PROPOSAL_UPDATED,
             subject_type="proposal",
             subject_id=proposal.id,
             actor_id=None,
@@ -126,7 +127,7 @@ async def test_a_transaction_committing_late_is_not_skipped(committing_client):
         async with maker() as early:
             record_event(
                 early,
-                "proposal.answered",
+                EventType.PROPOSAL_ANSWERED,
                 subject_type="proposal",
                 subject_id=proposal.id,
                 actor_id=None,
@@ -135,7 +136,7 @@ async def test_a_transaction_committing_late_is_not_skipped(committing_client):
             await early.commit()
         record_event(
             late,
-            "proposal.threshold_reached",
+            EventType.PROPOSAL_THRESHOLD_REACHED,
             subject_type="proposal",
             subject_id=proposal.id,
             actor_id=None,
@@ -202,7 +203,7 @@ async def test_a_page_has_at_most_limit_items_and_the_chain_continues(committing
         for _ in range(7):
             record_event(
                 session,
-                "proposal.updated",
+                EventType.PROPOSAL_UPDATED,
                 subject_type="proposal",
                 subject_id=proposal.id,
                 actor_id=None,
