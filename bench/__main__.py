@@ -320,19 +320,8 @@ class Bench:
         return bool(wrong == 0)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scale", choices=("small", "large"), default="small")
-    parser.add_argument("--clients", type=int, default=64)
-    parser.add_argument("--seconds", type=float, default=4.0, help="per closed-loop scenario")
-    parser.add_argument("--open-seconds", type=float, default=5.0, help="per open-loop scenario")
-    parser.add_argument("--workers", type=int, help="server workers (default: the server's)")
-    parser.add_argument("--label", default="", help="stored with the results (e.g. before)")
-    args = parser.parse_args()
-    if not asyncio.run(database_exists(args.scale)):
-        generate(args.scale)
-    url = database_url(args.scale)
-    port = _free_port()
+def start_server(url: str, port: int, workers: int | None) -> subprocess.Popen[bytes]:
+    """`consulta serve` against `url`, in the default configuration but for the limits."""
     mail_dir = tempfile.mkdtemp(prefix="consulta-bench-mail-")
     env = dict(
         os.environ,
@@ -350,12 +339,28 @@ def main() -> None:
             for who in ("PERSON", "ADDRESS")
         },
     )
-    if args.workers:
-        env["WORKERS"] = str(args.workers)
-    workers = args.workers or get_settings().workers
-    server = subprocess.Popen(
+    if workers:
+        env["WORKERS"] = str(workers)
+    return subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", "--migrate"], env=env, stdout=subprocess.DEVNULL
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", choices=("small", "large"), default="small")
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--seconds", type=float, default=4.0, help="per closed-loop scenario")
+    parser.add_argument("--open-seconds", type=float, default=5.0, help="per open-loop scenario")
+    parser.add_argument("--workers", type=int, help="server workers (default: the server's)")
+    parser.add_argument("--label", default="", help="stored with the results (e.g. before)")
+    args = parser.parse_args()
+    if not asyncio.run(database_exists(args.scale)):
+        generate(args.scale)
+    url = database_url(args.scale)
+    port = _free_port()
+    workers = args.workers or get_settings().workers
+    server = start_server(url, port, args.workers)
     started = time.monotonic()
     try:
         asyncio.run(_wait_ready(port, server))

@@ -14,9 +14,19 @@ Several values are OR-ed; without any, the list shows published proposals.
   table hides supports, as the order would reveal them;
 * `comments`: (comments_count DESC, id DESC);
 * `recent`: (coalesce(published_at, created_at) DESC, id DESC) — the default;
-* `random`: (md5(seed || id), id) — a seeded shuffle, the same on every page; without a
-  `seed` one is generated and returned in the response's `seed`;
-* with `q` and no explicit sort: relevance, (ts_rank DESC, id DESC).
+* `random`: a seeded shuffle, the same on every page; without a `seed` one is
+  generated and returned in the response's `seed`. Every proposal draws a random
+  `shuffle_key` in [0, 2^31) once, at insert; the key space is cut into 16 ranges and
+  the seed (`seed_blocks`) picks the order in which the ranges are visited, each range
+  in key order. A page is one statement: a UNION ALL of one index range scan per range
+  still ahead (`LIMIT page + 1` each) over `(table_id, shuffle_key, id)`, so no page
+  sorts the table. Key (range position, shuffle_key, id). Different seeds give
+  different orders (16! range orders), though within a range the order is the same
+  for every seed;
+* with `q` and no explicit sort: relevance, (ts_rank DESC, id DESC), **bounded**: only
+  the `RELEVANCE_CANDIDATES` (1 000) most recent matches (by publication, as
+  `sort=recent`) are ranked, so the cost of a search does not grow with the number of
+  matches; older matches are reached with `sort=recent&q=…`, which walks all of them.
 
 The cursor carries the sort, the seed and the last row's key; a cursor of another sort
 or seed is a 422 `invalid_cursor`. Inserted proposals never produce duplicates (a row is
@@ -33,15 +43,30 @@ migration, since the embedded PostgreSQL has no pg_trgm). Score: 0.6 * title tri
 similarity + 0.4 * word overlap (Jaccard of the two lexeme sets); at least 0.25.
 """
 
+import hashlib
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Text, and_, cast, exists, false, func, literal, or_
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    Text,
+    and_,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import TSQUERY
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -51,6 +76,8 @@ from app.models.plans import PlanNode
 from app.models.proposals import (
     ANSWER_STATES,
     SEARCH_VECTOR,
+    SHUFFLE_KEY,
+    SHUFFLE_KEY_MAX,
     Proposal,
     ProposalCoauthor,
     ProposalNode,
@@ -69,6 +96,11 @@ from app.services.proposal_access import (
 from app.services.proposal_views import proposals_public
 
 SIMILAR_LIMIT = 10
+# Relevance ranks this many of the most recent matches (see the module's docstring).
+RELEVANCE_CANDIDATES = 1000
+# The seeded random order: the shuffle keys' range is cut into 2^4 ranges.
+SHUFFLE_BLOCKS = 16
+SHUFFLE_BLOCK_BITS = (SHUFFLE_KEY_MAX // SHUFFLE_BLOCKS).bit_length() - 1
 SIMILAR_MIN_SCORE = 0.25
 TITLE_TRIGRAM_MIN = 0.3
 
@@ -144,16 +176,65 @@ def _author_clause(author: str, actor: User | None) -> ColumnElement[bool]:
     )
 
 
+def seed_blocks(seed: str) -> list[int]:
+    """The order in which the seeded random order visits the ranges of shuffle keys."""
+    return sorted(
+        range(SHUFFLE_BLOCKS), key=lambda b: hashlib.sha256(f"{seed}:{b}".encode()).digest()
+    )
+
+
+async def _random_page(
+    session: AsyncSession,
+    listed: Callable[..., Any],
+    seed: str,
+    after: Sequence[Any] | None,
+    limit: int,
+) -> tuple[list[Proposal], list[Any] | None]:
+    """One page of the seeded random order of the `listed` proposals and the key of its
+    last row when there are more. One statement: one index
+    range scan per range of keys still ahead, each stopping after `limit + 1` rows."""
+    blocks, keys = seed_blocks(seed), _sort_keys("random", seed, None)
+    start = 0 if after is None else after[0]
+    if start not in range(SHUFFLE_BLOCKS):
+        raise _invalid_cursor()
+    width = 1 << SHUFFLE_BLOCK_BITS
+    branches = []
+    for position in range(start, SHUFFLE_BLOCKS):
+        low = blocks[position] * width
+        in_range = SHUFFLE_KEY.between(low, low + width - 1)  # ≤ 2^31 - 1: an integer
+        branch = listed(
+            Proposal,
+            literal(position, Integer).label("shuffle_position"),
+            SHUFFLE_KEY.label("shuffle_key"),
+        ).where(in_range)
+        if after is not None and position == start:
+            branch = branch.where(after_key(keys[1:], after[1:]))
+        branches.append(branch.order_by(SHUFFLE_KEY, col(Proposal.id)).limit(limit + 1))
+    walk = union_all(*branches).subquery("shuffled")
+    stmt = (
+        select(aliased(Proposal, walk), walk.c.shuffle_position, walk.c.shuffle_key)
+        .order_by(walk.c.shuffle_position, walk.c.shuffle_key, walk.c.id)
+        .limit(limit + 1)
+    )
+    rows = list((await session.exec(stmt)).all())
+    if len(rows) <= limit:
+        return [row[0] for row in rows], None
+    last = rows[limit - 1]
+    return [row[0] for row in rows[:limit]], [last[1], last[2], last[0].id]
+
+
 def _sort_keys(sort: str, seed: str | None, tsquery: Any) -> list[SortKey]:
     last_desc = SortKey(Proposal.id, descending=True, kind=uuid.UUID)
     if sort == "supports":
         return [SortKey(Proposal.supports_count, descending=True, kind=int), last_desc]
     if sort == "comments":
         return [SortKey(Proposal.comments_count, descending=True, kind=int), last_desc]
-    if sort == "random":
-        assert seed is not None
-        shuffled = func.md5(literal(seed, Text) + cast(Proposal.id, Text))
-        return [SortKey(shuffled, kind=str), SortKey(Proposal.id, kind=uuid.UUID)]
+    if sort == "random":  # (range position, shuffle key, id): see `_random_page`
+        return [
+            SortKey(None, kind=int),
+            SortKey(SHUFFLE_KEY, kind=int),
+            SortKey(Proposal.id, kind=uuid.UUID),
+        ]
     if sort == "relevance":
         return [
             SortKey(func.ts_rank(SEARCH_VECTOR, tsquery), descending=True, kind=float),
@@ -203,40 +284,68 @@ async def list_proposals(
     tsquery = func.websearch_to_tsquery(ITALIAN, q) if q else None
     keys = _sort_keys(sort, seed, tsquery)
 
-    stmt = (
-        select(Proposal, keys[0].column)
-        .join(ParticipationTable, col(ParticipationTable.id) == Proposal.table_id)
-        .where(
-            col(Proposal.table_id) == ctx.table.id,
-            *proposal_visibility(actor),
-            _status_clause(filters.statuses, actor),
-        )
-    )
+    where: list[Any] = [
+        col(Proposal.table_id) == ctx.table.id,
+        *proposal_visibility(actor),
+        _status_clause(filters.statuses, actor),
+    ]
     if filters.node is not None:
-        stmt = stmt.where(
+        where.append(
             exists().where(
                 col(ProposalNode.proposal_id) == Proposal.id,
                 col(ProposalNode.node_id).in_(node_and_descendants(filters.node)),
             )
         )
     if filters.municipality is not None:
-        stmt = stmt.where(col(Proposal.municipality_id) == filters.municipality)
+        where.append(col(Proposal.municipality_id) == filters.municipality)
     if filters.author is not None:
-        stmt = stmt.where(_author_clause(filters.author, actor))
+        where.append(_author_clause(filters.author, actor))
     if tsquery is not None:
-        stmt = stmt.where(SEARCH_VECTOR.op("@@")(tsquery))
-    if cursor_values is not None:
-        stmt = stmt.where(after_key(keys, cursor_values))
-    stmt = stmt.order_by(*order_by(keys)).limit(params.limit + 1)
+        where.append(SEARCH_VECTOR.op("@@")(tsquery))
 
-    rows = list((await session.exec(stmt)).all())
-    next_cursor = None
-    if len(rows) > params.limit:
-        rows = rows[: params.limit]
-        last_proposal, last_key = rows[-1]
-        next_cursor = encode_cursor([sort, seed, last_key, last_proposal.id])
-    items = await proposals_public(session, actor, ctx, [row[0] for row in rows])
+    def listed(*columns: Any) -> Any:
+        """The listed proposals (and `columns`), with every filter applied."""
+        return (
+            select(*columns)
+            .join(ParticipationTable, col(ParticipationTable.id) == Proposal.table_id)
+            .where(*where)
+        )
+
+    if sort == "random":
+        assert seed is not None
+        proposals, last = await _random_page(session, listed, seed, cursor_values, params.limit)
+    else:
+        proposals, last = await _keyset_page(session, listed, sort, keys, cursor_values, params)
+    next_cursor = None if last is None else encode_cursor([sort, seed, *last])
+    items = await proposals_public(session, actor, ctx, proposals)
     return ProposalPage(items=items, next_cursor=next_cursor, seed=seed)
+
+
+async def _keyset_page(
+    session: AsyncSession,
+    listed: Callable[..., Any],
+    sort: str,
+    keys: list[SortKey],
+    after: list[Any] | None,
+    params: PageParams,
+) -> tuple[list[Proposal], list[Any] | None]:
+    stmt = listed(Proposal, keys[0].column)
+    if sort == "relevance":  # rank only the most recent matches (the documented bound)
+        listed_at = func.coalesce(Proposal.published_at, Proposal.created_at)
+        candidates = (
+            listed(col(Proposal.id))
+            .order_by(listed_at.desc(), col(Proposal.id).desc())
+            .limit(RELEVANCE_CANDIDATES)
+        )
+        stmt = stmt.where(col(Proposal.id).in_(candidates.scalar_subquery()))
+    if after is not None:
+        stmt = stmt.where(after_key(keys, after))
+    stmt = stmt.order_by(*order_by(keys)).limit(params.limit + 1)
+    rows = list((await session.exec(stmt)).all())
+    if len(rows) <= params.limit:
+        return [row[0] for row in rows], None
+    last_proposal, last_key = rows[params.limit - 1]
+    return [row[0] for row in rows[: params.limit]], [last_key, last_proposal.id]
 
 
 # --- similar proposals --------------------------------------------------------------
