@@ -302,6 +302,12 @@ async def list_proposals(
         where.append(_author_clause(filters.author, actor))
     if tsquery is not None:
         where.append(SEARCH_VECTOR.op("@@")(tsquery))
+        # A generic plan (chosen by PostgreSQL after five runs of a prepared statement)
+        # knows neither the table nor the words: it scans every match through the GIN
+        # index (~600 ms on a 500 000-proposal table) where the plan for the actual values
+        # walks the recent index (~35 ms). Plan this request's statements for their values.
+        connection = await session.connection()
+        await connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
 
     def listed(*columns: Any) -> Any:
         """The listed proposals (and `columns`), with every filter applied."""
