@@ -124,12 +124,82 @@ async def explain(scale: str, generic: bool) -> str:
     return "\n".join(out)
 
 
+async def round_trips(scale: str) -> str:
+    """SQL statements, transactions and pool check-outs (each a pre-ping) per request of
+    every hot path, in-process."""
+    url = database_url(scale)
+    os.environ["DATABASE_URL"] = url
+    os.environ["LOG_LEVEL"] = "WARNING"
+    os.environ["WRITE_LIMIT_COMMENTS_PER_PERSON"] = "100000"
+    from app.config import get_settings
+    from app.db import get_engine
+    from app.main import create_app
+
+    get_settings.cache_clear()
+    counts = {"statements": 0, "transactions": 0, "checkouts": 0}
+    engine = get_engine().sync_engine
+
+    def bump(name: str) -> Any:
+        def listener(*_: Any) -> None:
+            counts[name] += 1
+
+        return listener
+
+    event.listen(engine, "before_cursor_execute", bump("statements"))
+    event.listen(engine, "begin", bump("transactions"))
+    event.listen(engine.pool, "checkout", bump("checkouts"))
+    targets = await load_targets(url, 10)
+    out = []
+    transport = httpx.ASGITransport(app=create_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        email = targets.users[1][1]
+        signed = (
+            await client.post(
+                "/v1/auth/token",
+                data={"grant_type": "password", "username": email, "password": PASSWORD},
+            )
+        ).json()
+        auth = {"Authorization": f"Bearer {signed['access_token']}"}
+        refresh_token = signed["refresh_token"]
+        proposal = targets.supportable[0]
+        cases: list[tuple[str, str, str, dict[str, Any]]] = [
+            ("GET /v1/me", "GET", "/v1/me", {}),
+            ("GET /v1/proposals/{id}", "GET", f"/v1/proposals/{proposal}", {}),
+            ("PUT support", "PUT", f"/v1/proposals/{proposal}/support", {}),
+            ("DELETE support", "DELETE", f"/v1/proposals/{proposal}/support", {}),
+            ("GET list (recent)", "GET", f"/v1/tables/{targets.table_id}/proposals", {}),
+            (
+                "POST comment",
+                "POST",
+                f"/v1/proposals/{proposal}/comments",
+                {"json": {"body": "Conteggio delle query"}},
+            ),
+            ("GET thread", "GET", f"/v1/proposals/{targets.thread}/comments", {}),
+        ]
+        for name, method, path, extra in cases:
+            for k in counts:
+                counts[k] = 0
+            response = await client.request(method, path, headers=auth, **extra)
+            out.append(f"{name}: HTTP {response.status_code}, {counts}")
+        for k in counts:
+            counts[k] = 0
+        response = await client.post(
+            "/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": refresh_token}
+        )
+        out.append(f"POST /v1/auth/token (refresh): HTTP {response.status_code}, {counts}")
+    return "\n".join(out)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", choices=("small", "large"), default="large")
     parser.add_argument("--generic", action="store_true")
     parser.add_argument("--label", default="")
+    parser.add_argument("--round-trips", action="store_true", help="only count round trips")
     args = parser.parse_args()
+    if args.round_trips:
+        print(asyncio.run(round_trips(args.scale)))
+        return
     text = asyncio.run(explain(args.scale, args.generic))
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"explain-{args.scale}{'-' + args.label if args.label else ''}.txt"

@@ -21,6 +21,7 @@ def print_table(rows: list[dict[str, Any]], ceiling: float) -> None:
             f"{r['name']:<44} {mode:<10} {r['throughput']:8.1f} {r['p50_ms']:8.1f} "
             f"{r['p95_ms']:8.1f} {r['p99_ms']:8.1f} "
             f"{'' if ratio is None else f'{ratio:6.2f}':>6}  {r['statuses']}"
+            + (f" dropped {r['dropped']}" if r.get("dropped") else "")
         )
     print()
 
@@ -50,15 +51,22 @@ def chart() -> Path | None:
             documents[scale] = json.loads(path.read_text())
     if not documents:
         return None
+    # A recorded baseline (`<scale>-before.json`) is drawn dotted beside the latest run.
+    baselines = {
+        f"{scale}, before": json.loads((RESULTS / f"{scale}-before.json").read_text())
+        for scale in ("small", "large")
+        if (RESULTS / f"{scale}-before.json").exists()
+    }
     figure, (by_depth, by_size) = plt.subplots(1, 2, figsize=(13, 5))
-    for scale, doc in documents.items():
+    for scale, doc in {**documents, **baselines}.items():
         for sort, points in doc.get("depth_curve", {}).items():
             depths = [p["depth"] for p in points]
             by_depth.plot(
                 [max(d, 1) for d in depths],
                 [p["p50_ms"] for p in points],
                 marker="o",
-                linestyle="-" if scale == "large" else "--",
+                linestyle=":" if "before" in scale else "-" if scale == "large" else "--",
+                alpha=0.5 if "before" in scale else 1.0,
                 label=f"{sort} ({scale})",
             )
     by_depth.set_xscale("log")

@@ -18,11 +18,11 @@ Several values are OR-ed; without any, the list shows published proposals.
   generated and returned in the response's `seed`. Every proposal draws a random
   `shuffle_key` in [0, 2^31) once, at insert; the key space is cut into 16 ranges and
   the seed (`seed_blocks`) picks the order in which the ranges are visited, each range
-  in key order. A page is one statement: a UNION ALL of one index range scan per range
-  still ahead (`LIMIT page + 1` each) over `(table_id, shuffle_key, id)`, so no page
-  sorts the table. Key (range position, shuffle_key, id). Different seeds give
-  different orders (16! range orders), though within a range the order is the same
-  for every seed;
+  in key order. A page is one index range scan over `(table_id, shuffle_key, id)` —
+  plus, when the page crosses into the next ranges, one UNION ALL of a range scan per
+  range still ahead, each with a LIMIT — so no page sorts the table. Key (range
+  position, shuffle_key, id). Different seeds give different orders (16! range orders),
+  though within a range the order is the same for every seed;
 * with `q` and no explicit sort: relevance, (ts_rank DESC, id DESC), **bounded**: only
   the `RELEVANCE_CANDIDATES` (1 000) most recent matches (by publication, as
   `sort=recent`) are ranked, so the cost of a search does not grow with the number of
@@ -191,32 +191,37 @@ async def _random_page(
     limit: int,
 ) -> tuple[list[Proposal], list[Any] | None]:
     """One page of the seeded random order of the `listed` proposals and the key of its
-    last row when there are more. One statement: one index
-    range scan per range of keys still ahead, each stopping after `limit + 1` rows."""
+    last row when there are more. At most two statements: the range of keys the page
+    starts in (one index range scan), then, only if that range ran out, one UNION ALL of
+    a range scan per range still ahead, each stopping after the rows still needed."""
     blocks, keys = seed_blocks(seed), _sort_keys("random", seed, None)
     start = 0 if after is None else after[0]
     if start not in range(SHUFFLE_BLOCKS):
         raise _invalid_cursor()
     width = 1 << SHUFFLE_BLOCK_BITS
-    branches = []
-    for position in range(start, SHUFFLE_BLOCKS):
+
+    def branch(position: int, need: int) -> Any:
         low = blocks[position] * width
-        in_range = SHUFFLE_KEY.between(low, low + width - 1)  # ≤ 2^31 - 1: an integer
-        branch = listed(
+        stmt = listed(
             Proposal,
             literal(position, Integer).label("shuffle_position"),
             SHUFFLE_KEY.label("shuffle_key"),
-        ).where(in_range)
+        ).where(SHUFFLE_KEY.between(low, low + width - 1))  # ≤ 2^31 - 1: an integer
         if after is not None and position == start:
-            branch = branch.where(after_key(keys[1:], after[1:]))
-        branches.append(branch.order_by(SHUFFLE_KEY, col(Proposal.id)).limit(limit + 1))
-    walk = union_all(*branches).subquery("shuffled")
-    stmt = (
-        select(aliased(Proposal, walk), walk.c.shuffle_position, walk.c.shuffle_key)
-        .order_by(walk.c.shuffle_position, walk.c.shuffle_key, walk.c.id)
-        .limit(limit + 1)
-    )
-    rows = list((await session.exec(stmt)).all())
+            stmt = stmt.where(after_key(keys[1:], after[1:]))
+        return stmt.order_by(SHUFFLE_KEY, col(Proposal.id)).limit(need)
+
+    rows = list((await session.exec(branch(start, limit + 1))).all())
+    need = limit + 1 - len(rows)
+    if need > 0 and start + 1 < SHUFFLE_BLOCKS:
+        ahead = range(start + 1, SHUFFLE_BLOCKS)
+        walk = union_all(*(branch(p, need) for p in ahead)).subquery("shuffled")
+        stmt = (
+            select(aliased(Proposal, walk), walk.c.shuffle_position, walk.c.shuffle_key)
+            .order_by(walk.c.shuffle_position, walk.c.shuffle_key, walk.c.id)
+            .limit(need)
+        )
+        rows += list((await session.exec(stmt)).all())
     if len(rows) <= limit:
         return [row[0] for row in rows], None
     last = rows[limit - 1]
