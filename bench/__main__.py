@@ -219,8 +219,7 @@ class Bench:
         deep = min(400_000, int(t.proposals * 0.8))
         cursors: dict[str, dict[int, str | None]] = {}
         depths = [d for d in (0, 1_000, 10_000, 100_000, 400_000) if d < t.proposals - 40]
-        if deep not in depths:
-            depths.append(deep)
+        depths = sorted({*depths, deep})
         for sort in SORTS:
             cursors[sort] = {d: await deep_cursor(self.url, t, sort, d) for d in depths}
         checks = {s: await check_cursor(self.connections(1)[0], self.url, t, s) for s in SORTS}
