@@ -78,7 +78,7 @@ async def explain(scale: str, generic: bool) -> str:
                 cases.append((f"sort={sort} depth={depth}", query))
         cases.append(("node=<axis A2>", {"node": str(targets.axis)}))
         cases.append(("q=bicicletta", {"q": "bicicletta"}))
-        cases.append(("q=bicicletta depth=1000", {"q": "bicicletta", "_walk": 1000}))
+        cases.append(("q=bicicletta depth=400", {"q": "bicicletta", "_walk": 400}))
         for name, query in cases:
             walk = int(query.pop("_walk", 0))
             path = f"/v1/tables/{targets.table_id}/proposals?{urlencode({'limit': 20, **query})}"

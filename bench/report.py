@@ -1,6 +1,7 @@
 """The benchmark's outputs: a table on stdout, JSON and a PNG chart in `bench/results/`."""
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -76,12 +77,15 @@ def chart() -> Path | None:
     by_depth.set_title("Proposal list: latency against page depth")
     by_depth.legend(fontsize=7)
     sizes = {s: d["data"]["hot_table_proposals"] for s, d in documents.items()}
-    names = sorted({r["name"] for d in documents.values() for r in d["sequential"]})
+    def series(name: str) -> str:  # deep pages are as deep as each scale allows
+        return re.sub(r"depth=(\d+)", lambda m: "page 1" if m[1] == "0" else "deep", name)
+
+    names = sorted({series(r["name"]) for d in documents.values() for r in d["sequential"]})
     for name in names:
         xs, ys = [], []
         for scale, doc in documents.items():
             for r in doc["sequential"]:
-                if r["name"] == name:
+                if series(r["name"]) == name:
                     xs.append(sizes[scale])
                     ys.append(r["p95_ms"])
         if xs:

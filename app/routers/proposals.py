@@ -50,7 +50,7 @@ WHO_MAY_PROPOSE = (
         "Sorts: `recent` (default), `supports` (unavailable to participants when the table "
         "hides supports), `comments`, `random` (seeded: pass `seed`, or reuse the `seed` "
         "returned by the first page; the cursor keeps it). With `q` and no `sort`, by "
-        "relevance among the 1 000 most recent matches (`sort=recent` with `q` walks every "
+        "relevance among the 500 most recent matches (`sort=recent` with `q` walks every "
         "match). Keyset-paginated: a cursor only works with the sort it came from. "
         "Counters may change between pages, so a proposal whose count changes while you "
         "page by supports or comments can move; inserted proposals never appear twice."

@@ -24,7 +24,7 @@ Several values are OR-ed; without any, the list shows published proposals.
   position, shuffle_key, id). Different seeds give different orders (16! range orders),
   though within a range the order is the same for every seed;
 * with `q` and no explicit sort: relevance, (ts_rank DESC, id DESC), **bounded**: only
-  the `RELEVANCE_CANDIDATES` (1 000) most recent matches (by publication, as
+  the `RELEVANCE_CANDIDATES` (500) most recent matches (by publication, as
   `sort=recent`) are ranked, so the cost of a search does not grow with the number of
   matches; older matches are reached with `sort=recent&q=…`, which walks all of them.
 
@@ -97,7 +97,7 @@ from app.services.proposal_views import proposals_public
 
 SIMILAR_LIMIT = 10
 # Relevance ranks this many of the most recent matches (see the module's docstring).
-RELEVANCE_CANDIDATES = 1000
+RELEVANCE_CANDIDATES = 500
 # The seeded random order: the shuffle keys' range is cut into 2^4 ranges.
 SHUFFLE_BLOCKS = 16
 SHUFFLE_BLOCK_BITS = (SHUFFLE_KEY_MAX // SHUFFLE_BLOCKS).bit_length() - 1
