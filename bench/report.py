@@ -77,6 +77,7 @@ def chart() -> Path | None:
     by_depth.set_title("Proposal list: latency against page depth")
     by_depth.legend(fontsize=7)
     sizes = {s: d["data"]["hot_table_proposals"] for s, d in documents.items()}
+
     def series(name: str) -> str:  # deep pages are as deep as each scale allows
         return re.sub(r"depth=(\d+)", lambda m: "page 1" if m[1] == "0" else "deep", name)
 
