@@ -11,7 +11,7 @@ from app.models.proposals import SHUFFLE_KEY_MAX
 from app.pagination import encode_cursor
 from app.services import proposal_search
 from app.services.proposal_search import SHUFFLE_BLOCK_BITS, seed_blocks
-from tests.helpers import assert_problem, commit_setup
+from tests.helpers import assert_problem, bearer, commit_setup
 from tests.proposal_helpers import make_proposal, make_setup
 from tests.routers.test_proposal_search import ids, walk
 
@@ -123,3 +123,40 @@ async def test_deep_cursor_pages_equal_offset_pages_with_ties(client, session):
             ).all()
         ]
         assert await walk(client, f"{url}?sort={sort}", 4) == offset_order, sort
+
+
+async def test_every_sort_at_any_depth_takes_a_bounded_number_of_queries(
+    client, session, query_counter
+):
+    s = await make_setup(session)
+    for n in range(12):
+        await make_proposal(
+            session,
+            s.table,
+            s.member,
+            title=("Bicicletta" if n % 2 else "Proposta") + f" numero {n}",
+            supports_count=n % 3,
+        )
+    await commit_setup(session)
+    url = f"/v1/tables/{s.table.id}/proposals"
+    # caller, table context, page, five follow-ups for the items; random: one more when a
+    # page crosses into the next ranges of keys; q: one more, the SET LOCAL of the plan mode.
+    for query, most in (
+        ("sort=recent", 8),
+        ("sort=supports", 8),
+        ("sort=comments", 8),
+        ("sort=random&seed=uno", 9),
+        ("q=bicicletta", 9),
+    ):
+        cursor, seen = None, []
+        for _ in range(3):  # page 1, then two pages by cursor
+            query_counter.reset()
+            response = await client.get(
+                f"{url}?{query}&limit=2" + (f"&cursor={cursor}" if cursor else ""),
+                headers=bearer(s.member),
+            )
+            seen += ids(response)
+            statements = [q for q in query_counter.statements if "SAVEPOINT" not in q]
+            assert 8 <= len(statements) <= most, (query, len(statements))
+            cursor = response.json()["next_cursor"]
+        assert len(seen) == len(set(seen)) == 6, query
