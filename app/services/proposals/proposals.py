@@ -52,8 +52,8 @@ from app.services.guards.premoderation import HoldReason, hold_reason, queue_for
 from app.services.guards.suspension import ensure_not_suspended
 from app.services.plans.plans import get_plan_nodes_by_ids
 from app.services.proposals.checks import check_coauthors, check_municipality
-from app.services.proposals.proposal_search import find_similar
 from app.services.proposals.responses import can_still_edit, proposal_public
+from app.services.proposals.similar import find_similar
 
 
 def _event(
