@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -11,6 +12,21 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me-0123456789"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+# `consulta serve` runs one uvicorn worker per CPU this process may use, at most this many
+# (each worker holds up to DB_POOL_SIZE + DB_MAX_OVERFLOW connections: 4 x 20 stays under
+# PostgreSQL's default max_connections of 100).
+MAX_DEFAULT_WORKERS = 4
+
+
+def default_workers() -> int:
+    """The default `WORKERS`: the CPUs available to this process, 1 to 4."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_DEFAULT_WORKERS))
 
 
 class Settings(BaseSettings):
@@ -120,7 +136,7 @@ class Settings(BaseSettings):
     live_ticket_seconds: int = Field(default=60, ge=1)
     log_level: str = "INFO"
     log_json: bool = True
-    workers: int = Field(default=1, ge=1)
+    workers: int = Field(default_factory=default_workers, ge=1)
     host: str = "127.0.0.1"
     port: int = 8000
 

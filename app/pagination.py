@@ -23,7 +23,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import BigInteger, ColumnElement, and_, or_
+from sqlalchemy import BigInteger, ColumnElement, and_, literal, or_, tuple_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import get_settings
@@ -209,8 +209,19 @@ def decode_cursor(cursor: str, keys: Sequence[SortKey]) -> list[Any]:
 
 
 def after_key(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]:
-    """Rows strictly after `values` in the order given by `keys` (mixed directions allowed):
+    """Rows strictly after `values` in the order given by `keys`.
+
+    When every key has the same direction this is one row-value comparison,
+    `(k1, k2) > (v1, v2)` (`<` descending), which PostgreSQL turns into an index range
+    condition on an index over (…, k1, k2): the scan starts at the cursor instead of
+    reading and discarding every row before it. Mixed directions fall back to
     (k1 > v1) OR (k1 = v1 AND k2 > v2) OR …"""
+    if len(keys) > 1 and len({k.descending for k in keys}) == 1:
+        row = tuple_(*(k.column for k in keys))
+        bound = tuple_(
+            *(literal(v, type_=k.column.type) for k, v in zip(keys, values, strict=True))
+        )
+        return row < bound if keys[0].descending else row > bound
     clauses = []
     for i, key in enumerate(keys):
         equal = [keys[j].column == values[j] for j in range(i)]

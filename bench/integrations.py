@@ -34,6 +34,7 @@ from sqlalchemy import text
 
 from app.cli import migrate
 from app.db import get_engine, get_sessionmaker
+from app.event_types import EventType
 from app.events import record_event
 from app.main import create_app
 from app.models.integrations import WebhookEndpoint, WebhookSecret
@@ -157,7 +158,7 @@ async def bench_fanout(rate: int, seconds: int, endpoints: int) -> None:
                 async with get_sessionmaker()() as session:
                     event = record_event(
                         session,
-                        "proposal.updated",
+                        EventType.PROPOSAL_UPDATED,
                         subject_type="proposal",
                         subject_id=proposals[tick % len(proposals)].id,
                         actor_id=None,
@@ -215,7 +216,7 @@ async def bench_latency(samples: int) -> None:
             async with get_sessionmaker()() as session:
                 record_event(
                     session,
-                    "proposal.updated",
+                    EventType.PROPOSAL_UPDATED,
                     subject_type="proposal",
                     subject_id=proposals[i % len(proposals)].id,
                     actor_id=None,

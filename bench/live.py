@@ -16,6 +16,7 @@ import asyncio
 import json
 import os
 import resource
+import socket
 import statistics
 import subprocess
 import sys
@@ -26,7 +27,40 @@ from typing import Any
 
 import httpx
 
-from bench.__main__ import _free_port, _token, _wait_ready
+
+# Small helpers of the live benchmark's own (the main bench has its own harness).
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _wait_ready(base: str, within_seconds: float = 60) -> None:
+    deadline = time.monotonic() + within_seconds
+    async with httpx.AsyncClient(base_url=base) as client:
+        while time.monotonic() < deadline:
+            try:
+                if (await client.get("/readyz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.3)
+    raise SystemExit("server did not become ready")
+
+
+async def _token(base: str, username: str = "admin@consulta.demo") -> str:
+    async with httpx.AsyncClient(base_url=base) as client:
+        response = await client.post(
+            "/v1/auth/token",
+            data={
+                "grant_type": "password",
+                "username": username,
+                "password": "consulta-demo-2026",
+            },
+        )
+        response.raise_for_status()
+        return str(response.json()["access_token"])
+
 
 TITLE = "Sessione live: le vostre domande sul Piano"
 FACILITATOR = "facilitazione.giovani@consulta.demo"

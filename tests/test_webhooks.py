@@ -350,7 +350,7 @@ async def test_test_ping_rotation_and_manual_retry(committing_client, monkeypatc
         assert rotated.status_code == 200
         new_secret = rotated.json()["secret"]
         ping = await client.post(f"/v1/webhooks/{hook['id']}/test", headers=bearer(s.admin))
-        assert ping.status_code == 202 and ping.json()["type"] == "webhook.test"
+        assert ping.status_code == 201 and ping.json()["type"] == "webhook.test"
         await worker.run_once()
         [request] = receiver.requests
         # Both secrets sign during the grace period: either verifies.
@@ -362,7 +362,7 @@ async def test_test_ping_rotation_and_manual_retry(committing_client, monkeypatc
         retried = await client.post(
             f"/v1/webhook-deliveries/{ping.json()['id']}/retry", headers=bearer(s.admin)
         )
-        assert retried.status_code == 202 and retried.json()["status"] == "retrying"
+        assert retried.status_code == 200 and retried.json()["status"] == "retrying"
         await worker.run_once()
         await worker.aclose()
     assert len(receiver.requests) == 2

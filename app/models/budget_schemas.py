@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 from pydantic import Field as PField
 
 from app.models.accounts import LOCALE_PATTERN
-from app.models.base import Day, TextMap
+from app.models.base import Day, JsonInt, TextMap
 
 PhaseName = Literal["proposals", "evaluation", "voting", "results", "implementation"]
 VotingMethod = Literal["approval", "cumulative_cost"]
@@ -17,7 +17,7 @@ Counting = Literal["greedy", "equal_shares"]
 Feasibility = Literal["pending", "feasible", "unfeasible"]
 ImplementationStatus = Literal["planned", "in_progress", "completed"]
 # Money in euro cents; at most 10 billion euro.
-Cents = Annotated[int, PField(gt=0, le=1_000_000_000_000)]
+Cents = Annotated[JsonInt, PField(gt=0, le=1_000_000_000_000)]
 
 _Locale = Annotated[str, StringConstraints(pattern=LOCALE_PATTERN)]
 Title = dict[
@@ -69,8 +69,8 @@ class Voting(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     method: VotingMethod
-    max_projects: int | None = PField(default=None, ge=1, le=1000)
-    min_spend_percent: int | None = PField(default=None, ge=0, le=100)
+    max_projects: JsonInt | None = PField(default=None, ge=1, le=1000)
+    min_spend_percent: JsonInt | None = PField(default=None, ge=0, le=100)
     counting: Counting = "greedy"
 
     @model_validator(mode="after")
@@ -86,7 +86,7 @@ class BudgetEligibility(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    min_age: int | None = PField(default=None, ge=0, le=120)
+    min_age: JsonInt | None = PField(default=None, ge=0, le=120)
     any_area: bool = False
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID
 from sqlmodel import Field, SQLModel
 
-from app.models.base import created_at_field, fk_field, id_field, updated_at_field
+from app.models.base import JsonInt, created_at_field, fk_field, id_field, updated_at_field
 
 QuestionStatus = Literal["pending", "visible", "answered", "hidden"]
 QUESTION_STATUSES: tuple[str, ...] = ("pending", "visible", "answered", "hidden")
@@ -172,7 +172,7 @@ class LiveUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     live_status: LiveStatus
-    current_agenda_item: int | None = PField(
+    current_agenda_item: JsonInt | None = PField(
         default=None, ge=0, description="An index into the meeting's `agenda`."
     )
 

@@ -146,6 +146,25 @@ SEARCH_VECTOR: Column[Any] = Column(
 Proposal.__table__.append_column(SEARCH_VECTOR)  # type: ignore[attr-defined]
 Index("proposals_search_vector_idx", SEARCH_VECTOR, postgresql_using="gin")
 
+# A random key per proposal, drawn once by PostgreSQL when the row is inserted: the
+# seeded `random` order walks it through an index instead of hashing and sorting the
+# whole table on every page (see app/services/proposal_search.py). Unmapped, like
+# `SEARCH_VECTOR`: never loaded or written with the row.
+SHUFFLE_KEY_MAX = 2**31  # keys are in [0, 2^31)
+SHUFFLE_KEY: Column[Any] = Column(
+    "shuffle_key",
+    Integer,
+    nullable=False,
+    server_default=text(f"(floor(random() * {SHUFFLE_KEY_MAX}))::integer"),
+)
+Proposal.__table__.append_column(SHUFFLE_KEY)  # type: ignore[attr-defined]
+Index(
+    "proposals_table_id_shuffle_key_id_idx",
+    Proposal.__table__.c.table_id,  # type: ignore[attr-defined]
+    SHUFFLE_KEY,
+    Proposal.__table__.c.id,  # type: ignore[attr-defined]
+)
+
 
 class ProposalNode(SQLModel, table=True):
     """A plan node the proposal is about (a set: no order)."""

@@ -31,6 +31,7 @@ from sqlmodel import Field, SQLModel
 
 from app.models.base import (
     Instant,
+    JsonInt,
     created_at_field,
     fk_field,
     id_field,
@@ -210,7 +211,7 @@ class AttributeCreate(BaseModel):
     datatype: AttributeDatatype
     required: bool = False
     variable: bool = True
-    order: int = PField(default=0, ge=0, le=1000)
+    order: JsonInt = PField(default=0, ge=0, le=1000)
     description: str = PField(default="", max_length=2000)
     datatype_description: str = PField(default="", max_length=500)
     values: list[AttributeValue] = PField(default_factory=list, max_length=100)
@@ -226,7 +227,7 @@ class ServiceCreate(BaseModel):
     keywords: list[str] = PField(default_factory=list, max_length=50)
     group: str = PField(default="", max_length=200)
     location_required: bool = False
-    expected_days: int = PField(default=DEFAULT_EXPECTED_DAYS, ge=1, le=365)
+    expected_days: JsonInt = PField(default=DEFAULT_EXPECTED_DAYS, ge=1, le=365)
     attributes: list[AttributeCreate] = PField(default_factory=list, max_length=50)
 
 

@@ -237,12 +237,12 @@ class QuestionCreate(BaseModel):
     text: ShortText
     required: bool = False
     options: list[LabelText] | None = PField(default=None, max_length=MAX_OPTIONS)
-    max_choices: int | None = PField(default=None, ge=1, le=MAX_OPTIONS)
-    min: int | None = PField(default=None, ge=-100, le=100)
-    max: int | None = PField(default=None, ge=-100, le=100)
+    max_choices: JsonInt | None = PField(default=None, ge=1, le=MAX_OPTIONS)
+    min: JsonInt | None = PField(default=None, ge=-100, le=100)
+    max: JsonInt | None = PField(default=None, ge=-100, le=100)
     labels: dict[str, LabelText] | None = None
     rows: list[LabelText] | None = PField(default=None, max_length=MAX_ROWS)
-    max_length: int | None = PField(default=None, ge=1, le=MAX_TEXT_LENGTH)
+    max_length: JsonInt | None = PField(default=None, ge=1, le=MAX_TEXT_LENGTH)
 
 
 class SurveyCreate(BaseModel):

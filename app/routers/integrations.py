@@ -123,7 +123,13 @@ async def list_changes(
     session: SessionDep,
     actor: ChangesReader,
     org: str,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            description="`next_cursor` of the previous page.",
+            json_schema_extra={"maxLength": change_feed.MAX_CURSOR_CHARS},
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page (≤ 100).")] = 20,
     types: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> ChangePage:
@@ -217,7 +223,7 @@ async def rotate_webhook_secret(
 @router.post(
     "/webhooks/{webhook_id}/test",
     response_model=DeliveryPublic,
-    status_code=status.HTTP_202_ACCEPTED,
+    status_code=status.HTTP_201_CREATED,
     summary="Send a webhook.test event now (clients with webhooks:manage, organization admin)",
 )
 async def test_webhook(
@@ -242,7 +248,6 @@ async def list_deliveries(
 @router.post(
     "/webhook-deliveries/{delivery_id}/retry",
     response_model=DeliveryPublic,
-    status_code=status.HTTP_202_ACCEPTED,
     summary="Deliver again now, same webhook-id (clients with webhooks:manage, organization admin)",
 )
 async def retry_delivery(

@@ -24,7 +24,7 @@ from app.models.proposals import (
 )
 from app.models.tables import TableSettingsPublic, TableSettingsUpdate
 from app.pagination import PageParamsDep
-from app.services.proposals import proposal_search, proposals, supports
+from app.services.proposals import proposal_search, proposals, similar, supports
 from app.services.proposals.proposal_search import ProposalFilters
 from app.services.tables import table_settings
 from app.write_limits import write_limit
@@ -50,7 +50,8 @@ WHO_MAY_PROPOSE = (
         "Sorts: `recent` (default), `supports` (unavailable to participants when the table "
         "hides supports), `comments`, `random` (seeded: pass `seed`, or reuse the `seed` "
         "returned by the first page; the cursor keeps it). With `q` and no `sort`, by "
-        "relevance. Keyset-paginated: a cursor only works with the sort it came from. "
+        "relevance among the 500 most recent matches (`sort=recent` with `q` walks every "
+        "match). Keyset-paginated: a cursor only works with the sort it came from. "
         "Counters may change between pages, so a proposal whose count changes while you "
         "page by supports or comments can move; inserted proposals never appear twice."
     ),
@@ -247,7 +248,7 @@ async def withdraw_support(
 async def similar_proposals(
     session: SessionDep, user: OptionalUser, proposal_id: uuid.UUID
 ) -> SimilarPage:
-    items = await proposal_search.similar_proposals(session, user, proposal_id)
+    items = await similar.similar_proposals(session, user, proposal_id)
     return SimilarPage(items=items)
 
 

@@ -62,9 +62,14 @@ def _invalid_cursor() -> Unprocessable:
     )
 
 
+MAX_CURSOR_CHARS = 512
+
+
 def decode_position(cursor: str | None, now: datetime) -> Position:
     if not cursor:
         return Position(0, 0, now)
+    if len(cursor) > MAX_CURSOR_CHARS:  # none we issue is near this long
+        raise _invalid_cursor()
     try:
         raw = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
         position = Position(

@@ -53,8 +53,8 @@ from app.services.audit.write import record_audit
 from app.services.guards.premoderation import HoldReason, hold_reason, queue_for_approval
 from app.services.plans.plans import get_plan_nodes_by_ids
 from app.services.proposals.checks import check_coauthors, check_municipality
-from app.services.proposals.proposal_search import find_similar
 from app.services.proposals.responses import can_still_edit, proposal_public
+from app.services.proposals.similar import find_similar
 from app.services.validation import field_error, invalid_fields
 
 
