@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi.security.utils import get_authorization_scheme_param
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
-from app.db import SessionDep, get_sessionmaker
+from app.db import SessionDep, get_sessionmaker, unit_of_work
 from app.deps import CurrentUser, OptionalUser, ParticipantUser, get_optional_user
 from app.error_codes import ErrorCode
 from app.errors import AppError
@@ -69,18 +69,16 @@ async def _follower(
         str | None, Query(max_length=200, description="A ticket from `POST …/live/tickets`.")
     ] = None,
 ) -> stream.Follower:
-    """Authenticate and authorize before the stream starts, on a short transaction of its
-    own (a stream never holds a pooled connection)."""
+    """Authenticate and authorize before the stream starts, on a short unit of work of its
+    own (a stream never holds a pooled connection, so it cannot use the request's)."""
     scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
-    async with get_sessionmaker()() as db:
+    async with get_sessionmaker()() as db, unit_of_work(db):
         user: User | None
         if ticket:
             user = await session.redeem_ticket(db, ticket, meeting_id)
         else:
             user = await get_optional_user(db, token if scheme.lower() == "bearer" else None)
-        follower = await stream.authorize(db, user, meeting_id)
-        await db.commit()
-    return follower
+        return await stream.authorize(db, user, meeting_id)
 
 
 @router.get(
