@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -12,7 +13,8 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -49,15 +51,54 @@ def resolve_database_url(settings: Settings | None = None) -> str:
     return to_async_url(url)
 
 
+# A pooled connection idle for longer than this is checked (pinged) before use; one in
+# use a moment ago is not. See `_ping_if_idle`.
+PING_AFTER_IDLE_SECONDS = 1.0
+_CHECKED_IN_AT = "consulta.checked_in_at"
+
+
+def _note_checkin(dbapi_connection: Any, record: Any) -> None:
+    record.info[_CHECKED_IN_AT] = time.monotonic()
+
+
+def _ping_if_idle(dialect: Any) -> Callable[[Any, Any, Any], None]:
+    """A pool `checkout` listener: ping a connection that sat idle in the pool for more
+    than `PING_AFTER_IDLE_SECONDS`, and make the pool replace it (DisconnectionError)
+    when the ping fails.
+
+    It replaces `pool_pre_ping`, which pings on every check-out: with asyncpg that ping
+    is three round trips (BEGIN, `;`, ROLLBACK), paid by every request — twice by writes
+    (the write-limit counter has its own connection). A connection used within the last
+    second is not pinged: if the database went away in that second, the request fails
+    with 503 `database_unavailable` and SQLAlchemy's disconnect handling invalidates the
+    whole pool, so the next requests reconnect. After an outage longer than that (every
+    restart), the first requests are answered as before: their idle connections are
+    pinged and replaced."""
+
+    def checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        checked_in_at = record.info.get(_CHECKED_IN_AT)
+        if checked_in_at is None or time.monotonic() - checked_in_at <= PING_AFTER_IDLE_SECONDS:
+            return  # a new connection, or one in use a moment ago
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError("stale pooled connection") from exc
+
+    return checkout
+
+
 def make_engine(url: str, settings: Settings | None = None) -> AsyncEngine:
     settings = settings or get_settings()
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
         connect_args={"server_settings": {"application_name": "consulta"}},
     )
+    pool = engine.sync_engine.pool
+    event.listen(pool, "checkin", _note_checkin)
+    event.listen(pool, "checkout", _ping_if_idle(engine.dialect))
+    return engine
 
 
 @lru_cache

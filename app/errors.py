@@ -380,8 +380,9 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     """No database connection came free in time, or the database cannot be reached: the
     service is unavailable, not broken; a retry shortly after is the right reaction (and
-    a 5xx releases an Idempotency-Key). Recovery needs no restart: the pool checks each
-    connection before use (`pool_pre_ping`) and reconnects."""
+    a 5xx releases an Idempotency-Key). Recovery needs no restart: the pool checks a
+    connection that sat idle before use, and a disconnect invalidates the pool, so it
+    reconnects (`app/db.py`, `_ping_if_idle`)."""
     logger.warning(
         "database unavailable for %s %s: %s: %s",
         request.method,

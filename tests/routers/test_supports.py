@@ -247,18 +247,19 @@ async def test_support_uses_a_handful_of_queries(client, session, query_counter)
     assert response.status_code == 201
     # The write-limit counters (their own round trip); the caller; the proposal with its
     # table, settings and the caller's standing (suspension included, in the same query);
-    # the insert; the counter update; the event.
-    assert len(sql_statements(query_counter)) == 6, sql_statements(query_counter)
+    # the insert, the counter update and the event in one statement.
+    assert len(sql_statements(query_counter)) == 4, sql_statements(query_counter)
     query_counter.reset()
     response = await client.put(f"/v1/proposals/{limited.id}/support", headers=bearer(people[1]))
     assert response.status_code == 201
     # … plus the advisory lock and the count of the person's supports.
-    assert len(sql_statements(query_counter)) == 8, sql_statements(query_counter)
+    assert len(sql_statements(query_counter)) == 6, sql_statements(query_counter)
     query_counter.reset()
     assert (
         await client.delete(f"/v1/proposals/{proposal.id}/support", headers=bearer(people[0]))
     ).status_code == 204
-    assert len(sql_statements(query_counter)) == 5, sql_statements(query_counter)
+    # The caller, the proposal with its context, the delete, counter and event together.
+    assert len(sql_statements(query_counter)) == 3, sql_statements(query_counter)
 
 
 # --- real concurrency (committed transactions, simultaneous requests) ----------------

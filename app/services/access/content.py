@@ -29,6 +29,7 @@ latter's (writes).
 """
 
 import uuid
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, exists, or_
@@ -249,10 +250,38 @@ async def proposal_context(
     a non-draft one of a table they run; with `supported`, also one they support whatever
     its moderation status — with its table context, in one query; with `write`, 403
     `suspended` when the actor is suspended in its organization."""
-    # Seven columns: past the arity of SQLModel's typed `select` overloads.
+    proposal, ctx, _ = await proposal_context_with(
+        session,
+        actor,
+        proposal_id,
+        own=own,
+        facilitated=facilitated,
+        supported=supported,
+        for_update=for_update,
+        write=write,
+    )
+    return proposal, ctx
+
+
+async def proposal_context_with(
+    session: AsyncSession,
+    actor: User | None,
+    proposal_id: uuid.UUID,
+    *,
+    columns: Sequence[Any] = (),
+    params: Mapping[str, Any] | None = None,
+    own: bool = False,
+    facilitated: bool = False,
+    supported: bool = False,
+    for_update: bool = False,
+    write: bool = False,
+) -> tuple[Proposal, TableContext, Sequence[Any]]:
+    """`proposal_context`, and more `columns` (correlated to `Proposal`; their bound
+    `params`) read in the same query: (proposal, context, the columns' values)."""
+    # Seven columns and more: past the arity of SQLModel's typed `select` overloads.
     stmt: Any = (
         select(Proposal, ParticipationTable, TableSettings)
-        .add_columns(*standing_columns(actor))
+        .add_columns(*standing_columns(actor), *columns)
         .select_from(Proposal)
         .join(ParticipationTable, col(ParticipationTable.id) == Proposal.table_id)
         .outerjoin(TableSettings, col(TableSettings.table_id) == ParticipationTable.id)
@@ -266,10 +295,11 @@ async def proposal_context(
         stmt = stmt.where(facilitates_clause(actor), col(Proposal.status) != "draft")
     if for_update:
         stmt = stmt.with_for_update(of=Proposal).execution_options(populate_existing=True)
-    row = (await session.exec(stmt)).one_or_none()
+    row = (await session.exec(stmt, params=params)).one_or_none()
     if row is None:
         raise NotFound(PROPOSAL_NOT_FOUND)
-    return row[0], context_of(row, write=write)
+    context_end = 7  # the proposal, then context_of's six columns
+    return row[0], context_of(row[:context_end], write=write), row[context_end:]
 
 
 POLL_NOT_FOUND = "No poll with this id."

@@ -40,7 +40,7 @@ from app.models.proposals import (
     ProposalUpdate,
     SimilarCheck,
 )
-from app.services.access.content import proposal_context
+from app.services.access.content import proposal_context, proposal_context_with
 from app.services.access.standing import (
     TableContext,
     require_open_table,
@@ -53,7 +53,13 @@ from app.services.audit.write import record_audit
 from app.services.guards.premoderation import HoldReason, hold_reason, queue_for_approval
 from app.services.plans.plans import get_plan_nodes_by_ids
 from app.services.proposals.checks import check_coauthors, check_municipality
-from app.services.proposals.responses import can_still_edit, proposal_public
+from app.services.proposals.responses import (
+    EXTRA_COLUMNS,
+    can_still_edit,
+    extras_of,
+    proposal_public,
+    public_of,
+)
 from app.services.proposals.similar import find_similar
 from app.services.validation import field_error, invalid_fields
 
@@ -197,8 +203,19 @@ async def create_proposal(
 async def get_proposal(
     session: AsyncSession, actor: User | None, proposal_id: uuid.UUID
 ) -> tuple[ProposalPublic, int]:
-    proposal, ctx = await proposal_context(session, actor, proposal_id)
-    return await proposal_public(session, actor, ctx, proposal), proposal.version
+    """One proposal's response in one query: the proposal, its table context and the
+    response's `Extras` (nodes, co-authors, author, the caller's support…) together."""
+    proposal, ctx, extras = await proposal_context_with(
+        session,
+        actor,
+        proposal_id,
+        columns=EXTRA_COLUMNS,
+        params={"actor_id": actor.id if actor is not None else None},
+    )
+    public = public_of(
+        proposal, extras_of(extras, proposal.author_id), actor, ctx, datetime.now(UTC)
+    )
+    return public, proposal.version
 
 
 def _editable(proposal: Proposal, ctx: TableContext) -> None:

@@ -1,10 +1,17 @@
-"""Proposal responses, built for a whole page at once: nodes, co-authors, authors and the
-caller's supports each come from one query, whatever the page size (no N+1)."""
+"""Proposal responses, built for a whole page at once: nodes, co-authors, authors, the
+caller's supports, locked discussions and budget projects come from ONE statement
+(`page_extras`), whatever the page size (no N+1); a single proposal's read selects the
+same columns (`extra_columns`) in the query that loads it."""
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from sqlalchemy import ARRAY, any_, bindparam, exists, func
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -44,103 +51,114 @@ def can_still_edit(proposal: Proposal, ctx: TableContext, now: datetime | None =
     )
 
 
-async def _node_ids(
-    session: AsyncSession, ids: list[uuid.UUID]
-) -> dict[uuid.UUID, list[uuid.UUID]]:
-    nodes: dict[uuid.UUID, list[uuid.UUID]] = {}
-    for proposal_id, node_id in (
-        await session.exec(
-            select(ProposalNode.proposal_id, ProposalNode.node_id)
-            .join(PlanNode, col(PlanNode.id) == ProposalNode.node_id)
-            .where(col(ProposalNode.proposal_id).in_(ids))
-            .order_by(col(PlanNode.sort_path), col(PlanNode.id))
-        )
-    ).all():
-        nodes.setdefault(proposal_id, []).append(node_id)
-    return nodes
+@dataclass(frozen=True)
+class Extras:
+    """What a proposal's response needs beyond its row."""
+
+    node_ids: list[uuid.UUID] = field(default_factory=list)
+    coauthors: list[PersonRef] = field(default_factory=list)
+    author: PersonRef | None = None
+    supported: bool = False
+    locked: bool = False
+    budget_project_ids: list[uuid.UUID] = field(default_factory=list)
 
 
-async def _coauthors(
-    session: AsyncSession, ids: list[uuid.UUID]
-) -> dict[uuid.UUID, list[PersonRef]]:
-    coauthors: dict[uuid.UUID, list[PersonRef]] = {}
-    for proposal_id, user_id, name in (
-        await session.exec(
-            select(ProposalCoauthor.proposal_id, User.id, User.display_name)
+# The caller's id in the statements below (NULL for an anonymous caller: supports none).
+ACTOR_ID: Any = bindparam("actor_id", type_=PG_UUID(as_uuid=True))
+_IDS: Any = bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True)))
+
+
+def extra_columns(actor_id: Any = ACTOR_ID) -> tuple[Any, ...]:
+    """The `Extras` of the proposal of the enclosing query (correlated to `Proposal`), as
+    seven columns: its nodes (in plan order), co-authors' ids and names (by name), the
+    author's name (none once the account is deleted), whether `actor_id` supports it,
+    whether moderators locked its discussion, the budget projects it became."""
+
+    def coauthors(column: Any) -> Any:  # in name order, ids and names alike
+        ordered = aggregate_order_by(column, col(User.display_name), col(User.id))
+        return (
+            select(func.array_agg(ordered))
+            .select_from(ProposalCoauthor)
             .join(User, col(User.id) == ProposalCoauthor.user_id)
-            .where(col(ProposalCoauthor.proposal_id).in_(ids), col(User.deleted_at).is_(None))
-            .order_by(col(User.display_name), col(User.id))
+            .where(col(ProposalCoauthor.proposal_id) == Proposal.id, col(User.deleted_at).is_(None))
+            .scalar_subquery()
         )
-    ).all():
-        coauthors.setdefault(proposal_id, []).append(PersonRef(id=user_id, display_name=name))
-    return coauthors
 
-
-async def _authors(
-    session: AsyncSession, proposals: Sequence[Proposal]
-) -> dict[uuid.UUID, PersonRef]:
-    author_ids = {p.author_id for p in proposals if p.author_id is not None}
-    if not author_ids:
-        return {}
-    return {
-        user_id: PersonRef(id=user_id, display_name=name)
-        for user_id, name in (
-            await session.exec(
-                select(User.id, User.display_name).where(
-                    col(User.id).in_(author_ids), col(User.deleted_at).is_(None)
+    return (
+        select(
+            func.array_agg(
+                aggregate_order_by(
+                    col(ProposalNode.node_id), col(PlanNode.sort_path), col(PlanNode.id)
                 )
             )
-        ).all()
-    }
-
-
-async def _supported(
-    session: AsyncSession, actor: User | None, ids: list[uuid.UUID]
-) -> set[uuid.UUID]:
-    if actor is None:
-        return set()
-    return set(
-        (
-            await session.exec(
-                select(ProposalSupport.proposal_id).where(
-                    col(ProposalSupport.user_id) == actor.id,
-                    col(ProposalSupport.proposal_id).in_(ids),
+        )
+        .join(PlanNode, col(PlanNode.id) == ProposalNode.node_id)
+        .where(col(ProposalNode.proposal_id) == Proposal.id)
+        .scalar_subquery(),
+        coauthors(col(User.id)),
+        coauthors(col(User.display_name)),
+        select(User.display_name)
+        .where(col(User.id) == Proposal.author_id, col(User.deleted_at).is_(None))
+        .scalar_subquery(),
+        exists().where(
+            col(ProposalSupport.proposal_id) == Proposal.id,
+            col(ProposalSupport.user_id) == actor_id,
+        ),
+        exists().where(
+            col(Moderation.target_type) == "proposal",
+            col(Moderation.target_id) == Proposal.id,
+            col(Moderation.locked_at).is_not(None),
+        ),
+        select(
+            func.array_agg(
+                aggregate_order_by(
+                    col(BudgetProjectProposal.project_id), col(BudgetProjectProposal.project_id)
                 )
             )
-        ).all()
+        )
+        .where(col(BudgetProjectProposal.proposal_id) == Proposal.id)
+        .scalar_subquery(),
     )
 
 
-async def _locked(session: AsyncSession, ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    """Discussions the moderators locked (no new comments), in one query on the
-    moderations' (target_type, target_id) index."""
-    return set(
-        (
-            await session.exec(
-                select(Moderation.target_id).where(
-                    col(Moderation.target_type) == "proposal",
-                    col(Moderation.target_id).in_(ids),
-                    col(Moderation.locked_at).is_not(None),
-                )
-            )
-        ).all()
+def extras_of(row: Sequence[Any], author_id: uuid.UUID | None) -> Extras:
+    """`Extras` from the seven `extra_columns` of a row."""
+    node_ids, coauthor_ids, coauthor_names, author_name, supported, locked, projects = row
+    return Extras(
+        node_ids=list(node_ids or ()),
+        coauthors=[
+            PersonRef(id=i, display_name=n)
+            for i, n in zip(coauthor_ids or (), coauthor_names or (), strict=True)
+        ],
+        author=(
+            PersonRef(id=author_id, display_name=author_name)
+            if author_id is not None and author_name is not None
+            else None
+        ),
+        supported=bool(supported),
+        locked=bool(locked),
+        budget_project_ids=list(projects or ()),
     )
 
 
-async def _became_projects(
-    session: AsyncSession, ids: list[uuid.UUID]
-) -> dict[uuid.UUID, list[uuid.UUID]]:
-    """The budget projects each proposal became (the link is kept both ways)."""
-    became: dict[uuid.UUID, list[uuid.UUID]] = {}
-    for proposal_id, project_id in (
-        await session.exec(
-            select(BudgetProjectProposal.proposal_id, BudgetProjectProposal.project_id)
-            .where(col(BudgetProjectProposal.proposal_id).in_(ids))
-            .order_by(col(BudgetProjectProposal.project_id))
-        )
-    ).all():
-        became.setdefault(proposal_id, []).append(project_id)
-    return became
+# Built once, for the single proposal's query (`get_proposal`).
+EXTRA_COLUMNS = extra_columns()
+# Built once: one statement for a whole page, whatever its size (an array parameter, so
+# the SQL text, and the prepared statement, are the same for every page).
+_EXTRAS = select(col(Proposal.id), col(Proposal.author_id), *extra_columns()).where(
+    col(Proposal.id) == any_(_IDS)
+)
+
+
+async def page_extras(
+    session: AsyncSession, actor: User | None, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Extras]:
+    """The `Extras` of every proposal of `ids`, in one statement."""
+    connection = await session.connection()
+    rows = await connection.execute(
+        _EXTRAS, {"ids": list(ids), "actor_id": actor.id if actor is not None else None}
+    )
+    return {row[0]: extras_of(row[2:], row[1]) for row in rows}
 
 
 def _answer(p: Proposal) -> ProposalAnswer | None:
@@ -149,58 +167,55 @@ def _answer(p: Proposal) -> ProposalAnswer | None:
     return ProposalAnswer(state=p.answer_state, text=p.answer_text, answered_at=p.answered_at)
 
 
+def public_of(
+    p: Proposal, extras: Extras, actor: User | None, ctx: TableContext, now: datetime
+) -> ProposalPublic:
+    counts = ctx.counts_visible
+    return ProposalPublic(
+        id=p.id,
+        table_id=p.table_id,
+        organization_id=p.organization_id,
+        title=p.title,
+        body=p.body,
+        author=extras.author,
+        coauthors=extras.coauthors,
+        node_ids=extras.node_ids,
+        municipality_id=p.municipality_id,
+        status=p.status,
+        moderation_status=p.moderation_status,
+        answer=_answer(p),
+        supports_count=p.supports_count if counts else None,
+        comments_count=p.comments_count,
+        comments_locked=extras.locked,
+        threshold_reached=threshold_reached(p.supports_count, ctx.settings) if counts else None,
+        supported_by_me=extras.supported if actor is not None else None,
+        budget_project_ids=extras.budget_project_ids,
+        editable_until=(
+            edit_deadline(p, ctx)
+            if actor is not None
+            and p.author_id == actor.id
+            and p.status == "published"
+            and can_still_edit(p, ctx, now)
+            else None
+        ),
+        published_at=p.published_at,
+        created_at=p.created_at,
+        updated_at=p.updated_at,
+    )
+
+
 async def proposals_public(
     session: AsyncSession,
     actor: User | None,
     ctx: TableContext,
     proposals: Sequence[Proposal],
 ) -> list[ProposalPublic]:
-    """Responses for proposals of one table (`ctx`), in a constant number of queries."""
-    ids = [p.id for p in proposals]
-    if not ids:
+    """Responses for proposals of one table (`ctx`), in one more query (`page_extras`)."""
+    if not proposals:
         return []
-    nodes = await _node_ids(session, ids)
-    coauthors = await _coauthors(session, ids)
-    authors = await _authors(session, proposals)
-    supported = await _supported(session, actor, ids)
-    locked = await _locked(session, ids)
-    became = await _became_projects(session, ids)
+    extras = await page_extras(session, actor, [p.id for p in proposals])
     now = datetime.now(UTC)
-    counts = ctx.counts_visible
-    return [
-        ProposalPublic(
-            id=p.id,
-            table_id=p.table_id,
-            organization_id=p.organization_id,
-            title=p.title,
-            body=p.body,
-            author=authors.get(p.author_id) if p.author_id is not None else None,
-            coauthors=coauthors.get(p.id, []),
-            node_ids=nodes.get(p.id, []),
-            municipality_id=p.municipality_id,
-            status=p.status,
-            moderation_status=p.moderation_status,
-            answer=_answer(p),
-            supports_count=p.supports_count if counts else None,
-            comments_count=p.comments_count,
-            comments_locked=p.id in locked,
-            threshold_reached=threshold_reached(p.supports_count, ctx.settings) if counts else None,
-            supported_by_me=(p.id in supported) if actor is not None else None,
-            budget_project_ids=became.get(p.id, []),
-            editable_until=(
-                edit_deadline(p, ctx)
-                if actor is not None
-                and p.author_id == actor.id
-                and p.status == "published"
-                and can_still_edit(p, ctx, now)
-                else None
-            ),
-            published_at=p.published_at,
-            created_at=p.created_at,
-            updated_at=p.updated_at,
-        )
-        for p in proposals
-    ]
+    return [public_of(p, extras.get(p.id, Extras()), actor, ctx, now) for p in proposals]
 
 
 async def proposal_public(

@@ -24,17 +24,27 @@ supporters.
 `proposal.threshold_reached` event; `threshold_reached` itself is computed from the count
 and the current setting.
 
-Queries per support: the proposal with its table, settings and the caller's standing
-(one), [with a limit: the lock and the count], the insert, the counter update, the
-events — a handful, whatever the table's size.
+**One statement for the write.** The insert, the counter update and the event are one
+statement of data-modifying CTEs (`_CAST`, `_WITHDRAW`, built once at import): the
+UPDATE runs only when the INSERT (DELETE) returned its row, and the event only when the
+UPDATE did, so the three still happen together or not at all, and the counter is still
+changed relatively under the row lock.
+
+Statements per support: the proposal with its table, settings and the caller's standing
+(suspension included; one), [with a limit: the lock and the count], the write (one);
+[the first support reaching the threshold: its update and event]. Whatever the table's
+size.
 """
 
 import hashlib
 import uuid
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import func
-from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import col, delete, select, update
+from sqlalchemy import DateTime, String, bindparam, delete, exists, func, literal, update
+from sqlalchemy import select as core_select
+from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.error_codes import ErrorCode
@@ -42,10 +52,107 @@ from app.errors import Conflict
 from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
+from app.models.events import Event
 from app.models.proposals import Proposal, ProposalSupport, SupportStatus
 from app.services.access.content import proposal_context
 from app.services.access.standing import TableContext, require_open_table, require_participant
 from app.services.tables.table_settings import threshold_reached
+
+_supports: Any = ProposalSupport.__table__  # type: ignore[attr-defined]
+_proposals: Any = Proposal.__table__  # type: ignore[attr-defined]
+_events: Any = Event.__table__  # type: ignore[attr-defined]
+
+
+def _write_statement(change: Any, step: int, event_type: EventType) -> Any:
+    """`change` (a support row's INSERT or DELETE … RETURNING), then — only if it returned
+    a row — the counter moved by `step` (RETURNING the new count and threshold time),
+    then — only if that happened — the event: one statement, built once. (Its parameters
+    are named `p_…`: parameters named like the table's columns would be taken as more
+    values for the UPDATE and INSERTs.)"""
+    changed = change.cte("changed")
+    proposal_id = bindparam("p_proposal_id", type_=UUID(as_uuid=True))
+    bumped = (
+        update(_proposals)
+        .where(_proposals.c.id == proposal_id, exists(changed.select()))
+        .values(
+            supports_count=_proposals.c.supports_count + step,
+            updated_at=_proposals.c.updated_at,  # a support is not an edit
+        )
+        .returning(_proposals.c.supports_count, _proposals.c.threshold_reached_at)
+        .cte("bumped")
+    )
+    event_row = core_select(
+        bindparam("p_organization_id", type_=UUID(as_uuid=True)),
+        literal(str(event_type), String),
+        literal("proposal", String),
+        proposal_id,
+        bindparam("p_user_id", type_=UUID(as_uuid=True)),
+        bindparam("p_payload", type_=JSONB),
+        bindparam("p_created_at", type_=DateTime(timezone=True)),
+    ).select_from(bumped)
+    recorded = (
+        insert(_events)
+        .from_select(
+            [
+                "organization_id",
+                "type",
+                "subject_type",
+                "subject_id",
+                "actor_id",
+                "payload",
+                "created_at",
+            ],
+            event_row,
+        )
+        .cte("recorded")
+    )
+    return core_select(bumped.c.supports_count, bumped.c.threshold_reached_at).add_cte(recorded)
+
+
+_USER = bindparam("p_user_id", type_=UUID(as_uuid=True))
+_CAST = _write_statement(
+    insert(_supports)
+    .values(
+        proposal_id=bindparam("p_proposal_id", type_=UUID(as_uuid=True)),
+        user_id=_USER,
+        table_id=bindparam("p_table_id", type_=UUID(as_uuid=True)),
+    )
+    .on_conflict_do_nothing()
+    .returning(_supports.c.proposal_id),
+    +1,
+    EventType.PROPOSAL_SUPPORTED,
+)
+_WITHDRAW = _write_statement(
+    delete(_supports)
+    .where(
+        _supports.c.proposal_id == bindparam("p_proposal_id", type_=UUID(as_uuid=True)),
+        _supports.c.user_id == _USER,
+    )
+    .returning(_supports.c.proposal_id),
+    -1,
+    EventType.PROPOSAL_SUPPORT_WITHDRAWN,
+)
+
+
+async def _write(
+    session: AsyncSession, statement: Any, actor: User, proposal: Proposal, ctx: TableContext
+) -> tuple[int, datetime | None] | None:
+    """Run `_CAST` or `_WITHDRAW`: the new count and threshold time, or None when there
+    was nothing to change (already supported; nothing to withdraw)."""
+    connection = await session.connection()
+    result = await connection.execute(
+        statement,
+        {
+            "p_proposal_id": proposal.id,
+            "p_user_id": actor.id,
+            "p_table_id": ctx.table.id,
+            "p_organization_id": proposal.organization_id,
+            "p_payload": {"table_id": str(ctx.table.id)},
+            "p_created_at": datetime.now(UTC),
+        },
+    )
+    row = result.first()
+    return None if row is None else (int(row[0]), row[1])
 
 
 def _lock_key(table_id: uuid.UUID, user_id: uuid.UUID) -> int:
@@ -138,35 +245,10 @@ async def support(
     require_participant(ctx, actor)
     if ctx.settings.support_limit > 0 and await _check_limit(session, actor, proposal, ctx):
         return _status(proposal.id, ctx, proposal.supports_count, True), False
-    inserted = (
-        await session.exec(
-            insert(ProposalSupport)  # type: ignore[call-overload]
-            .values(proposal_id=proposal.id, user_id=actor.id, table_id=ctx.table.id)
-            .on_conflict_do_nothing()
-            .returning(ProposalSupport.proposal_id)
-        )
-    ).first()
-    if inserted is None:
+    written = await _write(session, _CAST, actor, proposal, ctx)
+    if written is None:  # already supported
         return _status(proposal.id, ctx, proposal.supports_count, True), False
-    count, reached_at = (
-        await session.exec(
-            update(Proposal)
-            .where(col(Proposal.id) == proposal.id)
-            .values(
-                supports_count=col(Proposal.supports_count) + 1, updated_at=col(Proposal.updated_at)
-            )
-            .returning(col(Proposal.supports_count), col(Proposal.threshold_reached_at))
-        )
-    ).one()
-    record_event(
-        session,
-        EventType.PROPOSAL_SUPPORTED,
-        subject_type="proposal",
-        subject_id=proposal.id,
-        actor_id=actor.id,
-        organization_id=proposal.organization_id,
-        payload={"table_id": str(ctx.table.id)},
-    )
+    count, reached_at = written
     if reached_at is None and threshold_reached(count, ctx.settings):
         # We hold the proposal's row lock: nobody else can be setting it now.
         await session.exec(
@@ -196,35 +278,8 @@ async def withdraw_support(
     own support is found whatever the proposal's moderation status."""
     proposal, ctx = await proposal_context(session, actor, proposal_id, supported=True)
     _require_supports_open(ctx)
-    deleted = (
-        await session.exec(
-            delete(ProposalSupport)
-            .where(
-                col(ProposalSupport.proposal_id) == proposal.id,
-                col(ProposalSupport.user_id) == actor.id,
-            )
-            .returning(col(ProposalSupport.proposal_id))
-        )
-    ).first()
-    if deleted is None:
+    written = await _write(session, _WITHDRAW, actor, proposal, ctx)
+    if written is None:  # nothing to withdraw
         return _status(proposal.id, ctx, proposal.supports_count, False)
-    count = (
-        await session.exec(
-            update(Proposal)
-            .where(col(Proposal.id) == proposal.id)
-            .values(
-                supports_count=col(Proposal.supports_count) - 1, updated_at=col(Proposal.updated_at)
-            )
-            .returning(col(Proposal.supports_count))
-        )
-    ).scalar_one()
-    record_event(
-        session,
-        EventType.PROPOSAL_SUPPORT_WITHDRAWN,
-        subject_type="proposal",
-        subject_id=proposal.id,
-        actor_id=actor.id,
-        organization_id=proposal.organization_id,
-        payload={"table_id": str(ctx.table.id)},
-    )
+    count, _ = written
     return _status(proposal.id, ctx, count, False)
