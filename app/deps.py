@@ -11,7 +11,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from sqlalchemy import exists, true
+from sqlalchemy import bindparam, exists
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlmodel import col, select
 
 from app.db import SessionDep
@@ -31,6 +32,20 @@ _bearer = OAuth2PasswordBearer(
 )
 
 
+# One query for the person and, when the token belongs to a sign-in, whether that
+# sign-in is still alive: logout and a replayed refresh token revoke its refresh tokens,
+# and one revoked token ends it (a rotation racing the revocation may leave the newest
+# token unmarked). A token without a sign-in (`family_id` NULL) matches no revoked row.
+# Built once: every request runs it.
+_CALLER = select(
+    User,
+    ~exists().where(
+        col(RefreshToken.family_id) == bindparam("family_id", type_=PG_UUID(as_uuid=True)),
+        col(RefreshToken.revoked_at).is_not(None),
+    ),
+).where(col(User.id) == bindparam("user_id", type_=PG_UUID(as_uuid=True)))
+
+
 async def get_optional_user(
     session: SessionDep,
     token: Annotated[str | None, Depends(_bearer)],
@@ -41,20 +56,10 @@ async def get_optional_user(
         claims = decode_access_token(token)
     except InvalidToken as exc:
         raise Unauthorized("The access token is invalid or expired.") from exc
-    # One query for the person and, when the token belongs to a sign-in, whether that
-    # sign-in is still alive: logout and a replayed refresh token revoke its refresh
-    # tokens, and one revoked token ends it (a rotation racing the revocation may leave
-    # the newest token unmarked).
-    signed_in = (
-        ~exists().where(
-            col(RefreshToken.family_id) == claims.session_id,
-            col(RefreshToken.revoked_at).is_not(None),
-        )
-        if claims.session_id is not None
-        else true()
-    )
     row = (
-        await session.exec(select(User, signed_in).where(col(User.id) == claims.user_id))
+        await session.exec(
+            _CALLER, params={"user_id": claims.user_id, "family_id": claims.session_id}
+        )
     ).first()
     if row is None or row[0].deleted_at is not None:
         raise Unauthorized("The access token is invalid or expired.")

@@ -125,8 +125,10 @@ async def explain(scale: str, generic: bool) -> str:
 
 
 async def round_trips(scale: str) -> str:
-    """SQL statements, transactions and pool check-outs (each a pre-ping) per request of
-    every hot path, in-process."""
+    """Round trips to PostgreSQL per request of every hot path, in-process: SQL
+    statements, transactions (BEGIN and COMMIT/ROLLBACK: two round trips, none for an
+    autocommitted connection), pool check-outs and the pings among them (asyncpg's ping
+    is three round trips: BEGIN, `;`, ROLLBACK)."""
     url = database_url(scale)
     os.environ["DATABASE_URL"] = url
     os.environ["LOG_LEVEL"] = "WARNING"
@@ -136,21 +138,47 @@ async def round_trips(scale: str) -> str:
     from app.main import create_app
 
     get_settings.cache_clear()
-    counts = {"statements": 0, "transactions": 0, "checkouts": 0}
-    engine = get_engine().sync_engine
+    counts = {"statements": 0, "transactions": 0, "checkouts": 0, "pings": 0}
+    statements: list[str] = []
+    async_engine = get_engine()
+    engine = async_engine.sync_engine
 
-    def bump(name: str) -> Any:
-        def listener(*_: Any) -> None:
-            counts[name] += 1
+    def on_statement(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        counts["statements"] += 1
+        statements.append(_literal_free(statement)[:110])
 
-        return listener
+    def on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            counts["transactions"] += 1
 
-    event.listen(engine, "before_cursor_execute", bump("statements"))
-    event.listen(engine, "begin", bump("transactions"))
-    event.listen(engine.pool, "checkout", bump("checkouts"))
+    def on_checkout(*_: Any) -> None:
+        counts["checkouts"] += 1
+
+    dialect: Any = async_engine.dialect
+    do_ping = dialect.do_ping
+
+    def counting_ping(dbapi_connection: Any) -> Any:
+        counts["pings"] += 1
+        return do_ping(dbapi_connection)
+
+    dialect.do_ping = counting_ping
+    event.listen(engine, "before_cursor_execute", on_statement)
+    event.listen(engine, "begin", on_begin)
+    event.listen(engine.pool, "checkout", on_checkout)
     targets = await load_targets(url, 10)
     out = []
     transport = httpx.ASGITransport(app=create_app())
+
+    def line(name: str, status: int) -> str:
+        trips = counts["statements"] + 2 * counts["transactions"] + 3 * counts["pings"]
+        listed = "".join(f"\n      {statement}" for statement in statements)
+        return f"{name}: HTTP {status}, {counts}, round trips {trips}{listed}"
+
+    def reset() -> None:
+        for k in counts:
+            counts[k] = 0
+        statements.clear()
+
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
         email = targets.users[1][1]
         signed = (
@@ -177,16 +205,14 @@ async def round_trips(scale: str) -> str:
             ("GET thread", "GET", f"/v1/proposals/{targets.thread}/comments", {}),
         ]
         for name, method, path, extra in cases:
-            for k in counts:
-                counts[k] = 0
+            reset()
             response = await client.request(method, path, headers=auth, **extra)
-            out.append(f"{name}: HTTP {response.status_code}, {counts}")
-        for k in counts:
-            counts[k] = 0
+            out.append(line(name, response.status_code))
+        reset()
         response = await client.post(
             "/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": refresh_token}
         )
-        out.append(f"POST /v1/auth/token (refresh): HTTP {response.status_code}, {counts}")
+        out.append(line("POST /v1/auth/token (refresh)", response.status_code))
     return "\n".join(out)
 
 

@@ -32,7 +32,8 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, or_
+from sqlalchemy import ColumnElement, bindparam, exists, or_
+from sqlalchemy.dialects.postgresql import UUID
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -52,6 +53,12 @@ from app.models.proposals import Proposal, ProposalSupport
 from app.models.tables import ParticipationTable, TableSettings
 from app.services.access.orgs import is_org_admin_clause
 from app.services.access.standing import TableContext, context_of, standing_columns, table_context
+from app.services.access.statements import (
+    StatementCache,
+    actor_kind,
+    actor_params,
+    template_actor,
+)
 from app.services.access.suspensions import one_for_writer
 from app.services.access.tables import (
     can_see_table_clause,
@@ -277,7 +284,41 @@ async def proposal_context_with(
     write: bool = False,
 ) -> tuple[Proposal, TableContext, Sequence[Any]]:
     """`proposal_context`, and more `columns` (correlated to `Proposal`; their bound
-    `params`) read in the same query: (proposal, context, the columns' values)."""
+    `params`; built once, at import) read in the same query: (proposal, context, the
+    columns' values). The statement is built once per shape (`statements.py`)."""
+    shape = (actor_kind(actor), own, facilitated, supported, for_update, *map(id, columns))
+    stmt = _PROPOSAL_CONTEXTS.get(
+        shape,
+        lambda: _proposal_context_statement(
+            template_actor(actor),
+            columns,
+            own=own,
+            facilitated=facilitated,
+            supported=supported,
+            for_update=for_update,
+        ),
+    )
+    bound = {**actor_params(actor), "proposal_id": proposal_id, **(params or {})}
+    row = (await session.exec(stmt, params=bound)).one_or_none()
+    if row is None:
+        raise NotFound(PROPOSAL_NOT_FOUND)
+    context_end = 7  # the proposal, then context_of's six columns
+    return row[0], context_of(row[:context_end], write=write), row[context_end:]
+
+
+_PROPOSAL_CONTEXTS = StatementCache()
+_PROPOSAL_ID: Any = bindparam("proposal_id", type_=UUID(as_uuid=True))
+
+
+def _proposal_context_statement(
+    actor: User | None,
+    columns: Sequence[Any],
+    *,
+    own: bool,
+    facilitated: bool,
+    supported: bool,
+    for_update: bool,
+) -> Any:
     # Seven columns and more: past the arity of SQLModel's typed `select` overloads.
     stmt: Any = (
         select(Proposal, ParticipationTable, TableSettings)
@@ -285,7 +326,7 @@ async def proposal_context_with(
         .select_from(Proposal)
         .join(ParticipationTable, col(ParticipationTable.id) == Proposal.table_id)
         .outerjoin(TableSettings, col(TableSettings.table_id) == ParticipationTable.id)
-        .where(col(Proposal.id) == proposal_id, *proposal_visibility(actor, supported=supported))
+        .where(col(Proposal.id) == _PROPOSAL_ID, *proposal_visibility(actor, supported=supported))
     )
     if own:
         assert actor is not None
@@ -295,11 +336,7 @@ async def proposal_context_with(
         stmt = stmt.where(facilitates_clause(actor), col(Proposal.status) != "draft")
     if for_update:
         stmt = stmt.with_for_update(of=Proposal).execution_options(populate_existing=True)
-    row = (await session.exec(stmt, params=params)).one_or_none()
-    if row is None:
-        raise NotFound(PROPOSAL_NOT_FOUND)
-    context_end = 7  # the proposal, then context_of's six columns
-    return row[0], context_of(row[:context_end], write=write), row[context_end:]
+    return stmt
 
 
 POLL_NOT_FOUND = "No poll with this id."

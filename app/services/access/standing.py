@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import false
+from sqlalchemy import bindparam, false
+from sqlalchemy.dialects.postgresql import UUID
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,6 +28,12 @@ from app.models.meetings import MEETING_TIMEZONE
 from app.models.tables import (
     ParticipationTable,
     TableSettings,
+)
+from app.services.access.statements import (
+    StatementCache,
+    actor_kind,
+    actor_params,
+    template_actor,
 )
 from app.services.access.suspensions import refuse_if_suspended, suspension_columns
 from app.services.access.tables import (
@@ -93,17 +100,32 @@ async def table_context(
     session: AsyncSession, actor: User | None, table_id: uuid.UUID, *, write: bool = False
 ) -> TableContext:
     """The table (404 unless the actor may see it), its settings and the actor's standing
-    (suspension included: `write` answers 403 `suspended`), in one query."""
+    (suspension included: `write` answers 403 `suspended`), in one query, built once per
+    kind of actor (`statements.py`)."""
+    stmt = _TABLE_CONTEXTS.get(
+        actor_kind(actor), lambda: _table_context_statement(template_actor(actor))
+    )
+    bound = {**actor_params(actor), "table_id": table_id}
+    row = (await session.exec(stmt, params=bound)).one_or_none()
+    if row is None:
+        raise NotFound(TABLE_NOT_FOUND)
+    return context_of(row, write=write)
+
+
+_TABLE_CONTEXTS = StatementCache()
+
+
+def _table_context_statement(actor: User | None) -> Any:
     stmt: Any = (
         select(ParticipationTable, TableSettings)
         .add_columns(*standing_columns(actor))
         .outerjoin(TableSettings, col(TableSettings.table_id) == ParticipationTable.id)
-        .where(col(ParticipationTable.id) == table_id, can_see_table_clause(actor))
+        .where(
+            col(ParticipationTable.id) == bindparam("table_id", type_=UUID(as_uuid=True)),
+            can_see_table_clause(actor),
+        )
     )
-    row = (await session.exec(stmt)).one_or_none()
-    if row is None:
-        raise NotFound(TABLE_NOT_FOUND)
-    return context_of(row, write=write)
+    return stmt
 
 
 # --- checks shared by proposals and supports ------------------------------------------

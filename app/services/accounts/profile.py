@@ -2,6 +2,8 @@
 
 import uuid
 
+from sqlalchemy import bindparam
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -39,15 +41,17 @@ from app.services.validation import field_error, reject_nulls
 # --- own profile ---------------------------------------------------------------------
 
 
+# The caller's roles, built once (`GET /v1/me` runs it on every call).
+_MY_ROLES = (
+    select(OrganizationRole.organization_id, Organization.slug, OrganizationRole.role)
+    .join(Organization, col(Organization.id) == OrganizationRole.organization_id)
+    .where(col(OrganizationRole.user_id) == bindparam("user_id", type_=PG_UUID(as_uuid=True)))
+    .order_by(Organization.slug)
+)
+
+
 async def get_me(session: AsyncSession, user: User) -> Me:
-    roles = (
-        await session.exec(
-            select(OrganizationRole.organization_id, Organization.slug, OrganizationRole.role)
-            .join(Organization, col(Organization.id) == OrganizationRole.organization_id)
-            .where(col(OrganizationRole.user_id) == user.id)
-            .order_by(Organization.slug)
-        )
-    ).all()
+    roles = (await session.exec(_MY_ROLES, params={"user_id": user.id})).all()
     return Me(
         id=user.id,
         email=user.email,

@@ -210,7 +210,6 @@ async def get_proposal(
         actor,
         proposal_id,
         columns=EXTRA_COLUMNS,
-        params={"actor_id": actor.id if actor is not None else None},
     )
     public = public_of(
         proposal, extras_of(extras, proposal.author_id), actor, ctx, datetime.now(UTC)

@@ -29,6 +29,7 @@ from app.models.proposals import (
     ProposalSupport,
 )
 from app.services.access.standing import TableContext
+from app.services.access.statements import ACTOR_ID, actor_params
 from app.services.tables.table_settings import threshold_reached
 
 
@@ -63,8 +64,6 @@ class Extras:
     budget_project_ids: list[uuid.UUID] = field(default_factory=list)
 
 
-# The caller's id in the statements below (NULL for an anonymous caller: supports none).
-ACTOR_ID: Any = bindparam("actor_id", type_=PG_UUID(as_uuid=True))
 _IDS: Any = bindparam("ids", type_=ARRAY(PG_UUID(as_uuid=True)))
 
 
@@ -155,9 +154,7 @@ async def page_extras(
 ) -> dict[uuid.UUID, Extras]:
     """The `Extras` of every proposal of `ids`, in one statement."""
     connection = await session.connection()
-    rows = await connection.execute(
-        _EXTRAS, {"ids": list(ids), "actor_id": actor.id if actor is not None else None}
-    )
+    rows = await connection.execute(_EXTRAS, {"ids": list(ids), **actor_params(actor)})
     return {row[0]: extras_of(row[2:], row[1]) for row in rows}
 
 
