@@ -124,11 +124,13 @@ async def explain(scale: str, generic: bool) -> str:
     return "\n".join(out)
 
 
-async def round_trips(scale: str) -> str:
+async def round_trips(scale: str, repeat: int = 0) -> str:
     """Round trips to PostgreSQL per request of every hot path, in-process: SQL
     statements, transactions (BEGIN and COMMIT/ROLLBACK: two round trips, none for an
     autocommitted connection), pool check-outs and the pings among them (asyncpg's ping
-    is three round trips: BEGIN, `;`, ROLLBACK)."""
+    is three round trips: BEGIN, `;`, ROLLBACK). With `repeat`, also the CPU time of
+    this process (the app and the in-process client, not PostgreSQL) per request, over
+    `repeat` more requests of each (a support cast is timed with its withdrawal)."""
     url = database_url(scale)
     os.environ["DATABASE_URL"] = url
     os.environ["LOG_LEVEL"] = "WARNING"
@@ -208,6 +210,8 @@ async def round_trips(scale: str) -> str:
             reset()
             response = await client.request(method, path, headers=auth, **extra)
             out.append(line(name, response.status_code))
+        if repeat:
+            out += await _cpu_per_request(client, auth, cases, repeat)
         reset()
         response = await client.post(
             "/v1/auth/token", data={"grant_type": "refresh_token", "refresh_token": refresh_token}
@@ -216,15 +220,40 @@ async def round_trips(scale: str) -> str:
     return "\n".join(out)
 
 
+async def _cpu_per_request(
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    cases: list[tuple[str, str, str, dict[str, Any]]],
+    repeat: int,
+) -> list[str]:
+    timed = {"GET /v1/me", "GET /v1/proposals/{id}", "GET list (recent)", "PUT support"}
+    out = [f"CPU time of this process per request ({repeat} requests each):"]
+    for name, method, path, extra in cases:
+        if name not in timed:
+            continue
+        started = time.process_time()
+        for _ in range(repeat):
+            response = await client.request(method, path, headers=auth, **extra)
+            assert response.status_code < 300, response.text
+            if method == "PUT":  # withdraw again, so that every cast inserts
+                await client.delete(path, headers=auth)
+        per = (time.process_time() - started) * 1000 / repeat
+        out.append(f"  {name}{' + DELETE' if method == 'PUT' else ''}: {per:.2f} ms")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", choices=("small", "large"), default="large")
     parser.add_argument("--generic", action="store_true")
     parser.add_argument("--label", default="")
     parser.add_argument("--round-trips", action="store_true", help="only count round trips")
+    parser.add_argument(
+        "--cpu", type=int, default=0, help="with --round-trips: time N requests of each"
+    )
     args = parser.parse_args()
     if args.round_trips:
-        print(asyncio.run(round_trips(args.scale)))
+        print(asyncio.run(round_trips(args.scale, args.cpu)))
         return
     text = asyncio.run(explain(args.scale, args.generic))
     RESULTS.mkdir(exist_ok=True)

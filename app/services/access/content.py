@@ -233,6 +233,20 @@ def proposal_visibility(
     ]
 
 
+_VISIBILITIES: dict[str, list[ColumnElement[bool]]] = {}
+
+
+def reusable_proposal_visibility(actor: User | None) -> list[ColumnElement[bool]]:
+    """`proposal_visibility(actor)`, built once per kind of actor with the actor's id as
+    the `actor_id` parameter (`statements.py`): a statement using it runs with
+    `actor_params(actor)`. For hot statements that are otherwise built per request."""
+    kind = actor_kind(actor)
+    clauses = _VISIBILITIES.get(kind)
+    if clauses is None:
+        clauses = _VISIBILITIES[kind] = proposal_visibility(template_actor(actor))
+    return clauses
+
+
 def visible_proposals(actor: User | None) -> SelectOfScalar[Proposal]:
     """The proposals `actor` may see, as a query to narrow further."""
     return (

@@ -83,8 +83,9 @@ from app.models.proposals import (
 )
 from app.models.tables import ParticipationTable
 from app.pagination import PageParams, SortKey, after_key, decode_cursor, encode_cursor, order_by
-from app.services.access.content import proposal_visibility
+from app.services.access.content import reusable_proposal_visibility
 from app.services.access.standing import table_context
+from app.services.access.statements import actor_params
 from app.services.proposals.responses import proposals_public
 from app.services.validation import field_error
 
@@ -181,6 +182,7 @@ async def _random_page(
     seed: str,
     after: Sequence[Any] | None,
     limit: int,
+    bound: dict[str, Any],
 ) -> tuple[list[Proposal], list[Any] | None]:
     """One page of the seeded random order of the `listed` proposals and the key of its
     last row when there are more. At most two statements: the range of keys the page
@@ -203,7 +205,7 @@ async def _random_page(
             stmt = stmt.where(after_key(keys[1:], after[1:]))
         return stmt.order_by(SHUFFLE_KEY, col(Proposal.id)).limit(need)
 
-    rows = list((await session.exec(branch(start, limit + 1))).all())
+    rows = list((await session.exec(branch(start, limit + 1), params=bound)).all())
     need = limit + 1 - len(rows)
     if need > 0 and start + 1 < SHUFFLE_BLOCKS:
         ahead = range(start + 1, SHUFFLE_BLOCKS)
@@ -213,7 +215,7 @@ async def _random_page(
             .order_by(walk.c.shuffle_position, walk.c.shuffle_key, walk.c.id)
             .limit(need)
         )
-        rows += list((await session.exec(stmt)).all())
+        rows += list((await session.exec(stmt, params=bound)).all())
     if len(rows) <= limit:
         return [row[0] for row in rows], None
     last = rows[limit - 1]
@@ -281,7 +283,7 @@ async def list_proposals(
 
     where: list[Any] = [
         col(Proposal.table_id) == ctx.table.id,
-        *proposal_visibility(actor),
+        *reusable_proposal_visibility(actor),  # runs with actor_params(actor)
         _status_clause(filters.statuses, actor),
     ]
     if filters.node is not None:
@@ -312,11 +314,16 @@ async def list_proposals(
             .where(*where)
         )
 
+    bound = actor_params(actor)  # the visibility's `actor_id`
     if sort == "random":
         assert seed is not None
-        proposals, last = await _random_page(session, listed, seed, cursor_values, params.limit)
+        proposals, last = await _random_page(
+            session, listed, seed, cursor_values, params.limit, bound
+        )
     else:
-        proposals, last = await _keyset_page(session, listed, sort, keys, cursor_values, params)
+        proposals, last = await _keyset_page(
+            session, listed, sort, keys, cursor_values, params, bound
+        )
     next_cursor = None if last is None else encode_cursor([sort, seed, *last])
     items = await proposals_public(session, actor, ctx, proposals)
     return ProposalPage(items=items, next_cursor=next_cursor, seed=seed)
@@ -329,6 +336,7 @@ async def _keyset_page(
     keys: list[SortKey],
     after: list[Any] | None,
     params: PageParams,
+    bound: dict[str, Any],
 ) -> tuple[list[Proposal], list[Any] | None]:
     stmt = listed(Proposal, keys[0].column)
     if sort == "relevance":  # rank only the most recent matches (the documented bound)
@@ -342,7 +350,7 @@ async def _keyset_page(
     if after is not None:
         stmt = stmt.where(after_key(keys, after))
     stmt = stmt.order_by(*order_by(keys)).limit(params.limit + 1)
-    rows = list((await session.exec(stmt)).all())
+    rows = list((await session.exec(stmt, params=bound)).all())
     if len(rows) <= params.limit:
         return [row[0] for row in rows], None
     last_proposal, last_key = rows[params.limit - 1]
