@@ -17,21 +17,23 @@ LIST_SEPARATOR = "|"
 
 
 def _csv_value(value: Any, decimal: str) -> Any:
+    if isinstance(value, str):
+        return spreadsheet_safe(value)
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value).replace(".", decimal)
     if isinstance(value, int):
         return value
+    if isinstance(value, float):
+        return repr(value).replace(".", decimal)
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, list | tuple):
         return spreadsheet_safe(LIST_SEPARATOR.join(str(v) for v in value))
     if isinstance(value, dict):
         return spreadsheet_safe(json.dumps(value, ensure_ascii=False, sort_keys=True))
-    return spreadsheet_safe(str(value))
+    return str(value)  # UUIDs (asyncpg's or Python's)
 
 
 def _json_default(value: Any) -> Any:
