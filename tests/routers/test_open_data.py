@@ -199,10 +199,10 @@ async def test_plan_nodes_indicators_and_measurements(client, session):
     assert [i["id"] for i in indicators] == [str(o.shown["indicator"])]
     assert indicators[0]["latest_value"] == 5.0 and indicators[0]["node_code"] == "4.1"
     measurements = read_csv(await client.get(url(o, "measurements")))
-    assert [m["value"] for m in measurements] == ["2.5", "5.0"]
+    assert [m["value"] for m in measurements] == ["2.5", "5"]
     assert {m["indicator_id"] for m in measurements} == {str(o.shown["indicator"])}
     italian = read_csv(await client.get(url(o, "measurements") + "?delimiter=;"), ";")
-    assert [m["value"] for m in italian] == ["2,5", "5,0"]
+    assert [m["value"] for m in italian] == ["2,5", "5"]
 
 
 async def test_poll_results_are_closed_public_polls_only(client, session):

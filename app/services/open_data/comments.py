@@ -20,6 +20,7 @@ from app.services.access.content import (
     proposal_visibility,
 )
 from app.services.access.tables import can_see_table_clause
+from app.services.open_data.cells import Cells
 from app.services.open_data.tabular import public_table, select_columns
 
 # --- comments -------------------------------------------------------------------------
@@ -71,21 +72,21 @@ def _target_visible() -> ColumnElement[bool]:
     )
 
 
-def comments_statement(org: Organization) -> Select[Any]:
+def comments_statement(org: Organization, cells: Cells) -> Select[Any]:
     """Visible, undeleted comments on public content; never their authors."""
     return (
         select_columns(
-            Comment.id,
+            cells.id(Comment.id),
             Comment.target_type,
-            Comment.target_id,
-            Comment.parent_id,
+            cells.id(Comment.target_id),
+            cells.id(Comment.parent_id),
             Comment.depth,
             Comment.alignment,
-            Comment.body,
+            cells.text(Comment.body),
             Comment.upvotes,
             Comment.downvotes,
-            Comment.created_at,
-            Comment.edited_at,
+            cells.instant(Comment.created_at),
+            cells.instant(Comment.edited_at),
         )
         .where(
             col(Comment.organization_id) == org.id,

@@ -20,6 +20,7 @@ from app.models.plans import Plan
 from app.models.surveys import QuestionResult, RowResult, Survey
 from app.services.access.content import plan_visible_clause
 from app.services.budgets.open_data import budget_results_rows
+from app.services.open_data.cells import Cells
 from app.services.open_data.tabular import Chunks, Row, pick
 from app.services.plans.progress import progress_report
 from app.services.surveys.access import visible_survey_clause
@@ -72,11 +73,11 @@ async def _published_plans(session: AsyncSession, org: Organization) -> AsyncIte
         yield plan
 
 
-async def plan_node_rows(session: AsyncSession, org: Organization) -> Chunks:
+async def plan_node_rows(session: AsyncSession, org: Organization, cells: Cells) -> Chunks:
     """Every live node of every published plan, with its progress; one plan per chunk."""
     async for plan in _published_plans(session, org):
         report = await progress_report(session, None, plan.id)
-        yield [
+        rows = [
             (
                 n.id,
                 plan.id,
@@ -93,14 +94,15 @@ async def plan_node_rows(session: AsyncSession, org: Organization) -> Chunks:
             )
             for n in report.nodes
         ]
+        yield cells.rows(rows)
 
 
-async def indicator_rows(session: AsyncSession, org: Organization) -> Chunks:
+async def indicator_rows(session: AsyncSession, org: Organization, cells: Cells) -> Chunks:
     """Every indicator of the live nodes of published plans, with its latest measurement
     and its progress; one plan per chunk."""
     async for plan in _published_plans(session, org):
         report = await progress_report(session, None, plan.id)
-        yield [
+        rows = [
             (
                 i.id,
                 plan.id,
@@ -121,6 +123,7 @@ async def indicator_rows(session: AsyncSession, org: Organization) -> Chunks:
             for n in report.nodes
             for i in n.indicators
         ]
+        yield cells.rows(rows)
 
 
 BUDGET_RESULT_COLUMNS = (
@@ -137,11 +140,11 @@ BUDGET_RESULT_COLUMNS = (
 )
 
 
-async def budget_result_rows(session: AsyncSession, org: Organization) -> Chunks:
+async def budget_result_rows(session: AsyncSession, org: Organization, cells: Cells) -> Chunks:
     """Per project of every process whose results are published (costs in euro cents)."""
-    rows = await budget_results_rows(session, org.id)
-    if rows:
-        yield [
+    results = await budget_results_rows(session, org.id)
+    if results:
+        rows = [
             (
                 r.budget_id,
                 r.budget_slug,
@@ -154,8 +157,9 @@ async def budget_result_rows(session: AsyncSession, org: Organization) -> Chunks
                 r.votes,
                 r.funded,
             )
-            for r in rows
+            for r in results
         ]
+        yield cells.rows(rows)
 
 
 SURVEY_RESULT_COLUMNS = (
@@ -215,7 +219,7 @@ def _question_rows(
     return [[*lead, *none, *none, q.count, *stats]]
 
 
-async def survey_result_rows(session: AsyncSession, org: Organization) -> Chunks:
+async def survey_result_rows(session: AsyncSession, org: Organization, cells: Cells) -> Chunks:
     """Aggregates of every closed survey whose results are public, one survey per chunk."""
     surveys = (
         await session.exec(
@@ -233,8 +237,9 @@ async def survey_result_rows(session: AsyncSession, org: Organization) -> Chunks
     for survey in surveys:
         results = await survey_results_aggregates(session, survey.id)
         qn = questionnaires[survey.id]
-        yield [
+        rows = [
             row
             for q in results.questions
             for row in _question_rows(survey, results.responses_count, q, qn, org.default_locale)
         ]
+        yield cells.rows(rows)

@@ -7,12 +7,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models.organizations import Organization
 from app.services.open_data import comments, computed, tabular
+from app.services.open_data.cells import Cells
 from app.services.open_data.tabular import Chunks
 
 # EU vocabularies (DCAT-AP, DCAT-AP_IT): data themes and update frequencies.
 THEMES = "http://publications.europa.eu/resource/authority/data-theme/"
 FREQUENCIES = "http://publications.europa.eu/resource/authority/frequency/"
-RowSource = Callable[[AsyncSession, Organization], Chunks]
+RowSource = Callable[[AsyncSession, Organization, Cells], Chunks]
 
 
 @dataclass(frozen=True)

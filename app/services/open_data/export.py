@@ -28,8 +28,9 @@ from app.models.polls import Poll
 from app.models.surveys import Survey
 from app.services.access.orgs import get_organization
 from app.services.open_data.catalog import CatalogInput, catalog_jsonld
+from app.services.open_data.cells import Cells, Delimiter, Format
 from app.services.open_data.datasets import DATASETS
-from app.services.open_data.encode import Delimiter, Format, encode_csv, encode_jsonl
+from app.services.open_data.encode import encode_csv, encode_jsonl
 from app.services.plans.plans import today_in_rome
 
 DATASET_NOT_FOUND = "No open dataset with this name."
@@ -133,7 +134,7 @@ async def open_data_download(
     filename = f"{org.slug}-{dataset}.{fmt}"
     if checked.matches(if_none_match):
         return Download(checked, filename, MEDIA_TYPES[fmt], None)
-    chunks = found.rows(session, org)
+    chunks = found.rows(session, org, Cells(fmt, delimiter))
     body = (
         encode_csv(found.columns, chunks, delimiter)
         if fmt == "csv"

@@ -31,13 +31,14 @@ from app.services.access.content import (
     proposal_visibility,
 )
 from app.services.access.tables import can_see_table_clause
+from app.services.open_data.cells import Cells
 
 CHUNK_ROWS = 2000
 Row = Sequence[Any]
 Chunks = AsyncIterator[Sequence[Row]]
-# (organization) -> the statement; (row, organization's locale) -> the dataset's row.
-Statement = Callable[[Organization], Select[Any]]
-Shape = Callable[[Row, str], Row]
+# (organization, cell formats) -> the statement; (row, locale, formats) -> the row.
+Statement = Callable[[Organization, Cells], Select[Any]]
+Shape = Callable[[Row, str, Cells], Row]
 
 
 def select_columns(*columns: Any) -> Select[Any]:
@@ -53,12 +54,13 @@ def pick(text: TextMap | None, locale: str) -> str:
     return text.get(locale) or text.get("it") or next(iter(text.values()))
 
 
-def _as_is(row: Row, locale: str) -> Row:
+def _as_is(row: Row, locale: str, cells: Cells) -> Row:
+    """Rows whose statement formats every cell in SQL (`Cells`)."""
     return row
 
 
 async def stream_rows(
-    session: AsyncSession, stmt: Select[Any], shape: Shape, locale: str
+    session: AsyncSession, stmt: Select[Any], shape: Shape, locale: str, cells: Cells
 ) -> Chunks:
     """The statement's rows in chunks of `CHUNK_ROWS`, from a server-side cursor of the
     session's own connection and transaction.
@@ -80,7 +82,7 @@ async def stream_rows(
         while rows := await pending:
             pending = asyncio.ensure_future(cursor.fetch(CHUNK_ROWS))
             await asyncio.sleep(0)  # the request for the next chunk goes out now
-            yield [shape(row, locale) for row in rows]
+            yield [shape(row, locale, cells) for row in rows]
     finally:
         pending.cancel()  # a download stopped half-way: its transaction is rolled back
 
@@ -158,32 +160,33 @@ def _proposal_links(org: Organization) -> Any:
     )
 
 
-def proposals_statement(org: Organization) -> Select[Any]:
+def proposals_statement(org: Organization, cells: Cells) -> Select[Any]:
     """Published and withdrawn proposals of public tables, visible (not hidden, not
-    pending approval); never the author or coauthors."""
+    pending approval); never the author or coauthors. Every cell formatted in SQL."""
     links = _proposal_links(org)
+    empty: Any = literal_column("'{}'")
     return (
         select_columns(
-            Proposal.id,
-            Proposal.table_id,
+            cells.id(Proposal.id),
+            cells.id(Proposal.table_id),
             ParticipationTable.slug,
-            Proposal.title,
-            Proposal.body,
+            cells.text(Proposal.title),
+            cells.text(Proposal.body),
             Proposal.status,
             Proposal.answer_state,
-            Proposal.answer_text,
-            Proposal.answered_at,
-            Proposal.municipality_id,
-            Municipality.name,
+            cells.text(Proposal.answer_text),
+            cells.instant(Proposal.answered_at),
+            cells.id(Proposal.municipality_id),
+            cells.text(Municipality.name),
             Municipality.istat_code,
-            func.coalesce(links.c.node_ids, literal_column("'{}'")),
-            func.coalesce(links.c.node_codes, literal_column("'{}'")),
+            cells.array(func.coalesce(links.c.node_ids, empty)),
+            cells.array(func.coalesce(links.c.node_codes, empty)),
             Proposal.supports_count,
             Proposal.comments_count,
-            Proposal.threshold_reached_at,
-            Proposal.published_at,
-            Proposal.withdrawn_at,
-            Proposal.updated_at,
+            cells.instant(Proposal.threshold_reached_at),
+            cells.instant(Proposal.published_at),
+            cells.instant(Proposal.withdrawn_at),
+            cells.instant(Proposal.updated_at),
         )
         .join(ParticipationTable, col(ParticipationTable.id) == Proposal.table_id)
         .outerjoin(Municipality, col(Municipality.id) == Proposal.municipality_id)
@@ -234,7 +237,7 @@ def _registrations(*statuses: str) -> Any:
     )
 
 
-def meetings_statement(org: Organization) -> Select[Any]:
+def meetings_statement(org: Organization, cells: Cells) -> Select[Any]:
     """Meetings of public tables not hidden by moderation, with their registration and
     attendance counts (never who) and their published minutes."""
     return (
@@ -276,13 +279,14 @@ def meetings_statement(org: Organization) -> Select[Any]:
     )
 
 
-def shape_meeting(row: Row, locale: str) -> Row:
+def shape_meeting(row: Row, locale: str, cells: Cells) -> Row:
+    """Texts in the organization's language; cells formatted here (a few rows)."""
     values = list(row)
     values[2] = pick(json_text(values[2]), locale)
     values[3] = pick(json_text(values[3]), locale)
     values[-2] = json_text(values[-2])
     values[-1] = pick(json_text(values[-1]), locale) if values[-1] is not None else None
-    return values
+    return cells.row(values)
 
 
 # --- measurements ---------------------------------------------------------------------
@@ -300,19 +304,19 @@ MEASUREMENT_COLUMNS = (
 )
 
 
-def measurements_statement(org: Organization) -> Select[Any]:
+def measurements_statement(org: Organization, cells: Cells) -> Select[Any]:
     """Every measurement of the indicators of published plans (never who recorded it)."""
     return (
         select_columns(
-            Measurement.id,
-            Measurement.indicator_id,
-            Indicator.node_id,
-            Indicator.plan_id,
-            Measurement.value,
-            Measurement.measured_on,
-            Measurement.source,
-            Measurement.note,
-            Measurement.created_at,
+            cells.id(Measurement.id),
+            cells.id(Measurement.indicator_id),
+            cells.id(Indicator.node_id),
+            cells.id(Indicator.plan_id),
+            cells.decimal(Measurement.value),
+            cells.day(Measurement.measured_on),
+            cells.text(Measurement.source),
+            cells.text(Measurement.note),
+            cells.instant(Measurement.created_at),
         )
         .join(Indicator, col(Indicator.id) == Measurement.indicator_id)
         .join(Plan, col(Plan.id) == Indicator.plan_id)
@@ -339,7 +343,7 @@ POLL_RESULT_COLUMNS = (
 )
 
 
-def poll_results_statement(org: Organization) -> Select[Any]:
+def poll_results_statement(org: Organization, cells: Cells) -> Select[Any]:
     """One row per option of every closed poll of a public table (closed: its results are
     public whatever `results_visibility` says)."""
     return (
@@ -367,19 +371,19 @@ def poll_results_statement(org: Organization) -> Select[Any]:
     )
 
 
-def shape_poll_result(row: Row, locale: str) -> Row:
+def shape_poll_result(row: Row, locale: str, cells: Cells) -> Row:
     values = list(row)
     values[3] = pick(json_text(values[3]), locale)
     values[10] = pick(json_text(values[10]), locale)
-    return values
+    return cells.row(values)
 
 
 def streamed(
     statement: Statement, shape: Shape = _as_is
-) -> Callable[[AsyncSession, Organization], Chunks]:
+) -> Callable[[AsyncSession, Organization, Cells], Chunks]:
     """A row source for `datasets.py`: the statement, streamed and shaped."""
 
-    def rows(session: AsyncSession, org: Organization) -> Chunks:
-        return stream_rows(session, statement(org), shape, org.default_locale)
+    def rows(session: AsyncSession, org: Organization, cells: Cells) -> Chunks:
+        return stream_rows(session, statement(org, cells), shape, org.default_locale, cells)
 
     return rows
