@@ -5,7 +5,8 @@ Generates the scale's database if it is missing (`bench/generate.py`; `medium` h
 serve` with one worker on a free loopback port against it, then downloads
 `/v1/organizations/cm-bari/open-data/{proposals,comments}.csv` (or `--datasets`, `--format
 jsonl`) one after the other, reading the body as it streams and throwing it away. It
-reports, per dataset and in total, the rows, bytes and wall time, and the server's
+reports, per dataset and in total, the rows, bytes and wall time, the server's CPU time
+(user + system: what the export costs the server whatever the machine's load), and its
 resident memory (its process tree's VmRSS, sampled every 20 ms): before, at its peak,
 and the growth. Targets (issue 13): proposals + comments of `medium` in ≤ 30 s, growth
 ≤ 150 MB. A last request with the answer's `ETag` in `If-None-Match` times the 304.
@@ -51,6 +52,21 @@ def _tree_rss_kib(pid: int) -> int:
             (int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")),
             0,
         )
+        todo.extend(int(c) for c in children)
+    return total
+
+
+def _tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its descendants so far."""
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         todo.extend(int(c) for c in children)
     return total
 
@@ -124,6 +140,7 @@ async def _bench(base: str, server: subprocess.Popen[bytes], args: argparse.Name
         # Warm up (imports, first connections) on a tiny dataset.
         await _download(client, "plan-nodes", args.format)
         before = _tree_rss_kib(server.pid)
+        cpu_before = _tree_cpu_seconds(server.pid)
         results = []
         with RssSampler(server.pid) as sampler:
             for dataset in args.datasets.split(","):
@@ -136,11 +153,13 @@ async def _bench(base: str, server: subprocess.Popen[bytes], args: argparse.Name
                     flush=True,
                 )
         total = sum(r.seconds for r in results)
+        cpu = _tree_cpu_seconds(server.pid) - cpu_before
         growth = (sampler.peak - before) / 1024
         print(
             f"{'total':>12}: {sum(r.rows for r in results):>9} rows  "
             f"{sum(r.bytes for r in results) / 2**20:8.1f} MiB  {total:6.2f} s  (target ≤ 30 s)"
         )
+        print(f"server CPU time during the downloads: {cpu:.2f} s (of {total:.2f} s wall)")
         print(
             f"server RSS: {before / 1024:.0f} MiB before, {sampler.peak / 1024:.0f} MiB at peak, "
             f"growth {growth:.0f} MiB (target ≤ 150 MB)"

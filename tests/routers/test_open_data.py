@@ -1,5 +1,6 @@
 """Open data: the DCAT-AP_IT catalog and every dataset, what they hold and leave out."""
 
+import re
 import uuid
 
 import httpx
@@ -13,6 +14,7 @@ from tests.factories import (
     OpenDataScene,
     commit_setup,
     make_open_data_scene,
+    make_proposal,
     read_csv,
     read_jsonl,
 )
@@ -262,3 +264,17 @@ async def test_if_none_match_answers_304_until_something_changes(client, session
     assert rename.status_code == 200
     changed = await client.get(url(o, "proposals"), headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["etag"] != etag
+
+
+async def test_csv_guards_formulas_and_json_keeps_the_text(client, session):
+    o = await scene_with_ipa(client, session)
+    formula = '=HYPERLINK("http://x.example")'
+    await make_proposal(session, o.scene.table, o.scene.author, title=formula)
+    await commit_setup(session)
+    rows = read_csv(await client.get(url(o, "proposals")))
+    assert "'" + formula in {r["title"] for r in rows}
+    lines = read_jsonl(await client.get(url(o, "proposals", "jsonl")))
+    assert formula in {r["title"] for r in lines}
+    instant = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00"
+    assert all(re.fullmatch(instant, r["published_at"]) for r in rows)
+    assert all(re.fullmatch(instant, r["published_at"]) for r in lines)

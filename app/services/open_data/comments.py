@@ -73,27 +73,26 @@ def _target_visible() -> ColumnElement[bool]:
 
 
 def comments_statement(org: Organization, cells: Cells) -> Select[Any]:
-    """Visible, undeleted comments on public content; never their authors."""
-    return (
-        select_columns(
-            cells.id(Comment.id),
-            Comment.target_type,
-            cells.id(Comment.target_id),
-            cells.id(Comment.parent_id),
-            Comment.depth,
-            Comment.alignment,
-            cells.text(Comment.body),
-            Comment.upvotes,
-            Comment.downvotes,
-            cells.instant(Comment.created_at),
-            cells.instant(Comment.edited_at),
-        )
-        .where(
-            col(Comment.organization_id) == org.id,
-            col(Comment.status) == "visible",
-            col(Comment.deleted_at).is_(None),
-            or_(col(Comment.table_id).is_(None), public_table(Comment.table_id)),
-            _target_visible(),
-        )
-        .order_by(col(Comment.id))
+    """Visible, undeleted comments on public content; never their authors. In storage
+    order: ordering a million comments by their random ids walked the heap at random
+    (23 s of the database's time for 1 000 000 comments, against 8 s for a sequential scan,
+    on a loaded machine)."""
+    return select_columns(
+        cells.id(Comment.id),
+        Comment.target_type,
+        cells.id(Comment.target_id),
+        cells.id(Comment.parent_id),
+        Comment.depth,
+        Comment.alignment,
+        cells.text(Comment.body),
+        Comment.upvotes,
+        Comment.downvotes,
+        cells.instant(Comment.created_at),
+        cells.instant(Comment.edited_at),
+    ).where(
+        col(Comment.organization_id) == org.id,
+        col(Comment.status) == "visible",
+        col(Comment.deleted_at).is_(None),
+        or_(col(Comment.table_id).is_(None), public_table(Comment.table_id)),
+        _target_visible(),
     )
