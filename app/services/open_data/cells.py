@@ -80,7 +80,8 @@ class Cells:
         if isinstance(value, bool):
             return "true" if value else "false"
         if isinstance(value, float):
-            return repr(value).replace(".", ",") if self.delimiter == ";" else repr(value)
+            text = repr(value).removesuffix(".0")  # as PostgreSQL writes it: 5, 2.5
+            return text.replace(".", ",") if self.delimiter == ";" else text
         if isinstance(value, list | tuple):
             return spreadsheet_safe(LIST_SEPARATOR.join(str(v) for v in value))
         if isinstance(value, dict):
