@@ -123,6 +123,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     # Plan documents (POST /v1/plans/import) may be larger than other bodies.
     max_import_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    # Open data (public): how long caches may keep the catalog and the datasets
+    # (`Cache-Control: public, max-age=`); they revalidate with `If-None-Match` after.
+    open_data_max_age_seconds: int = Field(default=300, ge=0)
     # Live sessions (app/services/live/): a heartbeat comment on idle streams; the
     # reconnection delay suggested to clients (`retry:`); how many messages a slow client
     # may fall behind before its stream is dropped (it resumes with Last-Event-ID); how

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app.config import get_settings
+from app.docs import install_offline_docs
 from app.errors import install_error_handlers
 from app.housekeeping import purge_periodically
 from app.idempotency import IdempotencyMiddleware
@@ -22,6 +23,7 @@ from app.routers import integrations as integrations_router
 from app.routers import moderation as moderation_router
 from app.routers import moderation_settings as moderation_settings_router
 from app.routers import open311 as open311_router
+from app.routers import open_data as open_data_router
 from app.routers import polls as polls_router
 from app.routers import proposals as proposals_router
 from app.routers import safety as safety_router
@@ -72,10 +74,12 @@ def create_app() -> FastAPI:
         title="Consulta API",
         version="0.1.0",
         description=DESCRIPTION,
-        docs_url="/docs",
+        # /docs and /redoc are served by app/docs.py, with their assets (no CDN).
+        docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
     )
+    install_offline_docs(app)
     install_error_handlers(app)
     # GeoReport's own error format on /open311/ paths.
     open311_router.install_open311_errors(app)
@@ -99,6 +103,7 @@ def create_app() -> FastAPI:
     app.include_router(service_requests_router.router)
     app.include_router(open311_router.router)
     app.include_router(integrations_router.router)
+    app.include_router(open_data_router.router)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -30,6 +30,9 @@ class Scale:
 
 SCALES = {
     "small": Scale("small", 2_000, 20, 20_000, 10_000, 100_000, 40_000, 20_000, 2_000),
+    # The open-data export's target (bench/open_data.py): 100 000 proposals, 1 000 000
+    # comments.
+    "medium": Scale("medium", 10_000, 50, 100_000, 50_000, 500_000, 1_000_000, 50_000, 5_000),
     "large": Scale(
         "large", 50_000, 200, 1_000_000, 500_000, 5_000_000, 2_000_000, 1_000_000, 20_000
     ),

@@ -29,7 +29,7 @@ LAYERS: list[set[str]] = [
     {"tables", "live"},
     {"proposals", "budgets"},
     {"comments", "roles"},
-    {"moderation", "imports", "privacy"},
+    {"moderation", "imports", "privacy", "open_data"},
     {"integrations"},
 ]
 RANK = {package: rank for rank, layer in enumerate(LAYERS) for package in layer}

@@ -13,6 +13,13 @@ from app.models.accounts import LOCALE_PATTERN
 from app.models.base import created_at_field, fk_field, id_field, jsonb_field, updated_at_field
 
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
+# The organization's code in the Indice delle Pubbliche Amministrazioni (IndicePA), e.g.
+# `c_e463` or `cmto`: it identifies the publisher and rights holder of its open data.
+IPA_CODE_PATTERN = r"^[A-Za-z0-9_]{2,20}$"
+IPA_CODE_DESCRIPTION = (
+    "The organization's IPA code (IndicePA), naming it as publisher and rights holder in "
+    "its open-data catalog (DCAT-AP_IT `dcatapit:Agent`); null until set."
+)
 OrganizationRoleName = Literal["admin"]
 # Roles appointed through /organizations/{org}/roles: organization admins, and
 # facilitators of one of the organization's tables (stored as table memberships).
@@ -26,6 +33,7 @@ class Organization(SQLModel, table=True):
     slug: str = Field(sa_column=Column(String(63), nullable=False, unique=True))
     name: str = Field(sa_column=Column(String(200), nullable=False))
     default_locale: str = Field(default="it", sa_column=Column(String(8), nullable=False))
+    ipa_code: str | None = Field(default=None, sa_column=Column(String(20), nullable=True))
     # Organization-level settings (moderation thresholds, word lists…), validated by services.
     settings: dict[str, Any] = jsonb_field()
     created_at: datetime = created_at_field()
@@ -65,6 +73,9 @@ class OrganizationCreate(BaseModel):
     slug: str = PField(pattern=SLUG_PATTERN)
     name: str = PField(min_length=2, max_length=200)
     default_locale: str = PField(default="it", pattern=LOCALE_PATTERN)
+    ipa_code: str | None = PField(
+        default=None, pattern=IPA_CODE_PATTERN, description=IPA_CODE_DESCRIPTION
+    )
     municipalities: list[str] = PField(default_factory=list, max_length=500)
 
 
@@ -73,6 +84,11 @@ class OrganizationUpdate(BaseModel):
 
     name: str | None = PField(default=None, min_length=2, max_length=200)
     default_locale: str | None = PField(default=None, pattern=LOCALE_PATTERN)
+    ipa_code: str | None = PField(
+        default=None,
+        pattern=IPA_CODE_PATTERN,
+        description=IPA_CODE_DESCRIPTION + " Null clears it.",
+    )
 
 
 class OrganizationPublic(BaseModel):
@@ -82,6 +98,7 @@ class OrganizationPublic(BaseModel):
     slug: str
     name: str
     default_locale: str
+    ipa_code: str | None = PField(default=None, description=IPA_CODE_DESCRIPTION)
     municipalities_count: int = 0
     created_at: datetime
     updated_at: datetime

@@ -16,6 +16,12 @@ from tests.factories.moderation import (
     status_of,
     undismissed_reports,
 )
+from tests.factories.open_data import (
+    OpenDataScene,
+    make_open_data_scene,
+    read_csv,
+    read_jsonl,
+)
 from tests.factories.organizations import (
     make_municipality,
     make_org,
@@ -41,6 +47,7 @@ __all__ = [
     "BUNDLED",
     "PASSWORD",
     "PASSWORD_HASH",
+    "OpenDataScene",
     "Scene",
     "SceneContent",
     "add_indicator",
@@ -54,6 +61,7 @@ __all__ = [
     "make_comment",
     "make_meeting",
     "make_municipality",
+    "make_open_data_scene",
     "make_org",
     "make_pending_comment",
     "make_people",
@@ -65,6 +73,8 @@ __all__ = [
     "make_user",
     "moderation_row",
     "plan_document",
+    "read_csv",
+    "read_jsonl",
     "set_blocked_words",
     "set_report_threshold",
     "set_settings",

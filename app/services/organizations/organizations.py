@@ -32,6 +32,9 @@ from app.services.access.orgs import get_admin_organization, get_organization
 from app.services.audit.write import record_audit
 from app.services.validation import Loc, field_error, invalid_fields
 
+# Fields that `null` clears on PATCH; every other field refuses null.
+NULLABLE_FIELDS = frozenset({"ipa_code"})
+
 
 async def _municipality_counts(
     session: AsyncSession, org_ids: Sequence[uuid.UUID]
@@ -52,6 +55,7 @@ def to_public(org: Organization, municipalities_count: int) -> OrganizationPubli
         slug=org.slug,
         name=org.name,
         default_locale=org.default_locale,
+        ipa_code=org.ipa_code,
         municipalities_count=municipalities_count,
         created_at=org.created_at,
         updated_at=org.updated_at,
@@ -101,7 +105,12 @@ async def create_organization(
         await session.exec(select(Organization.id).where(col(Organization.slug) == data.slug))
     ).first() is not None:
         raise Conflict("An organization with this slug already exists.", code=ErrorCode.SLUG_TAKEN)
-    org = Organization(slug=data.slug, name=data.name.strip(), default_locale=data.default_locale)
+    org = Organization(
+        slug=data.slug,
+        name=data.name.strip(),
+        default_locale=data.default_locale,
+        ipa_code=data.ipa_code,
+    )
     session.add(org)
     await session.flush()
     added = await add_municipalities(session, org, data.municipalities)
@@ -124,7 +133,7 @@ async def update_organization(
     org = await get_admin_organization(session, actor, slug)
     changes = data.model_dump(exclude_unset=True)
     for field, value in changes.items():
-        if value is None:
+        if value is None and field not in NULLABLE_FIELDS:
             raise invalid_fields(
                 [field_error(["body", field], "cannot be null", ErrorCode.NULL_NOT_ALLOWED)],
                 f"{field} cannot be null.",

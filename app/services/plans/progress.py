@@ -218,8 +218,9 @@ CSV_COLUMNS = (
 )
 
 
-def _cell(value: str) -> str:
-    """Text that a spreadsheet would run as a formula is prefixed with a quote."""
+def spreadsheet_safe(value: str) -> str:
+    """Text that a spreadsheet would run as a formula is prefixed with a quote (also used
+    by the open-data CSVs)."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
@@ -251,11 +252,11 @@ async def progress_report_csv(
     for node in report.nodes:
         writer.writerow(
             [
-                _cell(node.code),
-                _cell(node.kind),
+                spreadsheet_safe(node.code),
+                spreadsheet_safe(node.kind),
                 node.depth,
-                _cell(codes.get(node.parent_id, "") if node.parent_id else ""),
-                _cell(_pick(node.title, locale or default, default)),
+                spreadsheet_safe(codes.get(node.parent_id, "") if node.parent_id else ""),
+                spreadsheet_safe(_pick(node.title, locale or default, default)),
                 "" if node.progress is None else f"{node.progress:.1f}".replace(".", decimal),
                 node.indicators_count,
                 node.measured_indicators_count,
