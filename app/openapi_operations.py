@@ -70,6 +70,7 @@ HEADERS: dict[str, dict[str, Any]] = {
 }
 _RATE_LIMIT = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "RateLimit-Policy")
 _JSON_TYPES = ("application/json", "application/problem+json")
+_NOT_FILES = (*_JSON_TYPES, "text/event-stream")
 
 
 def api_routes(app: FastAPI) -> Iterator[tuple[str, str, APIRoute]]:
@@ -127,8 +128,8 @@ def _headers_for(method: str, status: str, response: dict[str, Any], route: APIR
         names.append("Location")
     if success and method == "post":
         names.append("Idempotent-Replayed")
-    files = any(not media.startswith(_JSON_TYPES) for media in content)
-    if success and files and _sends(route, "Content-Disposition"):
+    files = any(not media.startswith(_NOT_FILES) for media in content)
+    if success and (files or _sends(route, "Content-Disposition")):
         names.append("Content-Disposition")
     if (success and _write_limited(route)) or status == "4XX":
         names.extend(_RATE_LIMIT)
