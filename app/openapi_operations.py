@@ -118,7 +118,9 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": HEADER_REF + name}
 
 
-def _headers_for(method: str, status: str, response: dict[str, Any], route: APIRoute) -> list[str]:
+def _headers_for(
+    method: str, status: str, response: dict[str, Any], route: APIRoute, idempotent: bool
+) -> list[str]:
     names = ["X-Request-ID"]
     success = status.startswith("2")
     content = response.get("content", {})
@@ -126,7 +128,7 @@ def _headers_for(method: str, status: str, response: dict[str, Any], route: APIR
         names.append("ETag")
     if status == "201":
         names.append("Location")
-    if success and method == "post":
+    if success and idempotent:
         names.append("Idempotent-Replayed")
     files = any(not media.startswith(_NOT_FILES) for media in content)
     if success and (files or _sends(route, "Content-Disposition")):
@@ -139,9 +141,11 @@ def _headers_for(method: str, status: str, response: dict[str, Any], route: APIR
 
 
 def _headers(operation: dict[str, Any], method: str, route: APIRoute) -> None:
+    parameters = operation.get("parameters", [])
+    idempotent = any(p.get("name") == "Idempotency-Key" for p in parameters)
     for status, response in operation.get("responses", {}).items():
         headers: dict[str, Any] = response.setdefault("headers", {})
-        for name in _headers_for(method, status, response, route):
+        for name in _headers_for(method, status, response, route, idempotent):
             headers.setdefault(name, _ref(name))
 
 

@@ -370,6 +370,8 @@ async def test_response_headers_are_declared(spec):
     assert {"Location", "ETag", "Idempotent-Replayed", "RateLimit-Limit"} <= create.keys()
     csv = paths["/v1/plans/{plan_id}/progress.csv"]["get"]["responses"]["200"]["headers"]
     assert "Content-Disposition" in csv
+    token = paths["/v1/auth/token"]["post"]["responses"]["200"]["headers"]
+    assert "Idempotent-Replayed" not in token  # never stored: its answers are secrets
 
 
 async def test_document_metadata(spec):

@@ -128,6 +128,7 @@ async def test_a_participant_journey_with_the_generated_client(
     assert outcome["comment"] in outcome["comments"]
     assert outcome["supports_count"] == 1
     assert outcome["next_cursor"] is None
+    assert set(outcome["public"]) == set(outcome["listed"])
     async with engine.connect() as conn:
         mine = (
             await conn.execute(select(Proposal).where(col(Proposal.id) == outcome["proposal"]))

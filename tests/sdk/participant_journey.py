@@ -129,6 +129,8 @@ def journey(
         CommentPublic,
     )
     comments = expect(list_proposal_comments.sync(other.id, client=client), CommentPage)
+    # Anonymously (the table is public): the same proposals.
+    public = expect(list_proposals.sync(table.id, client=signing_in), ProposalPage)
     return {
         "me": me.id,
         "similar": [s.id for s in similar.similar],
@@ -139,4 +141,5 @@ def journey(
         "comment": comment.id,
         "comments": [c.id for c in comments.items],
         "next_cursor": proposals.next_cursor,
+        "public": [p.id for p in public.items],
     }
