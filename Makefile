@@ -8,11 +8,13 @@ TEST_WORKERS ?= auto
 
 .PHONY: run test install lint format migrate seed-demo bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml tests/ts/package-lock.json
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# tests/test_openapi_clients.py: the TypeScript client check (openapi-typescript, tsc).
+	npm ci --prefix tests/ts --no-audit --no-fund --silent
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -47,4 +49,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache tests/ts/node_modules

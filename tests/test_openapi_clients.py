@@ -153,3 +153,38 @@ async def _in_thread(function: Any, *args: Any) -> Any:
     import asyncio
 
     return await asyncio.to_thread(function, *args)
+
+
+TS = Path(__file__).parent / "ts"
+
+
+def _run(command: list[str], cwd: Path) -> None:
+    result = subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_typescript_usage_file_compiles_against_the_generated_types(tmp_path):
+    """openapi-typescript types + openapi-fetch (tests/ts, installed by `make install`):
+    tests/ts/usage.ts passes `tsc --strict`. `--default-non-nullable false`: a field with
+    a default stays optional in request bodies."""
+    tools = TS / "node_modules" / ".bin"
+    assert (tools / "tsc").exists(), "run `make install` (npm ci in tests/ts)"
+    (tmp_path / "openapi.json").write_text(json.dumps(create_app().openapi()))
+    for name in ("usage.ts", "tsconfig.json"):
+        shutil.copy(TS / name, tmp_path / name)
+    (tmp_path / "node_modules").symlink_to(TS / "node_modules")
+    _run(
+        [
+            str(tools / "openapi-typescript"),
+            "openapi.json",
+            "--output",
+            "schema.d.ts",
+            "--default-non-nullable",
+            "false",
+        ],
+        tmp_path,
+    )
+    assert "export interface paths" in (tmp_path / "schema.d.ts").read_text()
+    _run([str(tools / "tsc"), "-p", "tsconfig.json"], tmp_path)
