@@ -252,6 +252,8 @@ def name_operations(app: FastAPI, document: dict[str, Any]) -> None:
         operation = document.get("paths", {}).get(path, {}).get(method)
         if isinstance(operation, dict):
             prefix = next((p for s, p in _OPERATION_PREFIXES.items() if path.startswith(s)), "")
+            if method == "head":  # a route answering GET and HEAD: one id for each
+                prefix = f"head_{prefix}"
             operation["operationId"] = prefix + (route.operation_id or route.name)
 
 
