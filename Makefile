@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+TS_STAMP := tests/ts/node_modules/.installed-stamp
 # pytest-xdist workers for `make test` (`auto`: one per CPU; `0`: serial, one process).
 TEST_WORKERS ?= auto
 
@@ -15,6 +16,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# tests/test_openapi_clients.py's TypeScript client check (openapi-typescript, tsc): Node.js
+# and npm, for `make test` only.
+$(TS_STAMP): tests/ts/package-lock.json
+	npm ci --prefix tests/ts --no-audit --no-fund --silent
+	@touch $(TS_STAMP)
+
 install: $(STAMP)
 
 ## Start PostgreSQL (embedded unless DATABASE_URL is set), migrate, load the demo, serve.
@@ -22,7 +29,7 @@ run: $(STAMP)
 	$(BIN)/consulta serve --migrate --seed-demo
 
 ## Lint, type-check, check migrations against the models, run the whole test suite.
-test: $(STAMP)
+test: $(STAMP) $(TS_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -47,4 +54,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache tests/ts/node_modules

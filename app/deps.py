@@ -30,6 +30,10 @@ _bearer = OAuth2PasswordBearer(
     auto_error=False,
     description="Sign in with your email as username; sends `Authorization: Bearer <token>`.",
 )
+# The dependencies that refuse a caller without a token (401): an operation depending on
+# one of them requires the bearer token; any other operation that reads it works
+# anonymously too. `app/openapi_operations.py` declares each operation's security so.
+TOKEN_REQUIRED: set[Any] = set()
 
 
 # One query for the person and, when the token belongs to a sign-in, whether that
@@ -94,6 +98,9 @@ async def get_current_user(user: Annotated[User | None, Depends(get_optional_use
     return user
 
 
+TOKEN_REQUIRED.add(get_current_user)
+
+
 async def get_verified_user(user: Annotated[User, Depends(get_current_user)]) -> User:
     if user.email_verified_at is None:
         raise Forbidden(
@@ -147,6 +154,7 @@ def _scoped(scope: str) -> Any:
         require_scope(actor, scope)
         return actor
 
+    TOKEN_REQUIRED.add(caller)
     return Depends(caller)
 
 

@@ -15,9 +15,13 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from app.config import get_settings
 from app.error_codes import ErrorCode
 from app.errors import PROBLEM_JSON, TYPE_BASE
 from app.idempotency import IDEMPOTENCY_EXCLUDED_PREFIXES
+from app.openapi_examples import document_examples
+from app.openapi_operations import api_routes, document_operations
+from app.openapi_schemas import document_schemas
 
 PROBLEM_REF = "#/components/schemas/Problem"
 _FIELD_ERROR_REF = "#/components/schemas/ProblemFieldError"
@@ -193,6 +197,66 @@ def document_idempotency_key(document: dict[str, Any], excluded: tuple[str, ...]
             parameters.append(copy.deepcopy(IDEMPOTENCY_KEY_PARAMETER))
 
 
+# A stable identifier of this API (ModI: `x-api-id` in `info`), independent of its URL.
+API_ID = "consulta-api-v1"
+LICENSE = {"name": "AGPL-3.0-or-later", "identifier": "AGPL-3.0-or-later"}
+TAGS: list[dict[str, str]] = [
+    {"name": "operations", "description": "Health and readiness of the service."},
+    {"name": "accounts", "description": "Registration, sign-in (OAuth2), your profile and data."},
+    {
+        "name": "organizations",
+        "description": "Metropolitan cities, their areas, municipalities, roles and suspensions.",
+    },
+    {
+        "name": "plans",
+        "description": "Strategic plans: phases and the tree of axes, "
+        "objectives and actions; the plan import.",
+    },
+    {"name": "monitoring", "description": "Indicators, measurements and the progress report."},
+    {"name": "tables", "description": "Participation tables, their members and settings."},
+    {
+        "name": "meetings",
+        "description": "Meetings of the tables, registrations, attendance, minutes and calendars.",
+    },
+    {"name": "live", "description": "Live meetings: questions, likes and the event stream."},
+    {"name": "proposals", "description": "Proposals of the tables, supports, answers."},
+    {"name": "comments", "description": "Threaded comments with alignment and votes."},
+    {"name": "polls", "description": "Polls of the tables and their results."},
+    {"name": "budgets", "description": "Participatory budgets: projects, ballots, results."},
+    {"name": "surveys", "description": "Surveys, their questions and responses."},
+    {
+        "name": "moderation",
+        "description": "Reports, the moderation queue, blocked words, suspensions.",
+    },
+    {
+        "name": "service requests",
+        "description": "Reports of urban issues to the "
+        "municipalities (also as Open311 GeoReport v2).",
+    },
+    {"name": "open311", "description": "Open311 GeoReport v2, with its own error format."},
+    {
+        "name": "integrations",
+        "description": "Service clients, API keys, webhooks and the change feed.",
+    },
+]
+
+
+# GeoReport's operations, named after its own vocabulary (`services`, `get_request`…).
+_OPERATION_PREFIXES = {"/open311/": "open311_"}
+
+
+def name_operations(app: FastAPI, document: dict[str, Any]) -> None:
+    """`operationId`s are the endpoints' names (or a route's own `operation_id`): short and
+    stable, e.g. `list_proposals`, `support_proposal`, `import_plan`."""
+    for path, method, route in api_routes(app):
+        operation = document.get("paths", {}).get(path, {}).get(method)
+        if isinstance(operation, dict):
+            prefix = next((p for s, p in _OPERATION_PREFIXES.items() if path.startswith(s)), "")
+            if method == "head":  # a route answering GET and HEAD: one id for each
+                prefix = f"head_{prefix}"
+            operation["operationId"] = prefix + (route.operation_id or route.name)
+
+
 ERROR_CODES_HEADING = "## Error codes"
 
 
@@ -216,13 +280,23 @@ def install_openapi(app: FastAPI) -> None:
     """Make `app.openapi()` (and `/openapi.json`, `/docs`) serve the rewritten document."""
     generate = app.openapi  # FastAPI's own: caches, regenerates when routes change
     rewritten: list[dict[str, Any]] = []
+    app.openapi_tags = copy.deepcopy(TAGS)
+    app.servers = [{"url": "/", "description": "This server."}]
+    # The deployment's own address (PUBLIC_URL) is where its operators are reached.
+    app.contact = {"name": "Consulta", "url": get_settings().public_url}
+    app.license_info = dict(LICENSE)
 
     def openapi() -> dict[str, Any]:
         document = generate()
         if not rewritten or rewritten[0] is not document:
+            document["info"]["x-api-id"] = API_ID
+            name_operations(app, document)
             document_problems(document)
             document_idempotency_key(document, IDEMPOTENCY_EXCLUDED_PREFIXES)
             document_error_codes(document)
+            document_operations(app, document)
+            document_schemas(document)
+            document_examples(document)
             rewritten[:] = [document]
         return document
 

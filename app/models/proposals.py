@@ -358,9 +358,18 @@ class SimilarPage(BaseModel):
     next_cursor: str | None = None
 
 
+class ProposalDraft(BaseModel):
+    """A proposal not written yet (`POST …/proposals/similar`): its title and body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title
+    body: Body
+
+
 class SimilarCheck(BaseModel):
-    """Answer of `POST …/proposals?check_similar=true` when likely duplicates exist:
-    nothing was created."""
+    """Likely duplicates of a draft (`POST …/proposals/similar`, best first; also the
+    answer of the older `POST …/proposals?check_similar=true` when there are any)."""
 
     similar: list[SimilarProposal]
 

@@ -233,6 +233,7 @@ async def enter_paper_ballot(
 
 @router.get(
     "/budgets/{budget_id}/results",
+    operation_id="get_budget_results",
     response_model=BudgetResultsPublic,
     summary=f"Results per area (anyone once the results phase starts; {STAFF} throughout)",
     description="Counted with pabutools: `greedy` (most votes first, skipping what no longer "

@@ -120,8 +120,16 @@ async def update_meeting(
 
 @router.post(
     "/meetings/{meeting_id}/registrations",
+    operation_id="register_for_meeting",
     response_model=RegistrationPublic,
     status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {
+            "model": RegistrationPublic,
+            "description": "You were already "
+            "registered (or waiting): your registration, unchanged.",
+        }
+    },
     summary="Register yourself: `registered`, or `waitlisted` when full; 200 with the "
     "existing registration if you already have one (verified account)",
 )

@@ -137,6 +137,7 @@ async def organization_queue(
 
 @router.post(
     "/moderation/actions",
+    operation_id="moderate",
     response_model=ModerationItem,
     summary="Hide, unhide, dismiss, approve, lock or unlock (the target's moderators)",
     description=ACTION_DESCRIPTION,

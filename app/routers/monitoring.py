@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from app.db import SessionDep
 from app.deps import OptionalUser, PlanWriter
@@ -80,40 +80,88 @@ async def record_measurement(
     )
 
 
+_CSV = "text/csv"
+_CSV_DESCRIPTION = (
+    "UTF-8 CSV with a BOM, a header row and one row per node, titles in `?locale=` when "
+    "available, else the organization's default locale. `?delimiter=;` gives the Italian "
+    "spreadsheet convention (semicolons, decimal comma)."
+)
+_CSV_CONTENT = {_CSV: {"schema": {"type": "string"}}}
+Locale = Annotated[str | None, Query(pattern=LOCALE_PATTERN)]
+Delimiter = Literal[",", ";"]
+
+
+async def _progress_csv(
+    session: SessionDep, user: OptionalUser, plan_id: uuid.UUID, locale: str | None, delimiter: str
+) -> Response:
+    filename, text = await progress.progress_report_csv(session, user, plan_id, locale, delimiter)
+    return Response(
+        content=text.encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
 @router.get(
     "/v1/plans/{plan_id}/progress",
     response_model=ProgressReport,
     responses={
-        200: {
-            "content": {"text/csv": {"schema": {"type": "string"}}},
-            "description": "The report; with `?format=csv`, one row per node.",
-        }
+        200: {"content": _CSV_CONTENT, "description": "The report; as CSV with `Accept: text/csv`."}
     },
-    summary="The monitoring report: progress per node, rolled up; JSON or CSV (public; "
-    "drafts: organization admin)",
+    summary="The monitoring report: progress per node, rolled up; JSON, or CSV with "
+    "`Accept: text/csv` (public; drafts: organization admin)",
     description="Indicator progress is how far the latest measurement has gone from "
     "baseline to target (0-100 %, also for decreasing indicators); a node's progress is the "
     "weighted mean of its measured indicators (weight 1 unless set) and of its children "
     "that have a progress (weight 1 each); null when nothing below it is measured. "
-    "`?format=csv` answers UTF-8 CSV with a BOM, a header row and one row per node, titles "
-    "in `?locale=` when available, else the organization's default locale. "
-    "`?delimiter=;` gives the Italian spreadsheet convention (semicolons, decimal comma).",
+    "`Accept: text/csv` (or `GET …/progress.csv`; the older `?format=csv` still works) "
+    f"answers the report as CSV: {_CSV_DESCRIPTION}",
 )
 async def progress_report(
+    request: Request,
     session: SessionDep,
     user: OptionalUser,
     plan_id: uuid.UUID,
-    format: Literal["json", "csv"] = "json",
-    locale: Annotated[str | None, Query(pattern=LOCALE_PATTERN)] = None,
-    delimiter: Literal[",", ";"] = ",",
+    format: Annotated[Literal["json", "csv"] | None, Query(include_in_schema=False)] = None,
+    locale: Locale = None,
+    delimiter: Delimiter = ",",
 ) -> ProgressReport | Response:
-    if format == "csv":
-        filename, text = await progress.progress_report_csv(
-            session, user, plan_id, locale, delimiter
-        )
-        return Response(
-            content=text.encode("utf-8"),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-        )
+    if format == "csv" or (format is None and prefers_csv(request.headers.get("accept"))):
+        return await _progress_csv(session, user, plan_id, locale, delimiter)
     return await progress.progress_report(session, user, plan_id)
+
+
+@router.get(
+    "/v1/plans/{plan_id}/progress.csv",
+    response_class=Response,
+    responses={200: {"content": _CSV_CONTENT, "description": "The report as CSV."}},
+    summary="The monitoring report as CSV, one row per node (public; drafts: organization admin)",
+    description=_CSV_DESCRIPTION,
+)
+async def progress_report_csv(
+    session: SessionDep,
+    user: OptionalUser,
+    plan_id: uuid.UUID,
+    locale: Locale = None,
+    delimiter: Delimiter = ",",
+) -> Response:
+    return await _progress_csv(session, user, plan_id, locale, delimiter)
+
+
+def prefers_csv(accept: str | None) -> bool:
+    """Whether `Accept` ranks `text/csv` above JSON (absent, `*/*`: JSON)."""
+    ranks: dict[str, float] = {}
+    for part in (accept or "").split(","):
+        media, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        ranks[media.strip().lower()] = max(quality, ranks.get(media.strip().lower(), 0.0))
+    csv = ranks.get(_CSV, 0.0)
+    json = max(ranks.get("application/json", 0.0), ranks.get("application/*", 0.0))
+    return csv > 0 and csv > json

@@ -4,6 +4,7 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Response, status
+from fastapi.responses import JSONResponse
 
 from app.db import SessionDep
 from app.deps import OptionalUser, PlanWriter
@@ -119,34 +120,54 @@ async def update_plan(
     return plan
 
 
+_KindQuery = Annotated[str | None, Query(min_length=1, max_length=KIND_MAX)]
+
+
 @router.get(
     "/v1/plans/{plan_id}/nodes",
-    response_model=Page[NodeItem] | NodeTree,
-    summary="The plan's nodes: a flat, filterable list or the nested tree (public; drafts: "
-    "organization admin)",
-    description="`?format=list` (default): live nodes in plan order (depth first), keyset "
-    "paginated; `?kind=` keeps one kind; `?parent=root` keeps the top level, `?parent=<id>` "
-    "that node's children; without `parent`, every node. `?format=tree`: the live nodes "
-    "nested, from the roots or below `?parent=<id>`, unpaginated. Archived nodes are left "
-    "out (read them by id).",
+    response_model=Page[NodeItem],
+    summary="The plan's nodes: a flat, filterable list (public; drafts: organization admin)",
+    description="Live nodes in plan order (depth first), keyset paginated; `?kind=` keeps "
+    "one kind; `?parent=root` keeps the top level, `?parent=<id>` that node's children; "
+    "without `parent`, every node. Archived nodes are left out (read them by id). The "
+    "nested tree is `GET /v1/plans/{plan_id}/nodes/tree` (the older `?format=tree`, left "
+    "out of this document, still answers it here).",
 )
 async def list_nodes(
     session: SessionDep,
     user: OptionalUser,
     plan_id: uuid.UUID,
     page: PageParamsDep,
-    format: Literal["list", "tree"] = "list",
-    kind: Annotated[str | None, Query(min_length=1, max_length=KIND_MAX)] = None,
+    format: Annotated[Literal["list", "tree"], Query(include_in_schema=False)] = "list",
+    kind: _KindQuery = None,
     parent: Annotated[
         str | None, Query(max_length=36, description="`root`, or the id of a node.")
     ] = None,
-) -> Page[NodeItem] | NodeTree:
+) -> Page[NodeItem] | JSONResponse:
     if format == "tree":
-        return await plan_nodes.node_tree(session, user, plan_id, parent=parent, kind=kind)
+        tree = await plan_nodes.node_tree(session, user, plan_id, parent=parent, kind=kind)
+        return JSONResponse(tree.model_dump(mode="json"))
     items, cursor = await plan_nodes.list_nodes(
         session, user, plan_id, page, kind=kind, parent=parent
     )
     return Page(items=items, next_cursor=cursor)
+
+
+@router.get(
+    "/v1/plans/{plan_id}/nodes/tree",
+    response_model=NodeTree,
+    summary="The plan's live nodes, nested (public; drafts: organization admin)",
+    description="From the roots, or below `?parent=<id>`; `?kind=` keeps one kind. "
+    "Unpaginated. Archived nodes are left out (read them by id).",
+)
+async def node_tree(
+    session: SessionDep,
+    user: OptionalUser,
+    plan_id: uuid.UUID,
+    kind: _KindQuery = None,
+    parent: Annotated[str | None, Query(max_length=36, description="The id of a node.")] = None,
+) -> NodeTree:
+    return await plan_nodes.node_tree(session, user, plan_id, parent=parent, kind=kind)
 
 
 @router.get(

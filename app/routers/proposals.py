@@ -13,6 +13,7 @@ from app.etag import IfMatch, set_etag
 from app.models.proposals import (
     ProposalAnswerIn,
     ProposalCreate,
+    ProposalDraft,
     ProposalPage,
     ProposalPublic,
     ProposalSort,
@@ -88,22 +89,14 @@ async def list_proposals(
     response_model=ProposalPublic,
     status_code=status.HTTP_201_CREATED,
     dependencies=[Depends(write_limit("proposals"))],
-    responses={
-        200: {
-            "model": SimilarCheck,
-            "description": "With `check_similar=true` and likely duplicates: nothing was "
-            "created; look at them, then send the same request without `check_similar` to "
-            "create anyway.",
-        }
-    },
     summary="Put forward a proposal (participants; see the description)",
     description=(
         WHO_MAY_PROPOSE
         + '\n\n`status: "draft"` keeps a draft only you see (publish it later); otherwise '
-        "the proposal is published. `node_ids` are nodes of the table's plan. With "
-        "`?check_similar=true`, the call first looks for similar published proposals of "
-        'the table: if there are any it answers **200** `{"similar": [...]}` and creates '
-        "nothing; if there are none it creates the proposal as usual (201)."
+        "the proposal is published. `node_ids` are nodes of the table's plan. Look for likely "
+        "duplicates first with `POST /v1/tables/{table_id}/proposals/similar`. (The older "
+        "`?check_similar=true`, left out of this document, still answers 200 "
+        '`{"similar": [...]}` without creating anything when there are duplicates.)'
     ),
 )
 async def create_proposal(
@@ -112,7 +105,7 @@ async def create_proposal(
     table_id: uuid.UUID,
     body: ProposalCreate,
     response: Response,
-    check_similar: bool = False,
+    check_similar: Annotated[bool, Query(include_in_schema=False)] = False,
 ) -> ProposalPublic | JSONResponse:
     result = await proposals.create_proposal(
         session, user, table_id, body, check_similar=check_similar
@@ -123,6 +116,23 @@ async def create_proposal(
     set_etag(response, version)
     response.headers["Location"] = f"/v1/proposals/{proposal.id}"
     return proposal
+
+
+@router.post(
+    "/tables/{table_id}/proposals/similar",
+    response_model=SimilarCheck,
+    summary="Likely duplicates of a draft: published proposals of the table with similar "
+    "words or title, best first (whoever may see the table)",
+    description="Send the title and body you are about to propose; nothing is stored. "
+    '`{"similar": []}` when there are none.',
+)
+async def similar_to_draft(
+    session: SessionDep, user: OptionalUser, table_id: uuid.UUID, body: ProposalDraft
+) -> SimilarCheck:
+    items = await similar.similar_to_draft(
+        session, user, table_id, title=body.title, body=body.body
+    )
+    return SimilarCheck(similar=items)
 
 
 @router.get(
@@ -254,6 +264,7 @@ async def similar_proposals(
 
 @router.get(
     "/tables/{table_id}/settings",
+    operation_id="get_table_settings",
     response_model=TableSettingsPublic,
     tags=["tables"],
     summary="The table's participation settings (whoever may see the table)",
@@ -268,6 +279,7 @@ async def get_settings(
 
 @router.patch(
     "/tables/{table_id}/settings",
+    operation_id="update_table_settings",
     response_model=TableSettingsPublic,
     tags=["tables"],
     summary="Change the table's participation settings; honours If-Match (its facilitators, "

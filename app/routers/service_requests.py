@@ -126,6 +126,7 @@ async def list_queue(
 
 @router.get(
     "/service-requests/{request_id}",
+    operation_id="get_service_request",
     response_model=ServiceRequestStaff,
     summary="One service request with everything staff need (organization admin)",
 )

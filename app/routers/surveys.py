@@ -107,6 +107,7 @@ async def submit_response(
 
 @router.get(
     "/surveys/{survey_id}/results",
+    operation_id="get_survey_results",
     response_model=SurveyResults,
     summary="Results: counts per option, mean/median/distribution of scales, NPS, free text "
     "(the survey's staff; everyone once closed if `results_public`)",

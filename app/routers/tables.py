@@ -140,6 +140,13 @@ async def table_calendar_feed(
     "/tables/{table_id}/memberships",
     response_model=MembershipPublic,
     status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {
+            "model": MembershipPublic,
+            "description": "Nothing changed: you are "
+            "already a member, or already asked or invited.",
+        }
+    },
     summary="Without a body: join, ask to join or accept an invitation (verified account); "
     "with {user_id|email}: invite someone (the table's facilitators). 200 when nothing changed",
 )

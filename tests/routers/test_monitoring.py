@@ -267,3 +267,29 @@ async def test_progress_report_as_json_and_csv(client, session):
     assert rows[2] == ["A.1", "objective", "1", "A", 'Meno "CO₂"', "50,0", "1", "1"]
     assert_problem(await client.get(f"/v1/plans/{plan_id}/progress?format=csv&delimiter=|"), 422)
     assert_problem(await client.get(f"/v1/plans/{plan_id}/progress?format=xlsx"), 422)
+
+
+async def test_progress_csv_by_path_and_by_accept(client, session):
+    _, _, plan_id, _ = await _setup(session)
+    legacy = await client.get(f"/v1/plans/{plan_id}/progress?format=csv&delimiter=;")
+    assert legacy.status_code == 200
+    for response in (
+        await client.get(f"/v1/plans/{plan_id}/progress.csv?delimiter=;"),
+        await client.get(
+            f"/v1/plans/{plan_id}/progress?delimiter=;", headers={"Accept": "text/csv"}
+        ),
+        await client.get(
+            f"/v1/plans/{plan_id}/progress?delimiter=;",
+            headers={"Accept": "application/json;q=0.5, text/csv"},
+        ),
+    ):
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "text/csv; charset=utf-8"
+        assert response.headers["content-disposition"] == legacy.headers["content-disposition"]
+        assert response.content == legacy.content
+    for accept in (None, "*/*", "application/json", "text/csv;q=0.1, application/json"):
+        headers = {"Accept": accept} if accept else {}
+        report = await client.get(f"/v1/plans/{plan_id}/progress", headers=headers)
+        assert report.headers["content-type"] == "application/json", accept
+        assert set(report.json()) >= {"nodes", "progress"}
+    assert_problem(await client.get(f"/v1/plans/{uuid.uuid4()}/progress.csv"), 404)

@@ -391,3 +391,22 @@ async def test_get_plan_nodes_by_ids_names_every_stranger(session):
         ["body", "node_ids", 2],
         ["body", "node_ids", 3],
     ]
+
+
+async def test_the_tree_has_its_own_path_and_the_list_one_shape(client, session):
+    _, _, plan_id, document = await _imported(session, "torino")
+
+    def shape(nodes):
+        return [(n["code"], shape(n.get("children", []))) for n in nodes]
+
+    tree = await client.get(f"/v1/plans/{plan_id}/nodes/tree")
+    assert tree.status_code == 200, tree.text
+    assert tree.json() == (await client.get(f"/v1/plans/{plan_id}/nodes?format=tree")).json()
+    assert shape(tree.json()["items"]) == shape(document["plan"]["nodes"])
+    first = tree.json()["items"][0]
+    sub = (await client.get(f"/v1/plans/{plan_id}/nodes/tree?parent={first['id']}")).json()
+    assert shape(sub["items"]) == shape(document["plan"]["nodes"][0]["children"])
+    assert_problem(await client.get(f"/v1/plans/{plan_id}/nodes/tree?kind=theme"), 422)
+    assert_problem(await client.get(f"/v1/plans/{uuid.uuid4()}/nodes/tree"), 404)
+    flat = (await client.get(f"/v1/plans/{plan_id}/nodes?limit=5")).json()
+    assert set(flat) == {"items", "next_cursor"} and len(flat["items"]) == 5

@@ -327,3 +327,27 @@ async def test_create_can_check_for_similar_proposals_first(client, session):
         f"/v1/tables/{s.table.id}/proposals", json=body, headers=bearer(s.member)
     )
     assert forced.status_code == 201
+
+
+async def test_similar_to_a_draft_answers_one_shape_and_creates_nothing(client, session):
+    s, source, duplicate, *_ = await _similar_setup(session)
+    await commit_setup(session)
+    url = f"/v1/tables/{s.table.id}/proposals/similar"
+    before = len((await session.exec(select(Proposal))).all())
+    draft = {
+        "title": "Nuove piste ciclabili sicure nei quartieri",
+        "body": "Una rete di ciclabili protette tra quartieri periferici e scuole.",
+    }
+    response = await client.post(url, json=draft, headers=bearer(s.member))
+    assert response.status_code == 200, response.text
+    similar = response.json()["similar"]
+    assert {str(source.id), str(duplicate.id)} <= {p["id"] for p in similar}
+    assert similar == sorted(similar, key=lambda p: -p["similarity"])
+    # Nothing alike: the same shape, empty; anonymous callers may check a public table.
+    fresh = {"title": "Orti urbani sui tetti", "body": "Coltivare ortaggi sui tetti piani."}
+    none = await client.post(url, json=fresh)
+    assert none.status_code == 200 and none.json() == {"similar": []}
+    assert len((await session.exec(select(Proposal))).all()) == before
+    assert_problem(await client.post(url, json={"title": "Troppo corto"}), 422)
+    missing = f"/v1/tables/{uuid.uuid4()}/proposals/similar"
+    assert_problem(await client.post(missing, json=draft), 404)

@@ -23,7 +23,7 @@ from app.models.proposals import (
 )
 from app.models.tables import ParticipationTable
 from app.services.access.content import proposal_context, proposal_visibility
-from app.services.access.standing import TableContext
+from app.services.access.standing import TableContext, table_context
 from app.services.proposals.proposal_search import ITALIAN
 
 SIMILAR_LIMIT = 10
@@ -100,4 +100,14 @@ async def similar_proposals(
         body=proposal.body,
         exclude_id=proposal.id,
         counts_visible=ctx.counts_visible,
+    )
+
+
+async def similar_to_draft(
+    session: AsyncSession, actor: User | None, table_id: uuid.UUID, *, title: str, body: str
+) -> list[SimilarProposal]:
+    """Likely duplicates of a proposal not written yet, in a table the actor may see."""
+    ctx = await table_context(session, actor, table_id)
+    return await find_similar(
+        session, actor, ctx, title=title, body=body, counts_visible=ctx.counts_visible
     )
