@@ -31,6 +31,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from email.utils import format_datetime
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.config import get_settings
@@ -230,4 +231,3 @@ class HttpConventions:
                 logger.debug("HEAD: stream stopped after its headers")
                 return
             raise
-

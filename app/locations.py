@@ -98,7 +98,8 @@ def operation_key(scope: Scope) -> str | None:
             for method in context.methods or ():
                 table[(method, context.endpoint)] = f"{method} {context.path}"
         _operations[app] = table
-    return table.get((scope["method"], endpoint))
+    key: str | None = table.get((scope["method"], endpoint))
+    return key
 
 
 def _fill(template: str, path: dict[str, Any], body: Any) -> str | None:
@@ -125,7 +126,7 @@ def created_location(scope: Scope, body: bytes) -> str | None:
     except ValueError:
         return None
     path = {k: str(v) for k, v in (scope.get("path_params") or {}).items()}
-    root = scope.get("root_path", "")
+    root = str(scope.get("root_path", ""))
     for template in templates:
         value = _fill(template, path, document)
         if value is not None:

@@ -82,6 +82,7 @@ _PATTERNS_IT: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
         lambda m: f"Troppe operazioni di questo tipo in poco tempo; riprova tra {m.group(1)} s.",
     ),
 ]
+_CODES: dict[str, ErrorCode] = {code.value: code for code in ErrorCode}
 _HAS_DATA = re.compile(r"[\d\"'`]")
 
 
@@ -124,9 +125,8 @@ def translate_problem(body: bytes, language: str) -> bytes:
         return body
     if not isinstance(problem, dict):
         return body
-    try:
-        code = ErrorCode(problem.get("code"))
-    except ValueError:
+    code = _CODES.get(str(problem.get("code")))
+    if code is None:
         return body
     title = TITLES_IT[code]
     problem["title"] = title

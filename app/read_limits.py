@@ -30,9 +30,11 @@ from app.errors import problem_response
 from app.security import InvalidToken, decode_access_token, decode_client_token
 
 _PROBES = frozenset({"/healthz", "/readyz", "/status", "/v1/status"})
-_MIRRORED = ((b"ratelimit-limit", b"x-ratelimit-limit"),
-             (b"ratelimit-remaining", b"x-ratelimit-remaining"),
-             (b"ratelimit-reset", b"x-ratelimit-reset"))
+_MIRRORED = (
+    (b"ratelimit-limit", b"x-ratelimit-limit"),
+    (b"ratelimit-remaining", b"x-ratelimit-remaining"),
+    (b"ratelimit-reset", b"x-ratelimit-reset"),
+)
 
 
 def caller_key(scope: Scope) -> str:

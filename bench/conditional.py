@@ -47,7 +47,9 @@ async def _timed(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -
     return elapsed, len(response.content)
 
 
-async def _compare(client: httpx.AsyncClient, label: str, url: str, auth: dict[str, str], rounds: int) -> None:
+async def _compare(
+    client: httpx.AsyncClient, label: str, url: str, auth: dict[str, str], rounds: int
+) -> None:
     first = await client.get(url, headers=auth)
     etag = first.headers["ETag"]
     conditional = {**auth, "If-None-Match": etag}
@@ -69,7 +71,6 @@ async def _compare(client: httpx.AsyncClient, label: str, url: str, auth: dict[s
 
 
 async def main(proposals: int, rounds: int) -> None:
-    migrate()
     async with get_sessionmaker()() as session:
         s = await make_scene(session, content=False)
         items = [await make_proposal(session, s.table, s.member) for _ in range(proposals)]
@@ -77,7 +78,11 @@ async def main(proposals: int, rounds: int) -> None:
     auth = bearer(s.member)
     async with make_client(create_app()) as client:
         await _compare(
-            client, f"page of {proposals}", f"/v1/tables/{s.table.id}/proposals?limit=100", auth, rounds
+            client,
+            f"page of {proposals}",
+            f"/v1/tables/{s.table.id}/proposals?limit=100",
+            auth,
+            rounds,
         )
         await _compare(client, "one proposal", f"/v1/proposals/{items[0].id}", auth, rounds)
 
@@ -87,4 +92,5 @@ if __name__ == "__main__":
     parser.add_argument("--proposals", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=200)
     args = parser.parse_args()
+    migrate()
     asyncio.run(main(args.proposals, args.rounds))

@@ -42,9 +42,7 @@ async def test_if_none_match_gives_304_with_the_same_validators(client, session)
     assert stale.status_code == 200 and stale.json() == first.json()
 
 
-async def test_the_etag_changes_with_a_counter_but_if_match_compares_the_version(
-    client, session
-):
+async def test_the_etag_changes_with_a_counter_but_if_match_compares_the_version(client, session):
     s = await make_scene(session)
     await commit_setup(session)
     url = f"/v1/proposals/{s.proposal.id}"
