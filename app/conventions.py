@@ -30,7 +30,9 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC
 from email.utils import format_datetime
+from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -47,6 +49,7 @@ Headers = list[tuple[bytes, bytes]]
 _DROPPED_ON_304 = {b"content-length", b"content-type", b"content-disposition"}
 _PUBLIC_TYPES = (b"text/calendar",)
 _PUBLIC_PATH_PARTS = ("/open-data",)
+_PERSONAL_QUERY = frozenset({"token", "ticket", "api_key"})
 
 
 def _header(headers: Headers, name: bytes) -> bytes | None:
@@ -59,6 +62,14 @@ def _header(headers: Headers, name: bytes) -> bytes | None:
 def _set_header(headers: Headers, name: bytes, value: bytes) -> None:
     headers[:] = [(k, v) for k, v in headers if k.lower() != name]
     headers.append((name, value))
+
+
+def _add_vary(headers: Headers, *names: str) -> None:
+    """Merge `names` into the `Vary` header (CORS may have set `Origin`)."""
+    present = [v.strip() for v in (_header(headers, b"vary") or b"").decode().split(",")]
+    values = [v for v in present if v]
+    values += [n for n in names if n.lower() not in {v.lower() for v in values}]
+    _set_header(headers, b"vary", ", ".join(values).encode())
 
 
 def _is_json(content_type: bytes) -> bool:
@@ -101,7 +112,9 @@ def cache_control(request: _Request, content_type: bytes) -> bytes:
     """The `Cache-Control` of a GET answer that did not set its own."""
     if request.authenticated:
         return b"private, no-cache"
-    personal = b"token=" in request.query  # a personal calendar feed's token
+    # A personal calendar feed's token, a live stream's ticket, an Open311 api_key.
+    keys = {key for key, _ in parse_qsl(request.query.decode("latin-1"), keep_blank_values=True)}
+    personal = bool(keys & _PERSONAL_QUERY)
     public = content_type.split(b";")[0].strip().lower() in _PUBLIC_TYPES or any(
         part in request.path for part in _PUBLIC_PATH_PARTS
     )
@@ -122,7 +135,12 @@ def _last_modified(body: bytes) -> bytes | None:
         return None
     value = document.get("updated_at") if isinstance(document, dict) else None
     moment = parse_datetime(value) if isinstance(value, str) else None
-    return format_datetime(moment, usegmt=True).encode() if moment else None
+    if moment is None:
+        return None
+    try:
+        return format_datetime(moment.astimezone(UTC), usegmt=True).encode()
+    except (OverflowError, ValueError):
+        return None
 
 
 @dataclass
@@ -145,7 +163,7 @@ class _Exchange:
         if self.request.is_get and message["status"] == 200:
             if _header(headers, b"cache-control") is None:
                 headers.append((b"cache-control", cache_control(self.request, content_type)))
-            _set_header(headers, b"vary", b"Authorization, Accept-Language")
+            _add_vary(headers, "Authorization", "Accept-Language")
         if streamed:
             await self.send(message)
             if self.request.head:
@@ -176,7 +194,7 @@ class _Exchange:
             if content_type.startswith(b"application/problem+json"):
                 body = translate_problem(body, self.request.language)
                 _set_header(headers, b"content-language", self.request.language.encode())
-                _set_header(headers, b"vary", b"Accept-Language")
+                _add_vary(headers, "Accept-Language")
             if status == 201 and _header(headers, b"location") is None:
                 location = created_location(self.scope, body)
                 if location is not None:

@@ -1,16 +1,23 @@
 """HTTP conventions on every answer (app/conventions.py): conditional GETs and their
 validators, HEAD, caching headers, Location on every 201, one date-time form."""
 
+import asyncio
 import re
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from fastapi.routing import APIRoute, iter_route_contexts
-from starlette.routing import Match
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+from starlette.routing import Match, Route
 
+from app.config import get_settings
+from app.conventions import HttpConventions
 from app.locations import CREATED
 from app.main import create_app
 from tests.factories import commit_setup, make_proposal, make_scene
-from tests.helpers import assert_problem, bearer
+from tests.helpers import assert_problem, bearer, make_client
 
 ONE_FORM = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 ANY_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
@@ -222,3 +229,48 @@ async def test_one_datetime_form_in_every_answer(client, session):
             assert ONE_FORM.match(value), f"{url} {where}: {value}"
             assert datetime.fromisoformat(value).tzinfo == UTC
     assert seen > 20
+
+
+async def test_streams_pass_through_and_head_cuts_them_after_the_headers():
+    """A stream (no Content-Length) is never buffered: no ETag, and HEAD answers with the
+    headers alone even when the stream would never end (server-sent events)."""
+    chunks_sent = 0
+
+    async def endless() -> AsyncIterator[bytes]:
+        nonlocal chunks_sent
+        while True:
+            chunks_sent += 1
+            yield b"data: tick\n\n"
+            await asyncio.sleep(0)
+
+    async def finite() -> AsyncIterator[bytes]:
+        for row in (b"a,b\r\n", b"1,2\r\n"):
+            yield row
+
+    async def events(request: Request) -> StreamingResponse:
+        return StreamingResponse(endless(), media_type="text/event-stream")
+
+    async def csv(request: Request) -> StreamingResponse:
+        return StreamingResponse(finite(), media_type="text/csv")
+
+    app = HttpConventions(Starlette(routes=[Route("/events", events), Route("/export.csv", csv)]))
+    async with make_client(app) as client:
+        head = await asyncio.wait_for(client.head("/events"), timeout=30)
+        assert head.status_code == 200 and head.content == b""
+        assert head.headers["content-type"].startswith("text/event-stream")
+        assert chunks_sent <= 2
+        export = await client.get("/export.csv")
+        assert export.content == b"a,b\r\n1,2\r\n"
+        assert "etag" not in export.headers and export.headers["Cache-Control"] == "no-cache"
+
+
+async def test_vary_keeps_what_cors_set(session, monkeypatch):
+    monkeypatch.setattr(get_settings(), "cors_origins", ["https://partecipa.example.org"])
+    async with make_client(create_app()) as client:
+        response = await client.get(
+            "/v1/organizations", headers={"Origin": "https://partecipa.example.org"}
+        )
+    assert response.status_code == 200
+    vary = {v.strip() for v in response.headers["Vary"].split(",")}
+    assert {"Origin", "Authorization", "Accept-Language"} <= vary
+    assert "ETag" in response.headers["access-control-expose-headers"]
