@@ -79,8 +79,8 @@ IfMatch = Annotated[
     Header(
         alias="If-Match",
         max_length=512,
-        description="ETag of the version you edited: the `\"<version>.<hash>\"` of a GET or "
-        "the `\"<version>\"` of an edit; only the version is compared, and a stale one is "
+        description='ETag of the version you edited: the `"<version>.<hash>"` of a GET or '
+        'the `"<version>"` of an edit; only the version is compared, and a stale one is '
         "refused with 412.",
     ),
 ]
