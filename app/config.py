@@ -75,6 +75,15 @@ class Settings(BaseSettings):
     write_limit_supports_per_address: int = Field(default=3000, ge=0)
     write_limit_supports_window_seconds: int = Field(default=600, ge=1)
 
+    # Reads (GET, HEAD) per caller (token subject, else client address) per window
+    # (app/read_limits.py): counted in each process's memory, approximate (N processes
+    # allow up to N times as many); past it 429. 0 turns it off.
+    read_limit_per_caller: int = Field(default=1200, ge=0)
+    read_limit_window_seconds: int = Field(default=60, ge=1)
+    # `Cache-Control: public, max-age=` of anonymous public data: iCalendar feeds, open
+    # data (app/conventions.py).
+    public_max_age_seconds: int = Field(default=300, ge=0)
+
     # Idempotency-Key records: kept this long; an unfinished claim is taken over after
     # the lease (the first request died before storing its response).
     idempotency_hours: int = Field(default=24, ge=24)

@@ -4,7 +4,8 @@ A problem's `code` (and the `code` of each entry of its `errors`) is meant for m
 it is stable, and it is always a member of `ErrorCode`. Raise sites name the member
 (`Conflict("…", code=ErrorCode.SLUG_TAKEN)`), never a string; `tests/test_error_codes.py`
 fails on a string code anywhere in `app/`. The OpenAPI description lists this catalogue
-(`app/openapi.py`). A new code: add a member here, with a one-line meaning.
+(`app/openapi.py`). A new code: add a member here, with a one-line meaning, and its Italian title in
+`app/error_titles_it.py` (`Accept-Language: it`; a test checks every member has one).
 
 Field errors (`errors[].code`) share one vocabulary: the handler of request validation
 translates pydantic's error types into it (`field_code`), and hand-raised field errors

@@ -269,7 +269,7 @@ def allowed_methods(request: Request) -> list[str]:
 
     The router answers 405 with the methods of the first route matching the path only;
     `/v1/me` is three routes (GET, PATCH, DELETE) sharing one path. HEAD is listed only
-    where a route really accepts it (FastAPI routes do not answer HEAD).
+    wherever GET is: `app/conventions.py` answers HEAD on every GET.
     """
     methods: set[str] = set()
     for route in iter_route_contexts(request.app.routes):
@@ -279,6 +279,8 @@ def allowed_methods(request: Request) -> list[str]:
         match, _ = route.matches(request.scope)
         if match in (Match.FULL, Match.PARTIAL):
             methods.update(route_methods)
+    if "GET" in methods:
+        methods.add("HEAD")
     rank = {method: i for i, method in enumerate(_METHOD_ORDER)}
     return sorted(methods, key=lambda m: (rank.get(m, len(rank)), m))
 

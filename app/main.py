@@ -9,6 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from app.config import get_settings
 from app.docs import install_offline_docs
+from app.conventions import HttpConventions
 from app.errors import install_error_handlers
 from app.housekeeping import purge_periodically
 from app.idempotency import IdempotencyMiddleware
@@ -16,6 +17,7 @@ from app.live import start_live_hub
 from app.logs import configure_logging
 from app.middleware import RejectNulMiddleware, RequestContextMiddleware
 from app.openapi import install_openapi
+from app.read_limits import ReadLimits
 from app.routers import auth, health, live, meetings, monitoring, organizations, plans, tables
 from app.routers import budgets as budgets_router
 from app.routers import comments as comments_router
@@ -42,6 +44,12 @@ comments and moderation.
 * Every error is `application/problem+json` with a stable `code`.
 * Lists are keyset-paginated: `?limit=` (≤ 100) and `?cursor=`; responses are
   `{"items": [...], "next_cursor": ...}`.
+* Conditional requests: every `GET` answers `HEAD` too, and carries `ETag` (a hash of
+  the representation; `"<version>.<hash>"` for editable documents) and `Cache-Control`;
+  `If-None-Match` gives 304. `If-Match` on edits compares the version part only.
+* ModI (AgID): `X-RateLimit-*` (and IETF `RateLimit-*`) headers on every read,
+  `GET /status` as problem+json, date-times in UTC (`2026-12-07T16:10:00.000000Z`),
+  `Accept-Language: it` for errors in Italian.
 """
 
 
@@ -108,13 +116,14 @@ def create_app() -> FastAPI:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
             allow_headers=[
                 "Authorization",
                 "Content-Type",
                 "Idempotency-Key",
                 "If-Match",
                 "Accept-Language",
+                "If-None-Match",
                 "X-Request-ID",
             ],
             expose_headers=[
@@ -126,6 +135,11 @@ def create_app() -> FastAPI:
                 "RateLimit-Remaining",
                 "RateLimit-Reset",
                 "RateLimit-Policy",
+                "X-RateLimit-Limit",
+                "X-RateLimit-Remaining",
+                "X-RateLimit-Reset",
+                "Last-Modified",
+                "Content-Language",
                 "Location",
             ],
             max_age=600,
@@ -136,6 +150,11 @@ def create_app() -> FastAPI:
     app.add_middleware(IdempotencyMiddleware)
     # NUL characters (which PostgreSQL cannot store) answer 422 before anything runs.
     app.add_middleware(RejectNulMiddleware)
+    # Per-caller read budget and the X-RateLimit-* headers (ModI), in memory.
+    app.add_middleware(ReadLimits)
+    # HEAD, conditional GETs, caching headers, Location on 201, one date-time form,
+    # problems in Italian: on every answer, errors and 429s included.
+    app.add_middleware(HttpConventions)
     # Outermost: every response, errors included, gets the request id.
     app.add_middleware(
         RequestContextMiddleware,

@@ -42,6 +42,7 @@ async def test_an_outage_is_503_and_recovery_needs_no_restart(scratch_postgres, 
             scratch_postgres.stop()
             requests = [
                 client.get("/readyz"),
+                client.get("/status"),  # ModI: problem+json, 503
                 client.get("/v1/organizations"),
                 client.get("/v1/organizations/cm-bari"),
                 client.post(

@@ -67,8 +67,9 @@ async def test_facilitator_creates_a_meeting(client, session):
     assert response.status_code == 201, response.text
     meeting = response.json()
     assert response.headers["ETag"] == '"1"'
-    assert meeting["starts_at"] == "2030-04-28T16:00:00+02:00"
-    assert meeting["ends_at"] == "2030-04-28T18:00:00+02:00"
+    # Answered in UTC, the one date-time form (app/datetimes.py).
+    assert meeting["starts_at"] == "2030-04-28T14:00:00.000000Z"
+    assert meeting["ends_at"] == "2030-04-28T16:00:00.000000Z"
     assert meeting["location"] == {
         "name": "Sala consiliare",
         "address": "Lungomare Nazario Sauro 29",

@@ -252,7 +252,7 @@ async def test_a_timed_suspension_ends_by_itself(client, session):
         403,
         "suspended",
     )
-    assert problem["suspended_until"] == ends_at.isoformat()
+    assert datetime.fromisoformat(problem["suspended_until"]) == ends_at
     assert ends_at.isoformat() in problem["detail"]
 
     # When the end passes, writing works again without anybody lifting it.
