@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings, get_settings
 from app.errors import AppError
+from app.metrics import MeasuredPool
 from app.models import base as _base  # noqa: F401  (sets the naming convention)
 
 logger = logging.getLogger(__name__)
@@ -50,13 +51,20 @@ def resolve_database_url(settings: Settings | None = None) -> str:
 
 
 def make_engine(url: str, settings: Settings | None = None) -> AsyncEngine:
+    """The app's engine: a bounded pool whose waits and timeouts are measured
+    (`app/metrics.py`), and PostgreSQL's statement_timeout on every connection."""
     settings = settings or get_settings()
+    server_settings = {"application_name": "consulta"}
+    if settings.database_statement_timeout_ms:
+        server_settings["statement_timeout"] = str(settings.database_statement_timeout_ms)
     return create_async_engine(
         url,
+        poolclass=MeasuredPool,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
         pool_pre_ping=True,
-        connect_args={"server_settings": {"application_name": "consulta"}},
+        connect_args={"server_settings": server_settings},
     )
 
 

@@ -102,6 +102,43 @@ def server_process(database_url: str, tmp: Path, **settings: str) -> Iterator[Se
                 process.wait()
 
 
+@contextmanager
+def worker_process(
+    database_url: str, tmp: Path, **settings: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`consulta worker` bound to `database_url`, with `settings` as extra environment
+    variables; stopped (killed if need be) on exit. Its output goes to tmp/worker-*.log."""
+    env = {
+        **os.environ,
+        "ENVIRONMENT": "test",
+        "DATABASE_URL": database_url,
+        "DATA_DIR": str(tmp / "data"),
+        "MAIL_DIR": str(tmp / "mail"),
+        "LOG_LEVEL": "WARNING",
+        "WORKER_POLL_SECONDS": "0.1",
+        **settings,
+    }
+    log = tmp / f"worker-{time.monotonic_ns()}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "worker"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
 class ScratchPostgres:
     """An embedded PostgreSQL of the test's own (not the suite's shared one), with one
     migrated database, that the test may stop and start."""
