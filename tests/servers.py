@@ -3,10 +3,12 @@ and a scratch embedded PostgreSQL that a test owns, stops and starts."""
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Iterator
@@ -173,6 +175,21 @@ class ScratchPostgres:
 
     def close(self) -> None:
         self.server.cleanup()
+
+
+@contextmanager
+def scratch_postgres() -> Iterator[ScratchPostgres]:
+    """A ScratchPostgres in a directory of its own, outside pytest's temporary tree:
+    any pytest run starting on the machine resets that tree's root to mode 0700, which
+    would lock the server's own system user out of its data directory mid-test."""
+    directory = Path(tempfile.mkdtemp(prefix="consulta-scratch-pg-"))
+    postgres = ScratchPostgres(directory / "pg")
+    try:
+        yield postgres
+    finally:
+        postgres.start()  # a stopped server is not cleaned up by pgserver
+        postgres.close()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 async def truncate_all(engine: Any) -> None:
