@@ -55,9 +55,12 @@ def _wait_until_up(server: ServerProcess, timeout: float = 30.0) -> None:
 
 
 @contextmanager
-def server_process(database_url: str, tmp: Path, **settings: str) -> Iterator[ServerProcess]:
+def server_process(
+    database_url: str, tmp: Path, *, workers: int = 1, **settings: str
+) -> Iterator[ServerProcess]:
     """`uvicorn app.main:create_app` bound to `database_url`, with `settings` as extra
-    environment variables; stopped (killed if need be) on exit."""
+    environment variables (and `workers` worker processes); stopped (killed if need be)
+    on exit."""
     port = free_port()
     env = {
         **os.environ,
@@ -84,6 +87,7 @@ def server_process(database_url: str, tmp: Path, **settings: str) -> Iterator[Se
                 str(port),
                 "--log-level",
                 "warning",
+                *(["--workers", str(workers)] if workers > 1 else []),
             ],
             cwd=PROJECT_ROOT,
             env=env,

@@ -20,7 +20,7 @@ from tests.factories import make_proposal, make_scene
 from tests.factories.webhooks import allow_private_targets, receiving
 from tests.helpers import assert_problem, bearer
 from tests.metrics_helpers import AUTH, TOKEN, value
-from tests.servers import free_port, worker_process
+from tests.servers import free_port, server_process, worker_process
 
 
 @pytest.fixture
@@ -196,3 +196,25 @@ async def test_the_worker_serves_its_own_metrics(
     assert value(text, "consulta_worker_rounds_total", outcome="failed") in (None, 0)
     assert value(text, "consulta_webhook_queue_depth", status="pending") == 0
     assert value(text, "consulta_database_up") == 1
+
+
+async def test_several_server_processes_share_their_metrics(database_url, tmp_path):
+    """uvicorn with two worker processes and PROMETHEUS_MULTIPROC_DIR (what `consulta
+    serve` sets up with WORKERS > 1): whichever process answers the scrape counts the
+    requests of both."""
+    shared = tmp_path / "prometheus"
+    shared.mkdir()
+    settings = {"METRICS_TOKEN": TOKEN, "PROMETHEUS_MULTIPROC_DIR": str(shared)}
+    with server_process(database_url, tmp_path, workers=2, **settings) as server:
+        limits = httpx.Limits(max_connections=20, max_keepalive_connections=0)
+        async with httpx.AsyncClient(base_url=server.url, timeout=30, limits=limits) as client:
+            answers = await asyncio.gather(*(client.get("/v1/organizations") for _ in range(40)))
+            assert [a.status_code for a in answers] == [200] * 40
+            scrapes = [(await client.get("/metrics", headers=AUTH)).text for _ in range(4)]
+    capacity = get_settings().db_pool_size + get_settings().db_max_overflow
+    for text in scrapes:
+        ok = value(text, "consulta_http_requests_total", route="/v1/organizations", status=200)
+        assert ok == 40
+        # Both processes are alive and counted: their pools' capacities add up.
+        assert value(text, "consulta_db_pool_capacity") == 2 * capacity
+    assert list(shared.glob("counter_*.db"))  # the values went through the shared files
