@@ -56,7 +56,7 @@ def _wait_until_up(server: ServerProcess, timeout: float = 30.0) -> None:
 
 @contextmanager
 def server_process(
-    database_url: str, tmp: Path, *, workers: int = 1, **settings: str
+    database_url: str, tmp: Path, workers: int = 1, /, **settings: str
 ) -> Iterator[ServerProcess]:
     """`uvicorn app.main:create_app` bound to `database_url`, with `settings` as extra
     environment variables (and `workers` worker processes); stopped (killed if need be)

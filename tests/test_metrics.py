@@ -205,7 +205,7 @@ async def test_several_server_processes_share_their_metrics(database_url, tmp_pa
     shared = tmp_path / "prometheus"
     shared.mkdir()
     settings = {"METRICS_TOKEN": TOKEN, "PROMETHEUS_MULTIPROC_DIR": str(shared)}
-    with server_process(database_url, tmp_path, workers=2, **settings) as server:
+    with server_process(database_url, tmp_path, 2, **settings) as server:
         limits = httpx.Limits(max_connections=20, max_keepalive_connections=0)
         async with httpx.AsyncClient(base_url=server.url, timeout=30, limits=limits) as client:
             answers = await asyncio.gather(*(client.get("/v1/organizations") for _ in range(40)))
