@@ -11,6 +11,7 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.config import PROJECT_ROOT, get_settings
@@ -81,7 +82,6 @@ def cmd_seed_demo(args: argparse.Namespace) -> None:
 
 def cmd_import_plan(args: argparse.Namespace) -> None:
     import json
-    from pathlib import Path
 
     from app.errors import AppError
 
@@ -109,6 +109,21 @@ def cmd_import_plan(args: argparse.Namespace) -> None:
     print(json.dumps(report.model_dump(mode="json"), indent=2))
 
 
+def _share_metrics(default_dir: Path) -> None:
+    """Several server processes: their metrics go through files in
+    PROMETHEUS_MULTIPROC_DIR (this default unless set), emptied first, so that each
+    process's /metrics answers for all of them (app/metrics.py)."""
+    import os
+
+    from app.metrics import MULTIPROC_ENV
+
+    directory = Path(os.environ.get(MULTIPROC_ENV) or default_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+    os.environ[MULTIPROC_ENV] = str(directory)
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -122,6 +137,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
         cmd_seed_demo(args)
     host = args.host or settings.host
     port = args.port or settings.port
+    workers = args.workers or settings.workers
+    if workers > 1:
+        _share_metrics(settings.data_dir / "metrics")
     print(
         f"Consulta serving on http://{host}:{port} (docs at http://{host}:{port}/docs)", flush=True
     )
@@ -133,7 +151,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         factory=True,
         host=host,
         port=port,
-        workers=args.workers or settings.workers,
+        workers=workers,
         proxy_headers=True,
         log_config=None,
         access_log=False,
@@ -146,6 +164,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 def cmd_worker(args: argparse.Namespace) -> None:
     from app.db import resolve_database_url
     from app.worker import run_worker
+    from app.worker.metrics_server import start_metrics_server
 
     resolve_database_url()
     stop = asyncio.Event()
@@ -154,7 +173,12 @@ def cmd_worker(args: argparse.Namespace) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await run_worker(stop)
+        runner = await start_metrics_server(get_settings())
+        try:
+            await run_worker(stop)
+        finally:
+            if runner is not None:
+                await runner.cleanup()
 
     print("Consulta worker running (webhook delivery, housekeeping)", flush=True)
     asyncio.run(main())

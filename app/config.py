@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     data_dir: Path = PROJECT_ROOT / ".data"
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    # How long a request waits for a pooled connection before it answers 503
+    # `service_busy` (with Retry-After) instead of queueing without bound.
+    db_pool_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    # PostgreSQL's statement_timeout on the app's connections: a runaway query (or one
+    # stuck behind a lock) is cancelled and answers 503 `database_timeout`, rather than
+    # holding a connection and a worker. 0 turns it off.
+    database_statement_timeout_ms: int = Field(default=15000, ge=0)
 
     secret_key: str = DEV_SECRET_KEY
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
@@ -146,6 +153,12 @@ class Settings(BaseSettings):
     live_presence_seconds: float = Field(default=5, gt=0)
     live_results_interval: float = Field(default=0.25, gt=0)
     live_ticket_seconds: int = Field(default=60, ge=1)
+    # Prometheus metrics (app/metrics.py): GET /metrics answers only with
+    # `Authorization: Bearer <METRICS_TOKEN>`; empty turns it off (404). The worker
+    # (`consulta worker`) serves its own on WORKER_METRICS_PORT (0: off), same token.
+    metrics_token: str = ""
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
     log_level: str = "INFO"
     log_json: bool = True
     workers: int = Field(default_factory=default_workers, ge=1)
@@ -163,6 +176,11 @@ class Settings(BaseSettings):
                 )
             if not self.database_url:
                 raise ValueError("DATABASE_URL must be set in production")
+            if self.metrics_token and len(self.metrics_token) < 32:
+                raise ValueError(
+                    "METRICS_TOKEN must be a random value of at least 32 characters "
+                    "outside development (or empty, which turns /metrics off)"
+                )
         return self
 
     @property

@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings, get_settings
 from app.errors import AppError
+from app.metrics import MeasuredPool
 from app.models import base as _base  # noqa: F401  (sets the naming convention)
 
 logger = logging.getLogger(__name__)
@@ -88,12 +89,19 @@ def _ping_if_idle(dialect: Any) -> Callable[[Any, Any, Any], None]:
 
 
 def make_engine(url: str, settings: Settings | None = None) -> AsyncEngine:
+    """The app's engine: a bounded pool whose waits and timeouts are measured
+    (`app/metrics.py`), and PostgreSQL's statement_timeout on every connection."""
     settings = settings or get_settings()
+    server_settings = {"application_name": "consulta"}
+    if settings.database_statement_timeout_ms:
+        server_settings["statement_timeout"] = str(settings.database_statement_timeout_ms)
     engine = create_async_engine(
         url,
+        poolclass=MeasuredPool,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        connect_args={"server_settings": {"application_name": "consulta"}},
+        pool_timeout=settings.db_pool_timeout_seconds,
+        connect_args={"server_settings": server_settings},
     )
     pool = engine.sync_engine.pool
     event.listen(pool, "checkin", _note_checkin)

@@ -227,6 +227,10 @@ class ErrorCode(Catalogue):
         "database_unavailable",
         "The database cannot be reached right now; retry after `Retry-After` seconds.",
     )
+    DATABASE_TIMEOUT = (
+        "database_timeout",
+        "The request's database work ran past its time limit and was cancelled; retry later.",
+    )
     TOO_MANY_REGISTRATIONS = (
         "too_many_registrations",
         "Too many registrations from your network in a short time; try again later.",

@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from app.error_codes import ErrorCode, field_code
+from app.metrics import DB_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -353,6 +354,30 @@ def is_database_unavailable(exc: BaseException) -> bool:
     return False
 
 
+# A statement cancelled by statement_timeout (query_canceled) or lock_timeout.
+_TIMEOUT_SQLSTATES = frozenset({"57014", "55P03"})
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def is_database_timeout(exc: BaseException) -> bool:
+    """Whether `exc` (or what caused it) is a statement the database cancelled because
+    it ran past DATABASE_STATEMENT_TIMEOUT_MS (or a lock wait past lock_timeout)."""
+    for current in _causes(exc):
+        state = _sqlstate(current) if isinstance(current, DBAPIError) else None
+        state = state or getattr(current, "sqlstate", None)
+        if isinstance(state, str) and state in _TIMEOUT_SQLSTATES:
+            return True
+    return False
+
+
 def database_unavailable_response(instance: str | None) -> JSONResponse:
     return problem_response(
         503,
@@ -364,13 +389,44 @@ def database_unavailable_response(instance: str | None) -> JSONResponse:
     )
 
 
+def database_problem(exc: BaseException, instance: str | None) -> JSONResponse | None:
+    """The 503 for a database that is saturated, too slow or unreachable (each with
+    Retry-After and its own code), or None when `exc` is not one of those. The request's
+    transaction is rolled back in every case: nothing is half-written."""
+    if any(isinstance(current, PoolTimeout) for current in _causes(exc)):
+        code, detail = (
+            ErrorCode.SERVICE_BUSY,
+            "Every database connection is busy; try again in a few seconds.",
+        )
+    elif is_database_timeout(exc):
+        code, detail = (
+            ErrorCode.DATABASE_TIMEOUT,
+            "The request took too long in the database and was cancelled; try again later.",
+        )
+    elif is_database_unavailable(exc):
+        DB_ERRORS.labels(ErrorCode.DATABASE_UNAVAILABLE.value).inc()
+        return database_unavailable_response(instance)
+    else:
+        return None
+    DB_ERRORS.labels(code.value).inc()
+    return problem_response(
+        503,
+        code,
+        "Service unavailable",
+        detail,
+        instance=instance,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+    )
+
+
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     """A NUL that slipped past the request check is the client's fault, not a crash; a
-    database that cannot be reached is a 503. Any other database error goes on to the
-    crash handler, as before."""
+    database that cannot be reached, is saturated or cancelled a statement that ran too
+    long is a 503. Any other database error goes on to the crash handler, as before."""
     assert isinstance(exc, DBAPIError)
-    if is_database_unavailable(exc):
-        return await _database_unavailable(request, exc)
+    response = _database_problem(request, exc)
+    if response is not None:
+        return response
     if _sqlstate(exc) in _NUL_SQLSTATES:
         logger.warning(
             "NUL character reached the database on %s %s", request.method, request.url.path
@@ -379,25 +435,33 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     raise exc
 
 
-async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    """No database connection came free in time, or the database cannot be reached: the
-    service is unavailable, not broken; a retry shortly after is the right reaction (and
-    a 5xx releases an Idempotency-Key). Recovery needs no restart: the pool checks a
-    connection that sat idle before use, and a disconnect invalidates the pool, so it
-    reconnects (`app/db.py`, `_ping_if_idle`)."""
-    logger.warning(
-        "database unavailable for %s %s: %s: %s",
-        request.method,
-        request.url.path,
-        type(exc).__name__,
-        exc,
-    )
-    return database_unavailable_response(request.url.path)
+def _database_problem(request: Request, exc: Exception) -> JSONResponse | None:
+    """The service is unavailable, not broken; a retry shortly after is the right
+    reaction (and a 5xx releases an Idempotency-Key). Recovery needs no restart: the pool
+    pings a connection that sat idle before use, and a disconnect
+    invalidates the pool, so it reconnects (`app/db.py`, `_ping_if_idle`)."""
+    response = database_problem(exc, request.url.path)
+    if response is not None:
+        logger.warning(
+            "database problem on %s %s: %s: %s",
+            request.method,
+            request.url.path,
+            type(exc).__name__,
+            exc,
+        )
+    return response
+
+
+async def _pool_timeout(request: Request, exc: Exception) -> JSONResponse:
+    response = _database_problem(request, exc)
+    assert response is not None
+    return response
 
 
 async def _crash(request: Request, exc: Exception) -> JSONResponse:
-    if is_database_unavailable(exc):
-        return await _database_unavailable(request, exc)
+    response = _database_problem(request, exc)
+    if response is not None:
+        return response
     # Logged with the traceback; the client only learns that it was our fault.
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem_response(
@@ -414,5 +478,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DBAPIError, _database_error)
-    app.add_exception_handler(PoolTimeout, _database_unavailable)
+    app.add_exception_handler(PoolTimeout, _pool_timeout)
     app.add_exception_handler(Exception, _crash)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete
 
 from app.db import get_engine
+from app.metrics import BACKGROUND_FAILURES
 from app.models.idempotency import IdempotencyRecord
 from app.models.ratelimits import RateLimitCounter
 
@@ -47,3 +48,4 @@ async def purge_periodically(interval: float = PURGE_INTERVAL_SECONDS) -> None:
                 )
         except Exception:
             logger.exception("housekeeping failed; trying again later")
+            BACKGROUND_FAILURES.labels("housekeeping").inc()

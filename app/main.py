@@ -15,10 +15,21 @@ from app.housekeeping import purge_periodically
 from app.idempotency import IdempotencyMiddleware
 from app.live import start_live_hub
 from app.logs import configure_logging
+from app.metrics import mark_process_dead
 from app.middleware import RejectNulMiddleware, RequestContextMiddleware
 from app.openapi import install_openapi
 from app.read_limits import ReadLimits
-from app.routers import auth, health, live, meetings, monitoring, organizations, plans, tables
+from app.routers import (
+    auth,
+    health,
+    live,
+    meetings,
+    metrics,
+    monitoring,
+    organizations,
+    plans,
+    tables,
+)
 from app.routers import budgets as budgets_router
 from app.routers import comments as comments_router
 from app.routers import integrations as integrations_router
@@ -72,6 +83,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        mark_process_dead()
 
 
 def create_app() -> FastAPI:
@@ -93,6 +105,7 @@ def create_app() -> FastAPI:
     open311_router.install_open311_errors(app)
     install_openapi(app)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(auth.router)
     app.include_router(organizations.router)
     app.include_router(tables.router)

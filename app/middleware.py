@@ -22,11 +22,11 @@ from app.error_codes import ErrorCode
 from app.errors import (
     PROBLEM_JSON,
     TYPE_BASE,
-    database_unavailable_response,
+    database_problem,
     invalid_character_response,
-    is_database_unavailable,
 )
 from app.logs import request_id_var
+from app.metrics import observe_request
 
 logger = logging.getLogger("consulta.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -56,6 +56,14 @@ def _problem(
         ],
     }
     return start, {"type": "http.response.body", "body": body}
+
+
+def route_template(scope: Scope) -> str | None:
+    """The path template of the route that answered (`/v1/proposals/{proposal_id}`), set
+    in the scope by the router; None when no route matched."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else None
 
 
 class RequestContextMiddleware:
@@ -123,14 +131,14 @@ class RequestContextMiddleware:
                 await send(start)
                 await send(body)
         except Exception as exc:
-            if is_database_unavailable(exc):
+            problem = database_problem(exc, scope["path"])
+            if problem is not None:
                 # Raised outside the routes (the idempotency or write-limit middleware).
-                logger.warning("database unavailable: %s: %s", type(exc).__name__, exc)
+                logger.warning("database problem: %s: %s", type(exc).__name__, exc)
                 if not status_holder["started"]:
                     status_holder["status"] = 503
-                    response = database_unavailable_response(scope["path"])
-                    response.headers["x-request-id"] = request_id
-                    await response(scope, receive, send)
+                    problem.headers["x-request-id"] = request_id
+                    await problem(scope, receive, send)
                 return
             logger.exception("unhandled error")
             if not status_holder["started"]:
@@ -144,6 +152,9 @@ class RequestContextMiddleware:
                 await send(start)
                 await send(body)
         finally:
+            elapsed = time.perf_counter() - started
+            route = route_template(scope)
+            observe_request(scope.get("method", ""), route, status_holder["status"], elapsed)
             logger.info(
                 "%s %s %s",
                 scope.get("method"),
@@ -152,8 +163,9 @@ class RequestContextMiddleware:
                 extra={
                     "method": scope.get("method"),
                     "path": scope.get("path"),
+                    "route": route,
                     "status": status_holder["status"],
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "duration_ms": round(elapsed * 1000, 2),
                 },
             )
             request_id_var.reset(token)

@@ -3,10 +3,12 @@ and a scratch embedded PostgreSQL that a test owns, stops and starts."""
 
 import asyncio
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Iterator
@@ -53,9 +55,12 @@ def _wait_until_up(server: ServerProcess, timeout: float = 30.0) -> None:
 
 
 @contextmanager
-def server_process(database_url: str, tmp: Path, **settings: str) -> Iterator[ServerProcess]:
+def server_process(
+    database_url: str, tmp: Path, workers: int = 1, /, **settings: str
+) -> Iterator[ServerProcess]:
     """`uvicorn app.main:create_app` bound to `database_url`, with `settings` as extra
-    environment variables; stopped (killed if need be) on exit."""
+    environment variables (and `workers` worker processes); stopped (killed if need be)
+    on exit."""
     port = free_port()
     env = {
         **os.environ,
@@ -82,6 +87,7 @@ def server_process(database_url: str, tmp: Path, **settings: str) -> Iterator[Se
                 str(port),
                 "--log-level",
                 "warning",
+                *(["--workers", str(workers)] if workers > 1 else []),
             ],
             cwd=PROJECT_ROOT,
             env=env,
@@ -92,6 +98,43 @@ def server_process(database_url: str, tmp: Path, **settings: str) -> Iterator[Se
     try:
         _wait_until_up(server)
         yield server
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@contextmanager
+def worker_process(
+    database_url: str, tmp: Path, **settings: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`consulta worker` bound to `database_url`, with `settings` as extra environment
+    variables; stopped (killed if need be) on exit. Its output goes to tmp/worker-*.log."""
+    env = {
+        **os.environ,
+        "ENVIRONMENT": "test",
+        "DATABASE_URL": database_url,
+        "DATA_DIR": str(tmp / "data"),
+        "MAIL_DIR": str(tmp / "mail"),
+        "LOG_LEVEL": "WARNING",
+        "WORKER_POLL_SECONDS": "0.1",
+        **settings,
+    }
+    log = tmp / f"worker-{time.monotonic_ns()}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "worker"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield process
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
@@ -136,6 +179,21 @@ class ScratchPostgres:
 
     def close(self) -> None:
         self.server.cleanup()
+
+
+@contextmanager
+def scratch_postgres() -> Iterator[ScratchPostgres]:
+    """A ScratchPostgres in a directory of its own, outside pytest's temporary tree:
+    any pytest run starting on the machine resets that tree's root to mode 0700, which
+    would lock the server's own system user out of its data directory mid-test."""
+    directory = Path(tempfile.mkdtemp(prefix="consulta-scratch-pg-"))
+    postgres = ScratchPostgres(directory / "pg")
+    try:
+        yield postgres
+    finally:
+        postgres.start()  # a stopped server is not cleaned up by pgserver
+        postgres.close()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 async def truncate_all(engine: Any) -> None:

@@ -4,22 +4,17 @@ on /readyz, and the service recovers as soon as PostgreSQL is back, without a re
 A real server process against a scratch PostgreSQL that this test stops and starts."""
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.servers import ScratchPostgres, server_process
+from tests.servers import ScratchPostgres, scratch_postgres, server_process
 
 
-@pytest.fixture
-def scratch_postgres(tmp_path: Path) -> Iterator[ScratchPostgres]:
-    postgres = ScratchPostgres(tmp_path / "pg")
-    try:
+@pytest.fixture(name="scratch_postgres")
+def _scratch_postgres() -> Iterator[ScratchPostgres]:
+    with scratch_postgres() as postgres:
         yield postgres
-    finally:
-        postgres.start()  # a stopped server is not cleaned up by pgserver
-        postgres.close()
 
 
 def _assert_unavailable(response: httpx.Response) -> None:

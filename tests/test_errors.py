@@ -124,7 +124,7 @@ async def test_no_free_database_connection_is_a_503_with_retry_after(app, client
 
     app.include_router(router)
     response = await client.get("/busy")
-    assert_problem(response, 503, "database_unavailable")
+    assert_problem(response, 503, "service_busy")
     assert response.headers["retry-after"] == "5"
     assert "QueuePool" not in response.text
     assert_problem(await client.get("/file"), 500, "internal_error")

@@ -12,13 +12,16 @@ import aiohttp
 from app.config import get_settings
 from app.db import get_sessionmaker, run_after_commit
 from app.housekeeping import purge_periodically
+from app.metrics import WEBHOOK_ATTEMPTS, WORKER_ROUNDS
 from app.services.integrations import delivery
 
 logger = logging.getLogger("consulta.worker")
 
 CLAIM_BATCH = 200
 PARALLEL_BATCHES = 4
-ERROR_PAUSE_SECONDS = 5.0
+# After a failed round (e.g. the database is unreachable) the worker waits, doubling the
+# pause from the first to the last: back at work within seconds of the database.
+ERROR_PAUSE_SECONDS = (0.25, 2.0)
 
 
 class Worker:
@@ -48,6 +51,8 @@ class Worker:
         if not claims:
             return 0
         outcomes = await delivery.send_all(self.client, claims)
+        for outcome in outcomes:
+            WEBHOOK_ATTEMPTS.labels("succeeded" if outcome.succeeded else "failed").inc()
         async with get_sessionmaker()() as session:
             async with session.begin():
                 await delivery.record_outcomes(session, claims, outcomes)
@@ -65,15 +70,20 @@ class Worker:
         stop = stop or asyncio.Event()
         poll = get_settings().worker_poll_seconds
         logger.info("worker started", extra={"worker": self.name})
+        first_pause, last_pause = ERROR_PAUSE_SECONDS
+        pause = first_pause
         while not stop.is_set():
             try:
                 busy = await self.run_once()
             except Exception:
-                # E.g. the database is unreachable: wait longer than an idle round.
                 logger.exception("worker round failed; trying again shortly")
+                WORKER_ROUNDS.labels("failed").inc()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=ERROR_PAUSE_SECONDS)
+                    await asyncio.wait_for(stop.wait(), timeout=pause)
+                pause = min(pause * 2, last_pause)
                 continue
+            WORKER_ROUNDS.labels("ok").inc()
+            pause = first_pause
             if not busy:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=poll)

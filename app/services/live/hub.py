@@ -17,6 +17,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import Settings
+from app.metrics import BACKGROUND_FAILURES
 from app.models.live import LivePresence
 from app.services.live import messages
 from app.services.live.messages import LiveMessage
@@ -26,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "consulta_live"
 LISTENER_NAME = "consulta-live-listener"
+MAX_RECONNECT_SECONDS = 2.0
 # Put on a subscriber's queue when it fell too far behind: its stream ends, and the
 # client resumes from the spine with Last-Event-ID.
 DROP = object()
@@ -108,6 +110,7 @@ class LiveHub:
                 raise
             except Exception:
                 logger.exception("live hub: %s failed; restarting", loop.__name__)
+                BACKGROUND_FAILURES.labels(f"live_{loop.__name__.strip('_')}").inc()
                 await asyncio.sleep(1)
 
     # --- subscribers --------------------------------------------------------------------
@@ -244,7 +247,8 @@ class LiveHub:
                 if conn is not None and not conn.is_closed():
                     conn.terminate()
             await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 5.0)
+            # At most this long between attempts: back within seconds of the database.
+            backoff = min(backoff * 2, MAX_RECONNECT_SECONDS)
 
     # --- reading the spine ----------------------------------------------------------------
 

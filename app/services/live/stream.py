@@ -9,6 +9,7 @@ from fastapi.sse import ServerSentEvent
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.config import get_settings
+from app.metrics import LIVE_STREAMS
 from app.models.accounts import User
 from app.services.live import messages
 from app.services.live.access import live_access
@@ -86,6 +87,7 @@ async def follow(
     subscriber whose queue overflows is dropped (the stream ends; the client resumes)."""
     settings = get_settings()
     sub, position = await hub.subscribe(follower.meeting_id, follower.user_id, follower.moderator)
+    LIVE_STREAMS.inc()
     try:
         yield ServerSentEvent(comment="connected", retry=settings.live_retry_ms)
         yield _snapshot(hub, follower)
@@ -116,4 +118,5 @@ async def follow(
             if sse is not None:
                 yield sse
     finally:
+        LIVE_STREAMS.dec()
         hub.unsubscribe(sub)
