@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     data_dir: Path = PROJECT_ROOT / ".data"
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    # Streaming replicas GET requests may read from, comma-separated PostgreSQL URLs
+    # (app/replicas.py: nobody misses their own write). Empty: every read on the primary.
+    database_replica_urls: str = ""
 
     secret_key: str = DEV_SECRET_KEY
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
@@ -152,6 +155,10 @@ class Settings(BaseSettings):
             if not self.database_url:
                 raise ValueError("DATABASE_URL must be set in production")
         return self
+
+    @property
+    def replica_urls(self) -> list[str]:
+        return [url.strip() for url in self.database_replica_urls.split(",") if url.strip()]
 
     @property
     def runs_worker_in_process(self) -> bool:
