@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # stuck behind a lock) is cancelled and answers 503 `database_timeout`, rather than
     # holding a connection and a worker. 0 turns it off.
     database_statement_timeout_ms: int = Field(default=15000, ge=0)
+    # Streaming replicas GET requests may read from, comma-separated PostgreSQL URLs
+    # (app/replicas.py: nobody misses their own write). Empty: every read on the primary.
+    database_replica_urls: str = ""
 
     secret_key: str = DEV_SECRET_KEY
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
@@ -182,6 +185,10 @@ class Settings(BaseSettings):
                     "outside development (or empty, which turns /metrics off)"
                 )
         return self
+
+    @property
+    def replica_urls(self) -> list[str]:
+        return [url.strip() for url in self.database_replica_urls.split(",") if url.strip()]
 
     @property
     def runs_worker_in_process(self) -> bool:

@@ -23,6 +23,7 @@ from app.config import Settings, get_settings
 from app.errors import AppError
 from app.metrics import MeasuredPool
 from app.models import base as _base  # noqa: F401  (sets the naming convention)
+from app.replicas import bump_fences, read_session, reads_from_replica
 
 logger = logging.getLogger(__name__)
 metadata: MetaData = SQLModel.metadata
@@ -167,6 +168,7 @@ def crash_if_asked(scope: Mapping[str, Any], moment: str) -> None:
 
 async def commit_request(session: AsyncSession, scope: Mapping[str, Any]) -> None:
     """Commit the request's transaction, then run its after-commit callbacks."""
+    await bump_fences(session, scope)
     crash_if_asked(scope, "before-commit")
     await session.commit()
     crash_if_asked(scope, "after-commit")
@@ -203,7 +205,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 
     For a POST with an Idempotency-Key the commit is deferred to the idempotency
     middleware, which stores the response in the same transaction (see DEFERRED_COMMIT)."""
-    session = get_sessionmaker()()
+    session = await _request_session(request)
     handed_over = False
     try:
         async with unit_of_work(session, request.scope):
@@ -213,6 +215,20 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     finally:
         if not handed_over:
             await session.close()
+
+
+def _bound_session(engine: AsyncEngine) -> AsyncSession:
+    return AsyncSession(engine, expire_on_commit=False, autoflush=False)
+
+
+async def _request_session(request: Request) -> AsyncSession:
+    """The primary's session, or a replica's for a GET that may read there
+    (`app/replicas.py`)."""
+    if reads_from_replica(request.scope):
+        replica = await read_session(request.scope, get_engine(), _bound_session)
+        if replica is not None:
+            return replica
+    return get_sessionmaker()()
 
 
 async def _finish_failed(session: AsyncSession, *, keep: bool) -> None:

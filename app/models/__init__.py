@@ -39,6 +39,7 @@ from app.models.proposals import (
     ProposalSupport,
 )
 from app.models.ratelimits import RateLimitCounter
+from app.models.read_fences import ReadFence
 from app.models.service_requests import (
     Open311ApiKey,
     Service,
@@ -105,6 +106,7 @@ __all__ = [
     "ProposalNode",
     "ProposalSupport",
     "RateLimitCounter",
+    "ReadFence",
     "RefreshToken",
     "Report",
     "Service",

@@ -20,6 +20,7 @@ from app.models.integrations import (
     WebhookWithSecret,
 )
 from app.pagination import MAX_LIMIT, Page, PageParamsDep
+from app.replicas import PRIMARY
 from app.services.integrations import api_clients, change_feed, webhooks
 
 router = APIRouter(prefix="/v1", tags=["integrations"])
@@ -108,6 +109,8 @@ async def rotate_api_client_secret(
 
 @router.get(
     "/organizations/{org}/changes",
+    # Read on the primary: the horizon is its transactions' (app/replicas.py).
+    openapi_extra=PRIMARY,
     response_model=ChangePage,
     response_model_exclude_none=False,
     summary="The organization's change feed (clients with changes:read, organization admin)",

@@ -25,6 +25,7 @@ from app.models.live import (
 )
 from app.models.polls import PollPublic
 from app.pagination import Page, PageParamsDep
+from app.replicas import PRIMARY
 from app.services.live import polls as live_polls
 from app.services.live import questions, session, stream
 from app.services.live.hub import LiveHub
@@ -84,6 +85,8 @@ async def _follower(
 @router.get(
     "/meetings/{meeting_id}/live",
     response_class=EventSourceResponse,
+    # On the primary: redeeming a ticket deletes it (app/replicas.py).
+    openapi_extra=PRIMARY,
     summary="Follow a meeting live: Server-Sent Events (whoever may see the meeting)",
     description=STREAM_DESCRIPTION,
 )

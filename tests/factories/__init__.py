@@ -42,6 +42,7 @@ from tests.factories.polls import make_poll
 from tests.factories.proposals import make_proposal, support_rows
 from tests.factories.scene import Scene, SceneContent, make_scene
 from tests.factories.tables import add_member, make_table, set_settings
+from tests.factories.world import World, make_world
 
 __all__ = [
     "BUNDLED",
@@ -50,6 +51,7 @@ __all__ = [
     "OpenDataScene",
     "Scene",
     "SceneContent",
+    "World",
     "add_indicator",
     "add_member",
     "audit_actions",
@@ -71,6 +73,7 @@ __all__ = [
     "make_scene",
     "make_table",
     "make_user",
+    "make_world",
     "moderation_row",
     "plan_document",
     "read_csv",

@@ -1,6 +1,5 @@
 """Schemathesis over the whole API, against a real server and a scratch PostgreSQL.
 
-    .venv/bin/pip install -e '.[fuzz]'        # once: schemathesis
     .venv/bin/python -m tests.fuzz.run_schemathesis [--max-examples 25] [--seed 1]
 
 It starts a throwaway embedded PostgreSQL, migrates it, loads the demo data, serves the
@@ -10,8 +9,9 @@ demo's platform admin — with a bounded number of examples per operation and th
 `not_a_server_error` check (plus the status-code and content-type conformance checks).
 It exits non-zero when schemathesis finds a failure; the report is in the output.
 
-Not part of `make test` (a full run takes minutes); run it before a release and after
-changing request schemas.
+The longer run, with the status-code conformance check too; `make test` runs the bounded
+one, `tests/fuzz/test_schemathesis.py` (four callers, real objects in every path). Run
+this one before a release and after changing request schemas.
 """
 
 import argparse
@@ -34,7 +34,7 @@ CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance"
 def _schemathesis() -> str:
     found = shutil.which("schemathesis") or str(Path(sys.executable).parent / "schemathesis")
     if not Path(found).exists():
-        sys.exit("schemathesis is not installed: pip install -e '.[fuzz]'")
+        sys.exit("schemathesis is not installed: pip install -e '.[dev]'")
     return found
 
 

@@ -25,6 +25,7 @@ from app.models.accounts import (
     TokenResponse,
     User,
 )
+from app.replicas import fence_caller
 from app.security import (
     create_access_token,
     hash_opaque_token,
@@ -118,6 +119,8 @@ async def _issue_tokens(
             expires_at=utc_now() + timedelta(days=settings.refresh_token_days),
         )
     )
+    # The person signing in reads their own writes from their first request on.
+    fence_caller(session, f"user:{user.id}")
     access, expires_in = create_access_token(user.id, session_id=family_id)
     return TokenResponse(access_token=access, expires_in=expires_in, refresh_token=refresh)
 
