@@ -46,6 +46,7 @@ from app.models.service_requests import (
     ServiceRequest,
     ServiceRequestNote,
 )
+from app.models.sortition import SortitionApplication, SortitionConfig, SortitionDraw
 from app.models.surveys import (
     Survey,
     SurveyAnswer,
@@ -111,6 +112,9 @@ __all__ = [
     "ServiceAttribute",
     "ServiceRequest",
     "ServiceRequestNote",
+    "SortitionApplication",
+    "SortitionConfig",
+    "SortitionDraw",
     "Survey",
     "SurveyAnswer",
     "SurveyOption",

@@ -7,8 +7,10 @@ counts and threads stay whole: no email, no password, no birth date or municipal
 guardian consent, display name "Partecipante rimosso", `deleted_at` and
 `tokens_invalid_before` set, every refresh and one-time token gone. Then:
 
-* roles and table memberships are removed; registrations for meetings still to come are
-  cancelled through `registrations.cancel_registration` (the waiting list moves up);
+* roles and table memberships are removed, and sortition applications deleted (a
+  draw's stored inputs keep an anonymous row that nothing links to the person);
+  registrations for meetings still to come are cancelled through
+  `registrations.cancel_registration` (the waiting list moves up);
 * drafts are deleted; published and withdrawn proposals and comments stay, with
   `author_id` null (shown as `author: null`); co-authorships are removed;
 * content still awaiting a moderator's approval (`pending`) was never published — not
@@ -63,6 +65,7 @@ from app.services.budgets.privacy import forget_budget_voter
 from app.services.live.privacy import erase_live
 from app.services.meetings.registrations import cancel_registration
 from app.services.service_requests.privacy import anonymize_service_requests
+from app.services.sortition.privacy import erase_applications
 from app.services.surveys.privacy import unlink_survey_responses
 
 DELETED_DISPLAY_NAME = "Partecipante rimosso"
@@ -360,6 +363,7 @@ async def delete_account(session: AsyncSession, user: User, data: AccountDelete)
     # Before the email is cleared: requests filed through an app carry only the email.
     service_requests = await anonymize_service_requests(session, locked)
     survey_responses = await unlink_survey_responses(session, user.id)
+    sortition_applications = await erase_applications(session, user.id)
     await session.exec(delete(OrganizationRole).where(col(OrganizationRole.user_id) == user.id))
     drafts = await _delete_drafts(session, locked)
     # Never published: no moderator may publish it once its author is gone.
@@ -385,6 +389,7 @@ async def delete_account(session: AsyncSession, user: User, data: AccountDelete)
         **live,
         "service_requests_anonymized": service_requests,
         "survey_responses_unlinked": survey_responses,
+        "sortition_applications_deleted": sortition_applications,
     }
     record_audit(
         session,
