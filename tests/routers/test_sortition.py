@@ -12,6 +12,7 @@ from app.services.sortition.members import keeps_quotas
 from tests.factories import (
     AGE_BAND,
     GENDER,
+    PASSWORD,
     add_member,
     applicants_by_key,
     application_of,
@@ -366,3 +367,32 @@ async def test_the_panel_respects_the_cap_of_an_existing_member_list(client, ses
     assert draw.panel == []
     rows = (await session.exec(select(SortitionDraw.status))).all()
     assert list(rows) == ["failed"]
+
+
+async def test_the_export_holds_your_applications_and_erasure_deletes_them(client, session):
+    s = await make_scene(session, content=False)
+    await configure_sortition(session, s.table)
+    people = await make_applicants(session, s.table, pool(2, 2, 2, 2))
+    await commit_setup(session)
+    queued = await client.post(url(s.table.id, "/draws"), headers=bearer(s.facilitator))
+    draw = await run_draw(session, queued.json()["id"])
+    person = people[0]
+    key = next(
+        k for k, u in (await applicants_by_key(session, s.table, people)).items() if u == person
+    )
+
+    export = (await client.get("/v1/me/export", headers=bearer(person))).json()
+    [application] = export["sortition_applications"]
+    assert application["features"] == {"gender": "f", "age": "under-25"}
+    assert application["selection_probability"] == draw.marginals[key]
+
+    erased = await client.request(
+        "DELETE", "/v1/me", json={"password": PASSWORD}, headers=bearer(person)
+    )
+    assert erased.status_code == 204, erased.text
+    assert await application_of(session, s.table, person) is None
+    # The published draw keeps its anonymous row, so it can still be replayed and counted.
+    draw = await reread(session, draw.id)
+    assert any(p["key"] == key for p in draw.inputs["people"])
+    composition = (await client.get(url(s.table.id, "/composition"))).json()
+    assert composition["applicants_count"] == 8

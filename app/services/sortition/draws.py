@@ -60,6 +60,7 @@ async def build_inputs(session: AsyncSession, config: SortitionConfig) -> dict[s
         "algorithm": config.algorithm,
         "seed": config.seed,
         "check_same_address": config.check_same_address,
+        "initial_rounds": compute.initial_rounds(len(rows), k),
         "features": features,
         "people": [
             {"key": str(a.id), "features": a.features, "household": a.household_hash} for a in rows
