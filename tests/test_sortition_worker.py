@@ -24,7 +24,7 @@ async def test_the_worker_draws_the_panel_and_reports_progress(committing_client
     queued = await client.post(
         f"/v1/tables/{s.table.id}/sortition/draws", headers=bearer(s.facilitator)
     )
-    assert queued.status_code == 202, queued.text
+    assert queued.status_code == 201, queued.text
     draw_id = queued.json()["id"]
     assert queued.json()["progress"]["phase"] == "queued"
 

@@ -122,7 +122,7 @@ class SortitionDraw(SQLModel, table=True):
 
     id: uuid.UUID = id_field()
     table_id: uuid.UUID = fk_field("participation_tables.id", index=False)
-    status: str = Field(default="queued", sa_column=Column(String(16), nullable=False))
+    status: DrawStatus = Field(default="queued", sa_column=Column(String(16), nullable=False))
     algorithm: str = Field(sa_column=Column(String(16), nullable=False))
     seed: int = Field(sa_column=Column(BigInteger, nullable=False))
     seed_source: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

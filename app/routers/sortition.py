@@ -111,7 +111,7 @@ async def check(session: SessionDep, user: CurrentUser, table_id: uuid.UUID) -> 
 @router.post(
     "/draws",
     response_model=DrawPublic,
-    status_code=status.HTTP_202_ACCEPTED,
+    status_code=status.HTTP_201_CREATED,
     summary="Queue the draw (the table's facilitators): needs the published seed and the "
     "window closed; the worker runs it, follow it on GET …/draws/{draw_id}",
     description="The inputs (resolved quotas, seed, one anonymous row per application) "

@@ -3,6 +3,7 @@ probabilities, replacements, composition, privacy."""
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlmodel import col, select
 
@@ -27,7 +28,7 @@ from tests.factories import (
 )
 from tests.helpers import assert_problem, bearer
 
-CONFIG = {
+CONFIG: dict[str, Any] = {
     "features": [
         {
             "name": "gender",
@@ -55,7 +56,8 @@ def url(table_id: object, tail: str = "") -> str:
 
 async def reread(session, draw_id: uuid.UUID) -> SortitionDraw:
     stmt = select(SortitionDraw).where(col(SortitionDraw.id) == draw_id)
-    return (await session.exec(stmt.execution_options(populate_existing=True))).one()
+    draw: SortitionDraw = (await session.exec(stmt.execution_options(populate_existing=True))).one()
+    return draw
 
 
 async def active_members(session, table) -> set[uuid.UUID]:
@@ -245,7 +247,7 @@ async def test_a_draw_seats_a_panel_within_the_quotas_and_shows_each_their_proba
     assert feasible.json() == {"feasible": True, "applicants_count": 8, "number_to_select": 4}
 
     queued = await client.post(url(s.table.id, "/draws"), headers=bearer(s.facilitator))
-    assert queued.status_code == 202, queued.text
+    assert queued.status_code == 201, queued.text
     assert queued.json()["status"] == "queued" and queued.json()["seed"] == 20261207
     again = await client.post(url(s.table.id, "/draws"), headers=bearer(s.facilitator))
     assert_problem(again, 409, "draw_in_progress")
@@ -265,6 +267,7 @@ async def test_a_draw_seats_a_panel_within_the_quotas_and_shows_each_their_proba
     total = 0.0
     for key, user in by_key.items():
         me = (await client.get(url(s.table.id, "/applications/me"), headers=bearer(user))).json()
+        assert draw.marginals is not None
         assert me["selection_probability"] == draw.marginals[key]
         assert me["status"] == ("selected" if user.id in panel_users else "reserve")
         total += me["selection_probability"]
@@ -363,7 +366,8 @@ async def test_the_panel_respects_the_cap_of_an_existing_member_list(client, ses
     await commit_setup(session)
     queued = await client.post(url(s.table.id, "/draws"), headers=bearer(s.facilitator))
     draw = await run_draw(session, queued.json()["id"])
-    assert draw.status == "failed" and draw.error["kind"] == "seating_failed"
+    assert draw.status == "failed" and draw.error is not None
+    assert draw.error["kind"] == "seating_failed"
     assert draw.panel == []
     rows = (await session.exec(select(SortitionDraw.status))).all()
     assert list(rows) == ["failed"]
@@ -384,6 +388,7 @@ async def test_the_export_holds_your_applications_and_erasure_deletes_them(clien
     export = (await client.get("/v1/me/export", headers=bearer(person))).json()
     [application] = export["sortition_applications"]
     assert application["features"] == {"gender": "f", "age": "under-25"}
+    assert draw.marginals is not None
     assert application["selection_probability"] == draw.marginals[key]
 
     erased = await client.request(

@@ -29,7 +29,7 @@ async def test_the_demo_panel_is_ready_to_draw_and_draws(client, session):
     check = await client.post(f"{url}/check", headers=bearer(admin))
     assert check.status_code == 200, check.text
     queued = await client.post(f"{url}/draws", headers=bearer(admin))
-    assert queued.status_code == 202, queued.text
+    assert queued.status_code == 201, queued.text
 
     draw = await run_draw(session, queued.json()["id"])
     assert draw.status == "done" and len(draw.panel) == 12

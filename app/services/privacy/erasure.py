@@ -7,10 +7,8 @@ counts and threads stay whole: no email, no password, no birth date or municipal
 guardian consent, display name "Partecipante rimosso", `deleted_at` and
 `tokens_invalid_before` set, every refresh and one-time token gone. Then:
 
-* roles and table memberships are removed, and sortition applications deleted (a
-  draw's stored inputs keep an anonymous row that nothing links to the person);
-  registrations for meetings still to come are cancelled through
-  `registrations.cancel_registration` (the waiting list moves up);
+* roles, memberships and sortition applications go; registrations for meetings still to
+  come are cancelled through `registrations.cancel_registration` (the waiting list moves up);
 * drafts are deleted; published and withdrawn proposals and comments stay, with
   `author_id` null (shown as `author: null`); co-authorships are removed;
 * content still awaiting a moderator's approval (`pending`) was never published — not
@@ -363,7 +361,6 @@ async def delete_account(session: AsyncSession, user: User, data: AccountDelete)
     # Before the email is cleared: requests filed through an app carry only the email.
     service_requests = await anonymize_service_requests(session, locked)
     survey_responses = await unlink_survey_responses(session, user.id)
-    sortition_applications = await erase_applications(session, user.id)
     await session.exec(delete(OrganizationRole).where(col(OrganizationRole.user_id) == user.id))
     drafts = await _delete_drafts(session, locked)
     # Never published: no moderator may publish it once its author is gone.
@@ -389,7 +386,7 @@ async def delete_account(session: AsyncSession, user: User, data: AccountDelete)
         **live,
         "service_requests_anonymized": service_requests,
         "survey_responses_unlinked": survey_responses,
-        "sortition_applications_deleted": sortition_applications,
+        "sortition_applications_deleted": await erase_applications(session, user.id),
     }
     record_audit(
         session,

@@ -60,27 +60,27 @@ def quota_bounds(value: dict[str, Any], number_to_select: int) -> tuple[int, int
 def _config_errors(data: SortitionConfigIn) -> list[dict[str, Any]]:
     errors = []
 
-    def fail(loc: list[str | int], msg: str) -> None:
+    def bad(loc: list[str | int], msg: str) -> None:
         errors.append(field_error(["body", *loc], msg, ErrorCode.SORTITION_INVALID_QUOTAS))
 
     names = [f.name for f in data.features]
     if len(set(names)) != len(names):
-        fail(["features"], "feature names must be unique")
+        bad(["features"], "feature names must be unique")
     for i, feature in enumerate(data.features):
         values = [v.value for v in feature.values]
         if len(set(values)) != len(values):
-            fail(["features", i, "values"], "values must be unique within a feature")
+            bad(["features", i, "values"], "values must be unique within a feature")
         for j, v in enumerate(feature.values):
             loc: list[str | int] = ["features", i, "values", j]
             if feature.source == "age" and (v.age_from is None or v.age_to is None):
-                fail(loc, "an age feature's values need age_from and age_to")
+                bad(loc, "an age feature's values need age_from and age_to")
             if feature.source == "age" and (v.age_from or 0) > (v.age_to or 0):
-                fail(loc, "age_from must not exceed age_to")
+                bad(loc, "age_from must not exceed age_to")
             if feature.source == "municipality" and not v.municipality_ids:
-                fail(loc, "a municipality feature's values need municipality_ids")
+                bad(loc, "a municipality feature's values need municipality_ids")
             low, _ = quota_bounds(v.model_dump(), data.number_to_select)
             if low > data.number_to_select:
-                fail(loc, f"the minimum {low} exceeds number_to_select")
+                bad(loc, f"the minimum {low} exceeds number_to_select")
     if (
         data.applications_open_at is not None
         and data.applications_close_at is not None
