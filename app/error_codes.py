@@ -99,6 +99,32 @@ class ErrorCode(Catalogue):
     MUNICIPALITY_NOT_ELIGIBLE = "municipality_not_eligible", "Your municipality is not eligible."
     ALREADY_MEMBER = "already_member", "You are a member already."
     INVITATION_REQUIRED = "invitation_required", "The table admits members by invitation."
+    SORTITION_APPLY_INSTEAD = (
+        "sortition_apply_instead",
+        "The table draws its members by lot: apply under /sortition/applications.",
+    )
+    SORTITION_NOT_CONFIGURED = "sortition_not_configured", "The table has no sortition set up."
+    SORTITION_ALREADY_DRAWN = "sortition_already_drawn", "The table's members were drawn already."
+    SORTITION_WINDOW_CLOSED = "sortition_window_closed", "Applications are not open now."
+    SORTITION_WINDOW_OPEN = "sortition_window_open", "Applications are still open: draw later."
+    SORTITION_SEED_REQUIRED = "sortition_seed_required", "Publish the seed before the draw."
+    SORTITION_ALGORITHM_UNAVAILABLE = (
+        "sortition_algorithm_unavailable",
+        "The algorithm needs a solver that is not installed (leximin: Gurobi).",
+    )
+    SORTITION_INFEASIBLE = (
+        "sortition_infeasible",
+        "No panel can meet the quotas; `errors` says which quota and by how much.",
+    )
+    SORTITION_INVALID_QUOTAS = "sortition_invalid_quotas", "The features or quotas do not add up."
+    SORTITION_NO_MATCHING_VALUE = (
+        "sortition_no_matching_value",
+        "Your profile matches none of the values of a feature taken from it.",
+    )
+    ALREADY_APPLIED = "already_applied", "You have applied to this table already."
+    DRAW_IN_PROGRESS = "draw_in_progress", "A draw of this table is queued or running."
+    NOT_ON_PANEL = "not_on_panel", "The person is not on the drawn panel."
+    NO_REPLACEMENT = "no_replacement", "Nobody on the reserve list keeps the quotas."
     INVITATION_PENDING = "invitation_pending", "An invitation waits for an answer."
     MEMBERSHIP_REJECTED = "membership_rejected", "The membership was rejected."
     NOT_ACTIVE = "not_active", "The membership is not active."

@@ -130,6 +130,39 @@ class EventType(Catalogue):
         "membership.removed",
         "Audited: a facilitator removed a member. Payload as above.",
     )
+    SORTITION_CONFIGURED = (
+        "sortition.configured",
+        "Audited: a table's sortition (features, quotas, window, algorithm) was set. "
+        "Payload: `table_id`, `number_to_select`, `algorithm`, `features`.",
+    )
+    SORTITION_SEED_PUBLISHED = (
+        "sortition.seed_published",
+        "Audited: a table's sortition seed was published or changed. Payload: `table_id`, "
+        "`seed`, `seed_source`.",
+    )
+    SORTITION_APPLIED = (
+        "sortition.applied",
+        "A person applied to be drawn. Payload: `table_id` (never the declared features).",
+    )
+    SORTITION_APPLICATION_WITHDRAWN = (
+        "sortition.application_withdrawn",
+        "A person withdrew their application. Payload: `table_id`.",
+    )
+    SORTITION_DRAW_REQUESTED = (
+        "sortition.draw_requested",
+        "Audited: a facilitator queued a draw. Payload: `table_id`, `draw_id`, `seed`, "
+        "`inputs_hash`, `algorithm`, `library_version`, `applicants_count`.",
+    )
+    SORTITION_DRAW_COMPLETED = (
+        "sortition.draw_completed",
+        "Audited: the worker finished a draw. Payload: `table_id`, `draw_id`, `status` "
+        "(done or failed), `inputs_hash`, `selected_count`.",
+    )
+    SORTITION_REPLACEMENT = (
+        "sortition.replacement",
+        "Audited: a panel member was replaced from the reserve list. Payload: `table_id`, "
+        "`draw_id`, `replaced_user_id`, `replacement_user_id`, `reserve_rank`.",
+    )
     GUARDIAN_CONSENT_RECORDED = (
         "guardian_consent.recorded",
         "Audited: a guardian's consent was recorded. Payload: `audit_id` only.",

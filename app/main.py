@@ -41,6 +41,7 @@ from app.routers import polls as polls_router
 from app.routers import proposals as proposals_router
 from app.routers import safety as safety_router
 from app.routers import service_requests as service_requests_router
+from app.routers import sortition as sortition_router
 from app.routers import surveys as surveys_router
 from app.worker import run_worker
 from app.write_limits import RefundFailedWrites
@@ -109,6 +110,7 @@ def create_app() -> FastAPI:
     app.include_router(auth.router)
     app.include_router(organizations.router)
     app.include_router(tables.router)
+    app.include_router(sortition_router.router)
     app.include_router(meetings.router)
     app.include_router(live.router)
     app.include_router(plans.router)

@@ -27,7 +27,7 @@ LAYERS: list[set[str]] = [
     {"audit", "accounts", "guards", "organizations"},
     {"plans", "polls", "meetings", "surveys", "service_requests"},
     {"tables", "live"},
-    {"proposals", "budgets"},
+    {"proposals", "budgets", "sortition"},
     {"comments", "roles"},
     {"moderation", "imports", "privacy", "open_data"},
     {"integrations"},

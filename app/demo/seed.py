@@ -18,6 +18,7 @@ from app.demo.live import seed_demo_live
 from app.demo.minutes import seed_demo_minutes
 from app.demo.moderation import seed_demo_moderation
 from app.demo.proposals import seed_demo_proposals
+from app.demo.sortition import seed_demo_sortition
 from app.event_types import EventType
 from app.events import record_event
 from app.models.accounts import User
@@ -304,5 +305,6 @@ async def seed_demo(session: AsyncSession) -> list[str]:
     report += await seed_demo_budgets(session, DEMO_PASSWORD)
     report += await seed_demo_client(session)
     report += await seed_demo_live(session)
+    report += await seed_demo_sortition(session, DEMO_PASSWORD)
     await session.flush()
     return report

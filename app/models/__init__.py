@@ -47,6 +47,7 @@ from app.models.service_requests import (
     ServiceRequest,
     ServiceRequestNote,
 )
+from app.models.sortition import SortitionApplication, SortitionConfig, SortitionDraw
 from app.models.surveys import (
     Survey,
     SurveyAnswer,
@@ -113,6 +114,9 @@ __all__ = [
     "ServiceAttribute",
     "ServiceRequest",
     "ServiceRequestNote",
+    "SortitionApplication",
+    "SortitionConfig",
+    "SortitionDraw",
     "Survey",
     "SurveyAnswer",
     "SurveyOption",

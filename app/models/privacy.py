@@ -11,6 +11,7 @@ from pydantic import Field as PField
 from app.models.budget_schemas import ExportBudgetParticipation
 from app.models.live import ExportLiveQuestion, ExportLiveQuestionLike
 from app.models.service_requests import ExportServiceRequest
+from app.models.sortition import ApplicationPublic
 from app.models.surveys import ExportSurveyParticipation
 
 ExportFormat = Literal["consulta.export/v1"]
@@ -219,6 +220,11 @@ class PersonalDataExport(BaseModel):
     )
     live_question_likes: list[ExportLiveQuestionLike] = PField(
         default_factory=list, description="Live questions you like."
+    )
+    sortition_applications: list[ApplicationPublic] = PField(
+        default_factory=list,
+        description="Your applications to tables that draw their members by lot, with "
+        "your status and selection probability.",
     )
     not_included: dict[str, Any] = PField(
         description="What is held but left out of the export, and why."

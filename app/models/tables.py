@@ -43,7 +43,8 @@ from app.models.base import (
 from app.models.organizations import SLUG_PATTERN
 
 TableVisibility = Literal["public", "private"]
-MembershipPolicy = Literal["open", "request", "invitation"]
+# sortition: members are drawn by lot from applicants (app/services/sortition).
+MembershipPolicy = Literal["open", "request", "invitation", "sortition"]
 TableStatus = Literal["open", "closed", "archived"]
 MembershipRole = Literal["member", "facilitator"]
 # pending: asked to join a `request` table; invited: a facilitator invited them and they
@@ -71,7 +72,8 @@ class ParticipationTable(SQLModel, table=True):
         UniqueConstraint("organization_id", "slug"),
         CheckConstraint(one_of("visibility", ("public", "private")), name="visibility"),
         CheckConstraint(
-            one_of("membership_policy", ("open", "request", "invitation")), name="membership_policy"
+            one_of("membership_policy", ("open", "request", "invitation", "sortition")),
+            name="membership_policy",
         ),
         CheckConstraint(one_of("status", ("open", "closed", "archived")), name="status"),
         CheckConstraint(

@@ -1,4 +1,4 @@
-"""The worker: webhook delivery and housekeeping (`consulta worker`; inside
+"""The worker: webhook delivery, sortition draws and housekeeping (`consulta worker`; inside
 `consulta serve` in development). Any number of workers on any hosts share the work
 through PostgreSQL only (see app/services/integrations/delivery.py)."""
 
@@ -14,6 +14,7 @@ from app.db import get_sessionmaker, run_after_commit
 from app.housekeeping import purge_periodically
 from app.metrics import WEBHOOK_ATTEMPTS, WORKER_ROUNDS
 from app.services.integrations import delivery
+from app.worker.sortition import run_due_draw
 
 logger = logging.getLogger("consulta.worker")
 
@@ -31,6 +32,8 @@ class Worker:
     def __init__(self) -> None:
         self.name = f"{socket.gethostname()}:{id(self):x}"
         self._client: aiohttp.ClientSession | None = None
+        # The draw this worker is computing, if any (one at a time, in the background).
+        self.draw_task: asyncio.Task[bool] | None = None
 
     @property
     def client(self) -> aiohttp.ClientSession:
@@ -59,9 +62,24 @@ class Worker:
             await run_after_commit(session)
         return len(claims)
 
+    def start_draw(self) -> None:
+        """Start the next due sortition draw in the background, unless one is running."""
+        task = self.draw_task
+        if task is not None and not task.done():
+            return
+        if task is not None and not task.cancelled() and task.exception() is not None:
+            logger.error("sortition round failed", exc_info=task.exception())
+        self.draw_task = asyncio.create_task(run_due_draw(self.name))
+
+    async def wait_for_draw(self) -> bool:
+        """Await the draw started last (tests, shutdown); whether there was one."""
+        return await self.draw_task if self.draw_task is not None else False
+
     async def run_once(self) -> int:
         """Dispatch, then send what is due: several batches at once (each claims its own
-        rows, SKIP LOCKED), so that database round trips and sending overlap."""
+        rows, SKIP LOCKED), so that database round trips and sending overlap. A due
+        sortition draw starts in the background."""
+        self.start_draw()
         dispatched = await self.dispatch_once()
         sent = await asyncio.gather(*(self.deliver_once() for _ in range(PARALLEL_BATCHES)))
         return dispatched + sum(sent)
@@ -89,6 +107,10 @@ class Worker:
                     await asyncio.wait_for(stop.wait(), timeout=poll)
 
     async def aclose(self) -> None:
+        if self.draw_task is not None and not self.draw_task.done():
+            self.draw_task.cancel()  # the child is killed; the draw is claimed again later
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.draw_task
         if self._client is not None:
             await self._client.close()
 

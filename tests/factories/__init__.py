@@ -41,11 +41,23 @@ from tests.factories.plans import (
 from tests.factories.polls import make_poll
 from tests.factories.proposals import make_proposal, support_rows
 from tests.factories.scene import Scene, SceneContent, make_scene
+from tests.factories.sortition import (
+    AGE_BAND,
+    GENDER,
+    applicants_by_key,
+    application_of,
+    configure_sortition,
+    make_applicants,
+    pool,
+    run_draw,
+)
 from tests.factories.tables import add_member, make_table, set_settings
 from tests.factories.world import World, make_world
 
 __all__ = [
+    "AGE_BAND",
     "BUNDLED",
+    "GENDER",
     "PASSWORD",
     "PASSWORD_HASH",
     "OpenDataScene",
@@ -54,12 +66,16 @@ __all__ = [
     "World",
     "add_indicator",
     "add_member",
+    "applicants_by_key",
+    "application_of",
     "audit_actions",
     "comments_count",
     "commit_setup",
+    "configure_sortition",
     "count_rows",
     "import_document",
     "let_meeting_begin",
+    "make_applicants",
     "make_comment",
     "make_meeting",
     "make_municipality",
@@ -78,6 +94,8 @@ __all__ = [
     "plan_document",
     "read_csv",
     "read_jsonl",
+    "pool",
+    "run_draw",
     "set_blocked_words",
     "set_report_threshold",
     "set_settings",

@@ -7,8 +7,8 @@ counts and threads stay whole: no email, no password, no birth date or municipal
 guardian consent, display name "Partecipante rimosso", `deleted_at` and
 `tokens_invalid_before` set, every refresh and one-time token gone. Then:
 
-* roles and table memberships are removed; registrations for meetings still to come are
-  cancelled through `registrations.cancel_registration` (the waiting list moves up);
+* roles, memberships and sortition applications go; registrations for meetings still to
+  come are cancelled through `registrations.cancel_registration` (the waiting list moves up);
 * drafts are deleted; published and withdrawn proposals and comments stay, with
   `author_id` null (shown as `author: null`); co-authorships are removed;
 * content still awaiting a moderator's approval (`pending`) was never published — not
@@ -63,6 +63,7 @@ from app.services.budgets.privacy import forget_budget_voter
 from app.services.live.privacy import erase_live
 from app.services.meetings.registrations import cancel_registration
 from app.services.service_requests.privacy import anonymize_service_requests
+from app.services.sortition.privacy import erase_applications
 from app.services.surveys.privacy import unlink_survey_responses
 
 DELETED_DISPLAY_NAME = "Partecipante rimosso"
@@ -385,6 +386,7 @@ async def delete_account(session: AsyncSession, user: User, data: AccountDelete)
         **live,
         "service_requests_anonymized": service_requests,
         "survey_responses_unlinked": survey_responses,
+        "sortition_applications_deleted": await erase_applications(session, user.id),
     }
     record_audit(
         session,

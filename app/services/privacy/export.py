@@ -4,10 +4,10 @@
 **Export** (`export_personal_data`): everything held about the caller, in a fixed number
 of queries (one per section, each on an index of the person's id) whatever the amount of
 data. Included: the profile with its private fields (email, birth date, municipality),
-guardian consent status, organization roles, table memberships, meeting registrations
-with their check-in codes, their proposals (drafts, pending and hidden ones included,
-with their moderation status), co-authorships, comments (deleted and hidden ones
-flagged), comment votes, supports, their live questions and likes, the polls they
+guardian consent status, organization roles, table memberships, sortition applications,
+meeting registrations with their check-in codes, their proposals (drafts, pending and
+hidden ones included, with their moderation status), co-authorships, comments (deleted
+and hidden ones flagged), comment votes, supports, their live questions and likes, the polls they
 voted in (never their choices: those are not stored with anybody's identity), the
 reports they filed, suspensions concerning them, their active sign-ins (when, until
 when — never the tokens), the administration actions about them (action, organization,
@@ -62,6 +62,7 @@ from app.services.privacy.export_content import (
     supports_section,
 )
 from app.services.service_requests.privacy import export_service_requests
+from app.services.sortition.privacy import export_applications
 from app.services.surveys.privacy import export_survey_participations
 
 
@@ -120,6 +121,7 @@ async def export_personal_data(session: AsyncSession, user: User) -> PersonalDat
         live_question_likes=live_likes,
         survey_participations=await export_survey_participations(session, uid),
         service_requests=await export_service_requests(session, user),
+        sortition_applications=await export_applications(session, uid),
         not_included=NOT_INCLUDED,
     )
 

@@ -168,6 +168,11 @@ async def join_table(
 
     if table.status != "open":
         raise Conflict("This table is not accepting new members.", code=ErrorCode.TABLE_CLOSED)
+    if table.membership_policy == "sortition":
+        raise Forbidden(
+            "This table draws its members by lot; apply under /sortition/applications.",
+            code=ErrorCode.SORTITION_APPLY_INSTEAD,
+        )
     if table.membership_policy == "invitation":
         raise Forbidden(
             "This table is by invitation only; ask one of its facilitators.",
