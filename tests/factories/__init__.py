@@ -9,6 +9,12 @@ Every builder only flushes; `commit_setup` keeps what they wrote before a reques
 from tests.factories.accounts import PASSWORD, PASSWORD_HASH, make_people, make_user
 from tests.factories.base import commit_setup
 from tests.factories.comments import comments_count, make_comment, make_pending_comment
+from tests.factories.conversations import (
+    add_votes,
+    make_conversation,
+    make_statement,
+    vote_tally,
+)
 from tests.factories.meetings import let_meeting_begin, make_meeting
 from tests.factories.moderation import (
     audit_actions,
@@ -45,6 +51,7 @@ __all__ = [
     "SceneContent",
     "add_indicator",
     "add_member",
+    "add_votes",
     "audit_actions",
     "comments_count",
     "commit_setup",
@@ -52,6 +59,7 @@ __all__ = [
     "import_document",
     "let_meeting_begin",
     "make_comment",
+    "make_conversation",
     "make_meeting",
     "make_municipality",
     "make_org",
@@ -61,6 +69,7 @@ __all__ = [
     "make_poll",
     "make_proposal",
     "make_scene",
+    "make_statement",
     "make_table",
     "make_user",
     "moderation_row",
@@ -72,5 +81,6 @@ __all__ = [
     "status_of",
     "support_rows",
     "undismissed_reports",
+    "vote_tally",
     "walk",
 ]
