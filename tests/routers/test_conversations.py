@@ -6,6 +6,7 @@ from sqlmodel import col, select
 
 from app.models.conversations import Conversation, ConversationStatement, ConversationVote
 from tests.factories import (
+    PASSWORD,
     commit_setup,
     make_conversation,
     make_scene,
@@ -254,3 +255,31 @@ async def test_my_vote_is_shown_to_me_only(client, session):
     assert theirs["my_vote"] is None and anonymous["my_vote"] is None
     assert theirs["agree_count"] == anonymous["agree_count"] == 1
     assert str(scene.member.id) not in str(theirs) + str(anonymous)
+
+
+async def test_export_and_erasure_cover_statements_and_votes(client, session):
+    scene = await make_scene(session, content=False)
+    conversation = await make_conversation(session, scene.table)
+    shown = await make_statement(session, conversation, "Resta.", author=scene.member)
+    held = await make_statement(
+        session, conversation, "In attesa.", author=scene.member, status="pending"
+    )
+    await commit_setup(session)
+    await client.put(
+        f"/v1/statements/{shown.id}/vote", json={"vote": "agree"}, headers=bearer(scene.member)
+    )
+    exported = (await client.get("/v1/me/export", headers=bearer(scene.member))).json()
+    assert {s["id"] for s in exported["conversation_statements"]} == {str(shown.id), str(held.id)}
+    assert [(v["statement_id"], v["vote"]) for v in exported["conversation_votes"]] == [
+        (str(shown.id), "agree")
+    ]
+    erased = await client.request(
+        "DELETE", "/v1/me", json={"password": PASSWORD}, headers=bearer(scene.member)
+    )
+    assert erased.status_code == 204, erased.text
+    rows = (
+        await session.exec(select(ConversationStatement).execution_options(populate_existing=True))
+    ).all()
+    assert [(r.id, r.author_id) for r in rows] == [(shown.id, None)]
+    # The vote stays, with the anonymous account: the count is unchanged.
+    assert (await vote_tally(session, shown.id))["agree"] == 1

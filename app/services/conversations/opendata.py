@@ -48,9 +48,9 @@ async def conversation_statement_rows(
             col(ConversationStatement.created_at),
             col(ConversationStatement.id),
         )
-        .execution_options(yield_per=CHUNK)
     )
-    for statement, title in (await session.exec(stmt)).all():
+    rows = await session.stream(stmt.execution_options(yield_per=CHUNK))
+    async for statement, title in rows:
         yield {
             "conversation_id": str(statement.conversation_id),
             "conversation_title": title,
@@ -83,7 +83,8 @@ async def conversation_vote_rows(
         .where(*_public(organization_id))
         .order_by(col(ConversationVote.conversation_id), col(ConversationVote.statement_id))
     )
-    for conversation_id, key, user_id, statement_id, vote in (await session.exec(stmt)).all():
+    rows = await session.stream(stmt.execution_options(yield_per=CHUNK))
+    async for conversation_id, key, user_id, statement_id, vote in rows:
         yield {
             "conversation_id": str(conversation_id),
             "participant": pseudonym(key, user_id),

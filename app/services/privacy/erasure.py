@@ -20,8 +20,7 @@ guardian consent, display name "Partecipante rimosso", `deleted_at` and
   anywhere (`comments_count` counts visible comments), so every count stays exact;
 * live questions: pending ones are deleted, the others stay authorless; their stream
   tickets and presence rows go (`app/services/live/privacy.py`);
-* conversations: pending statements are deleted (their moderation items closed), the
-  others stay authorless (`app/services/conversations/privacy.py`);
+* statements of conversations: pending ones are deleted, the others stay authorless;
 * supports, comment votes, question likes, statement votes and poll participations are
   kept: the rows now point at an anonymous account, and every public count (`supports_count`, votes,
   `ballots_count`) stays exactly as it was;
@@ -371,8 +370,7 @@ async def delete_account(session: AsyncSession, user: User, data: AccountDelete)
     await session.exec(delete(ProposalCoauthor).where(col(ProposalCoauthor.user_id) == user.id))
     budget_voters = await forget_budget_voter(session, user.id)
     proposals, comments = await _keep_authorless(session, user)
-    live = await erase_live(session, locked)
-    conversations = await erase_conversations(session, locked)
+    live = await erase_live(session, locked) | await erase_conversations(session, locked)
     await revoke_all_refresh_tokens(session, user.id)
     await session.exec(delete(OneTimeToken).where(col(OneTimeToken.user_id) == user.id))
     await _forget_stored_replays(session, user)
@@ -387,7 +385,6 @@ async def delete_account(session: AsyncSession, user: User, data: AccountDelete)
         "registrations_cancelled": registrations,
         "budget_voter_records_erased": budget_voters,
         **live,
-        **conversations,
         "service_requests_anonymized": service_requests,
         "survey_responses_unlinked": survey_responses,
     }
