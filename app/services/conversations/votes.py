@@ -2,11 +2,11 @@
 with DELETE.
 
 Exact counts: a statement's `agree_count`, `disagree_count` and `pass_count` equal its
-vote rows of each value. A vote first locks the person's row if it exists (`FOR
-UPDATE`) and changes it, moving the two counters by ±1 in the same transaction; when
-there is none it inserts with `ON CONFLICT DO NOTHING` and, only if a row was inserted,
-adds 1 — a concurrent first vote of the same person makes the insert find the row, and
-the vote is retried as a change. Counters move with atomic `UPDATE … SET n = n + 1`.
+vote rows of each value. A vote first inserts with `ON CONFLICT DO NOTHING` and, only if
+a row was inserted, adds 1; when the person has voted already (also by a concurrent
+request, whose insert the conflict waits for), it locks their row (`FOR UPDATE`) and
+changes it, moving the two counters by ±1 in the same transaction. Counters move with
+atomic `UPDATE … SET n = n + 1 RETURNING` (the counts answered are the ones left).
 
 Recomputing the map (coalesced, `maps.py`): every vote's transaction marks its
 conversation dirty. Votes take a *shared* transaction-level advisory lock on the
@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, text, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -69,24 +70,29 @@ async def mark_dirty(session: AsyncSession, conversation_id: uuid.UUID) -> None:
     )
 
 
-async def _move(session: AsyncSession, statement_id: uuid.UUID, deltas: dict[int, int]) -> None:
-    values: dict[str, Any] = {
-        _COUNTERS[v]: getattr(ConversationStatement, _COUNTERS[v]) + d
-        for v, d in deltas.items()
-        if d
-    }
-    if values:
+Counts = tuple[int, int, int]  # agree, disagree, pass
+
+
+async def _move(session: AsyncSession, statement_id: uuid.UUID, deltas: dict[int, int]) -> Counts:
+    """Move the statement's counters atomically; its counts after the move."""
+    s = ConversationStatement
+    values: dict[str, Any] = {_COUNTERS[v]: getattr(s, _COUNTERS[v]) + d for v, d in deltas.items()}
+    row = (
         await session.exec(
-            update(ConversationStatement)
-            .where(col(ConversationStatement.id) == statement_id)
+            update(s)
+            .where(col(s.id) == statement_id)
             .values(**values)
+            .returning(col(s.agree_count), col(s.disagree_count), col(s.pass_count))
         )
+    ).one()
+    return int(row[0]), int(row[1]), int(row[2])
 
 
 async def _change(
     session: AsyncSession, statement_id: uuid.UUID, user_id: uuid.UUID, new: int | None
-) -> bool:
-    """Change (or with `new` None, delete) the person's vote if they have one."""
+) -> tuple[bool, Counts | None]:
+    """Change (or with `new` None, delete) the person's vote: (found a vote, the counts
+    after the change — None when nothing changed)."""
     key = (
         col(ConversationVote.statement_id) == statement_id,
         col(ConversationVote.user_id) == user_id,
@@ -95,23 +101,22 @@ async def _change(
         await session.exec(select(ConversationVote.vote).where(*key).with_for_update())
     ).one_or_none()
     if old is None:
-        return False
+        return False, None
     if new == old:
-        return True
+        return True, None
     if new is None:
         await session.exec(delete(ConversationVote).where(*key))
-        await _move(session, statement_id, {old: -1})
-    else:
-        await session.exec(
-            update(ConversationVote).where(*key).values(vote=new, updated_at=func.clock_timestamp())
-        )
-        await _move(session, statement_id, {old: -1, new: 1})
-    return True
+        return True, await _move(session, statement_id, {old: -1})
+    await session.exec(
+        update(ConversationVote).where(*key).values(vote=new, updated_at=func.clock_timestamp())
+    )
+    return True, await _move(session, statement_id, {old: -1, new: 1})
 
 
 async def _insert(
     session: AsyncSession, statement: ConversationStatement, user_id: uuid.UUID, value: int
-) -> bool:
+) -> Counts | None:
+    """A first vote; None when the person has voted already."""
     inserted = (
         await session.exec(
             insert(ConversationVote)
@@ -126,25 +131,27 @@ async def _insert(
         )
     ).first()
     if inserted is None:
-        return False
-    await _move(session, statement.id, {value: 1})
-    return True
+        return None
+    return await _move(session, statement.id, {value: 1})
 
 
-async def _fresh(session: AsyncSession, statement_id: uuid.UUID) -> ConversationStatement:
-    return (
-        await session.exec(
-            select(ConversationStatement)
-            .where(col(ConversationStatement.id) == statement_id)
-            .execution_options(populate_existing=True)
-        )
-    ).one()
+def _answer(
+    statement: ConversationStatement, actor: User, counts: Counts | None, vote: int | None
+) -> StatementPublic:
+    """The statement with the counts this transaction left (not marking it changed)."""
+    if counts is not None:
+        for name, value in zip(
+            ("agree_count", "disagree_count", "pass_count"), counts, strict=True
+        ):
+            set_committed_value(statement, name, value)
+    return statement_public(statement, actor, vote)
 
 
 async def cast_vote(
     session: AsyncSession, actor: User, statement_id: uuid.UUID, choice: VoteChoice
 ) -> StatementPublic:
-    """Vote (or change the vote) on a visible statement of an open conversation."""
+    """Vote (or change the vote) on a visible statement of an open conversation: a first
+    vote is one insert; a change, a locked read and an update (module docstring)."""
     statement, conversation, ctx = await statement_context(session, actor, statement_id, write=True)
     require_participant(ctx, actor)
     require_open(conversation, ctx)
@@ -154,12 +161,16 @@ async def cast_vote(
         )
     value = VOTE_VALUES[choice]
     await lock_shared(session, conversation.id)
-    changed = await _change(session, statement.id, actor.id, value)
-    if not changed and not await _insert(session, statement, actor.id, value):
-        # A concurrent first vote of the same person inserted the row meanwhile.
-        await _change(session, statement.id, actor.id, value)
-    await mark_dirty(session, conversation.id)
-    return statement_public(await _fresh(session, statement.id), actor, value)
+    counts = await _insert(session, statement, actor.id, value)
+    changed = counts is not None
+    if not changed:
+        found, counts = await _change(session, statement.id, actor.id, value)
+        if not found:  # withdrawn meanwhile by a concurrent request of the same person
+            counts = await _insert(session, statement, actor.id, value)
+        changed = counts is not None
+    if changed:
+        await mark_dirty(session, conversation.id)
+    return _answer(statement, actor, counts, value)
 
 
 async def withdraw_vote(
@@ -169,9 +180,10 @@ async def withdraw_vote(
     statement, conversation, ctx = await statement_context(session, actor, statement_id, write=True)
     require_open(conversation, ctx)
     await lock_shared(session, conversation.id)
-    if await _change(session, statement.id, actor.id, None):
+    _, counts = await _change(session, statement.id, actor.id, None)
+    if counts is not None:
         await mark_dirty(session, conversation.id)
-    return statement_public(await _fresh(session, statement.id), actor, None)
+    return _answer(statement, actor, counts, None)
 
 
 def vote_name(value: int | None) -> VoteChoice | None:
