@@ -19,7 +19,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import func, or_, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -34,7 +34,6 @@ from app.models.conversations import (
     ConversationMap,
     ConversationMapPublic,
     ConversationStatement,
-    ConversationVote,
     MapConsensus,
     MapGroup,
     MapInformedConsensus,
@@ -42,7 +41,7 @@ from app.models.conversations import (
     MapStatement,
 )
 from app.services.conversations.access import conversation_context, pseudonym
-from app.services.conversations.pipeline import Vote, compute_map
+from app.services.conversations.pipeline import Participant, compute_map
 from app.services.conversations.votes import lock_exclusive
 
 logger = logging.getLogger("consulta.conversations")
@@ -83,33 +82,38 @@ async def _claim(session: AsyncSession, conversation_id: uuid.UUID) -> bytes | N
 
 async def read_votes(
     session: AsyncSession, conversation_id: uuid.UUID, key: bytes
-) -> tuple[datetime, list[Vote], list[uuid.UUID]]:
-    """(as of, votes on visible statements by pseudonym, visible statements' ids)."""
+) -> tuple[datetime, list[Participant], list[uuid.UUID]]:
+    """(as of, one matrix row per participant, the visible statements' ids): the votes
+    aggregated per person in SQL, statements as indexes, so 120 000 votes are 1 000 rows
+    of integer arrays."""
     as_of = (await session.exec(select(func.now()))).one()
-    statements = list(
-        (
-            await session.exec(
-                select(ConversationStatement.id).where(
-                    col(ConversationStatement.conversation_id) == conversation_id,
-                    col(ConversationStatement.status) == "visible",
-                )
+    params = {"c": conversation_id}
+    statements = [
+        row[0]
+        for row in (
+            await session.execute(
+                text(
+                    "SELECT id FROM conversation_statements "
+                    "WHERE conversation_id = :c AND status = 'visible' ORDER BY id"
+                ),
+                params,
             )
         ).all()
-    )
-    rows = await session.exec(
-        select(ConversationVote.user_id, ConversationVote.statement_id, ConversationVote.vote)
-        .join(ConversationStatement, col(ConversationStatement.id) == ConversationVote.statement_id)
-        .where(
-            col(ConversationVote.conversation_id) == conversation_id,
-            col(ConversationStatement.status) == "visible",
-        )
-    )
-    names: dict[uuid.UUID, str] = {}
-    votes = [
-        Vote(names.setdefault(uid, pseudonym(key, uid)), sid, value)
-        for uid, sid, value in rows.all()
     ]
-    return as_of, votes, statements
+    rows = await session.execute(
+        text(
+            "WITH s AS (SELECT id, (row_number() OVER (ORDER BY id) - 1)::int AS i "
+            "FROM conversation_statements WHERE conversation_id = :c AND status = 'visible') "
+            "SELECT v.user_id, array_agg(s.i), array_agg(v.vote::int) "
+            "FROM conversation_votes v JOIN s ON s.id = v.statement_id "
+            "WHERE v.conversation_id = :c GROUP BY v.user_id"
+        ),
+        params,
+    )
+    participants = [
+        Participant(pseudonym(key, uid), indexes, values) for uid, indexes, values in rows.all()
+    ]
+    return as_of, participants, statements
 
 
 async def _store(

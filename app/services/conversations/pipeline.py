@@ -29,10 +29,14 @@ RANDOM_STATE = 42
 
 
 @dataclass(frozen=True)
-class Vote:
-    participant: str  # a pseudonym (keyed hash), never an id
-    statement_id: uuid.UUID
-    value: int  # 1 agree, -1 disagree, 0 pass
+class Participant:
+    """One row of the vote matrix: a pseudonym (keyed hash, never an id), the indexes of
+    the statements voted on (into the map's statement list) and the votes (1 agree,
+    -1 disagree, 0 pass)."""
+
+    name: str
+    statements: Sequence[int]
+    values: Sequence[int]
 
 
 def _finite(value: Any) -> float:
@@ -62,35 +66,28 @@ def _statement_ref(sid: uuid.UUID, stat: Any, direction: str) -> dict[str, Any]:
     }
 
 
-def compute_map(votes: Sequence[Vote], statement_ids: Sequence[uuid.UUID]) -> dict[str, Any]:
-    """The map of `votes` on the visible statements `statement_ids`."""
-    statements = sorted(set(statement_ids))
-    index = {sid: i for i, sid in enumerate(statements)}
-    votes = [v for v in votes if v.statement_id in index]
-    people = sorted({v.participant for v in votes})
-    person = {p: i for i, p in enumerate(people)}
-    counts: dict[str, int] = {}
-    for v in votes:
-        counts[v.participant] = counts.get(v.participant, 0) + 1
+def compute_map(
+    participants: Sequence[Participant], statement_ids: Sequence[uuid.UUID]
+) -> dict[str, Any]:
+    """The map of the participants' votes on the visible statements `statement_ids`."""
+    statements = list(statement_ids)
+    people = [p for p in participants if p.statements]
+    votes_count = sum(len(p.statements) for p in people)
     threshold = min(MIN_VOTES, max(len(statements), 1))
-    clusterable = sum(1 for n in counts.values() if n >= threshold)
+    clusterable = sum(1 for p in people if len(p.statements) >= threshold)
     if len(statements) < 2 or clusterable < MIN_PARTICIPANTS:
-        return _too_few(len(votes), clusterable)
+        return _too_few(votes_count, clusterable)
     result = run_pipeline(
         votes=[
-            {
-                "participant_id": person[v.participant],
-                "statement_id": index[v.statement_id],
-                "vote": v.value,
-                "modified": 0,
-            }
-            for v in votes
+            {"participant_id": i, "statement_id": s, "vote": v, "modified": 0}
+            for i, p in enumerate(people)
+            for s, v in zip(p.statements, p.values, strict=True)
         ],
         min_user_vote_threshold=threshold,
         random_state=RANDOM_STATE,
         pick_max=PICK_MAX,
     )
-    return _result(result, statements, people, len(votes))
+    return _result(result, statements, [p.name for p in people], votes_count)
 
 
 def _result(
