@@ -141,7 +141,8 @@ async def bench_recompute(cid: uuid.UUID) -> None:
     result = compute_map(votes, statements)
     alone = time.perf_counter() - started
     print(
-        f"recompute: {sum(len(p.statements) for p in votes)} votes, {result['participants_count']} placed, "
+        f"recompute: {sum(len(p.statements) for p in votes)} votes, "
+        f"{result['participants_count']} placed, "
         f"{len(result['groups'])} groups; whole recomputation {whole:.2f} s, "
         f"reading the votes {reading:.2f} s, pipeline alone {alone:.2f} s (target ≤ 10 s)"
     )
