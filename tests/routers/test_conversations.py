@@ -220,7 +220,7 @@ async def test_next_statement_is_one_not_voted_yet(client, session):
     await commit_setup(session)
     url = f"/v1/conversations/{conversation.id}/statements/next"
     assert_problem(await client.get(url), 401)
-    seen = set()
+    seen: set[str] = set()
     for _ in range(2):
         picked = (await client.get(url, headers=bearer(scene.member))).json()
         assert picked["statement"] is not None
