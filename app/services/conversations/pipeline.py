@@ -16,8 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reddwarf.implementations.polis import run_pipeline
-
 # Polis places (and groups) participants who voted on at least 7 statements.
 MIN_VOTES = 7
 # Fewer clusterable participants than this: no groups are drawn.
@@ -77,6 +75,10 @@ def compute_map(
     clusterable = sum(1 for p in people if len(p.statements) >= threshold)
     if len(statements) < 2 or clusterable < MIN_PARTICIPANTS:
         return _too_few(votes_count, clusterable)
+    # Imported here: red-dwarf brings pandas, scikit-learn and SciPy, which only the
+    # worker needs (the API server would pay seconds of start-up for them).
+    from reddwarf.implementations.polis import run_pipeline
+
     result = run_pipeline(
         votes=[
             {"participant_id": i, "statement_id": s, "vote": v, "modified": 0}
