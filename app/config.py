@@ -126,6 +126,9 @@ class Settings(BaseSettings):
     worker_lease_seconds: int = Field(default=60, ge=15)
     # Run the worker inside `consulta serve` (default: in development only).
     worker_in_process: bool | None = None
+    # Opinion maps: the worker recomputes a conversation's map at most this often (votes
+    # in between are coalesced into the next computation).
+    conversation_map_seconds: float = Field(default=5.0, gt=0, le=3600)
 
     mail_backend: Literal["file", "smtp"] = "file"
     mail_dir: Path | None = None  # default: <data_dir>/mail

@@ -317,6 +317,15 @@ class ErrorCode(Catalogue):
     POLL_CLOSED = "poll_closed", "The poll has closed."
     QUESTION_NOT_VISIBLE = "question_not_visible", "Only shown questions can be liked."
     UNKNOWN_AGENDA_ITEM = "unknown_agenda_item", "No agenda item with this index."
+    CONVERSATION_CLOSED = (
+        "conversation_closed",
+        "The conversation is closed to new votes and statements.",
+    )
+    STATEMENTS_BY_FACILITATORS = (
+        "statements_by_facilitators",
+        "Only the table's facilitators add statements to this conversation.",
+    )
+    STATEMENT_NOT_VISIBLE = "statement_not_visible", "Only visible statements can be voted on."
     UNKNOWN_MEETING = "unknown_meeting", "Not a meeting of this poll's table."
 
     # --- Open311 service requests (its own numeric codes are Open311's, not these) --------

@@ -378,6 +378,26 @@ class EventType(Catalogue):
     POLL_OPENED = "poll.opened", "A live poll was opened in its meeting. Payload: `poll_id`."
     POLL_CLOSED = "poll.closed", "A live poll was closed in its meeting. Payload: `poll_id`."
 
+    # --- conversations and opinion maps ------------------------------------------------
+    CONVERSATION_CREATED = (
+        "conversation.created",
+        "A conversation was opened on a table. Payload: `table_id`.",
+    )
+    CONVERSATION_UPDATED = (
+        "conversation.updated",
+        "A conversation changed (or was closed). Payload: `fields`.",
+    )
+    STATEMENT_CREATED = (
+        "statement.created",
+        "A statement was written in a conversation (maybe held as `pending`). "
+        "Payload: `conversation_id`, `status`.",
+    )
+    CONVERSATION_MAP_COMPUTED = (
+        "conversation.map_computed",
+        "The worker recomputed a conversation's opinion map. Payload: `groups`, "
+        "`participants`, `votes`, `computation_ms` (no identities).",
+    )
+
     # --- Open311 service requests ----------------------------------------------------------
     OPEN311_KEY_ISSUED = (
         "open311_key.issued",

@@ -32,6 +32,7 @@ from app.routers import (
 )
 from app.routers import budgets as budgets_router
 from app.routers import comments as comments_router
+from app.routers import conversations as conversations_router
 from app.routers import integrations as integrations_router
 from app.routers import moderation as moderation_router
 from app.routers import moderation_settings as moderation_settings_router
@@ -118,6 +119,7 @@ def create_app() -> FastAPI:
     app.include_router(proposals_router.router)
     app.include_router(comments_router.router)
     app.include_router(polls_router.router)
+    app.include_router(conversations_router.router)
     app.include_router(budgets_router.router)
     app.include_router(moderation_router.router)
     app.include_router(safety_router.router)

@@ -26,7 +26,7 @@ LAYERS: list[set[str]] = [
     {"access", "validation"},
     {"audit", "accounts", "guards", "organizations"},
     {"plans", "polls", "meetings", "surveys", "service_requests"},
-    {"tables", "live"},
+    {"tables", "live", "conversations"},
     {"proposals", "budgets", "sortition"},
     {"comments", "roles"},
     {"moderation", "imports", "privacy", "open_data"},

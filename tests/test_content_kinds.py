@@ -48,6 +48,7 @@ def test_what_each_kind_declares_is_consistent() -> None:
         "comment": ("visible", "hidden", "pending"),
         "meeting": ("visible", "hidden"),
         "question": ("visible", "hidden", "pending"),
+        "statement": ("visible", "hidden", "pending"),
     }
 
 

@@ -27,7 +27,13 @@ from app.models.budgets import Budget, BudgetArea, BudgetProject
 from app.models.integrations import WebhookEndpoint
 from app.models.organizations import OrganizationRole
 from app.pagination import encode_cursor
-from tests.factories import add_indicator, commit_setup, make_scene, make_user
+from tests.factories import (
+    add_indicator,
+    commit_setup,
+    make_conversation,
+    make_scene,
+    make_user,
+)
 from tests.factories.budgets import phases_around
 from tests.helpers import assert_problem, bearer
 
@@ -170,6 +176,7 @@ async def _path_values(session: Any) -> tuple[dict[str, str], dict[str, str]]:
     )
     session.add_all([project, webhook])
     await session.flush()
+    conversation = await make_conversation(session, scene.table)
     await commit_setup(session)
     values = {
         "org": scene.org.slug,
@@ -183,6 +190,7 @@ async def _path_values(session: Any) -> tuple[dict[str, str], dict[str, str]]:
         "budget_id": str(budget.id),
         "project_id": str(project.id),
         "webhook_id": str(webhook.id),
+        "conversation_id": str(conversation.id),
     }
     return values, bearer(admin)
 

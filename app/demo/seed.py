@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.demo.budgets import seed_demo_budgets
 from app.demo.comments import seed_comments_and_polls
+from app.demo.conversations import seed_demo_conversation
 from app.demo.integrations import seed_demo_client
 from app.demo.listening import seed_demo_listening
 from app.demo.live import seed_demo_live
@@ -306,5 +307,6 @@ async def seed_demo(session: AsyncSession) -> list[str]:
     report += await seed_demo_client(session)
     report += await seed_demo_live(session)
     report += await seed_demo_sortition(session, DEMO_PASSWORD)
+    report += await seed_demo_conversation(session, DEMO_PASSWORD)
     await session.flush()
     return report

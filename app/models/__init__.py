@@ -15,6 +15,12 @@ from app.models.budgets import (
     BudgetVoter,
 )
 from app.models.comments import Comment, CommentVote
+from app.models.conversations import (
+    Conversation,
+    ConversationMap,
+    ConversationStatement,
+    ConversationVote,
+)
 from app.models.events import Event
 from app.models.idempotency import IdempotencyRecord
 from app.models.integrations import (
@@ -76,6 +82,10 @@ __all__ = [
     "BudgetVoter",
     "Comment",
     "CommentVote",
+    "Conversation",
+    "ConversationMap",
+    "ConversationStatement",
+    "ConversationVote",
     "Event",
     "IdempotencyRecord",
     "Indicator",

@@ -48,11 +48,18 @@ from app.models.proposals import PersonRef
 from app.models.tables import one_of
 
 # What a person may report.
-ReportTargetType = Literal["proposal", "comment", "meeting", "user", "question"]
-REPORT_TARGET_TYPES: tuple[str, ...] = ("proposal", "comment", "meeting", "user", "question")
+ReportTargetType = Literal["proposal", "comment", "meeting", "user", "question", "statement"]
+REPORT_TARGET_TYPES: tuple[str, ...] = (
+    "proposal",
+    "comment",
+    "meeting",
+    "user",
+    "question",
+    "statement",
+)
 # What moderators act on: reportable things, plus the hosts of comment threads (locks).
 ModerationTargetType = Literal[
-    "proposal", "comment", "meeting", "user", "poll", "plan_node", "question"
+    "proposal", "comment", "meeting", "user", "poll", "plan_node", "question", "statement"
 ]
 MODERATION_TARGET_TYPES: tuple[str, ...] = (
     "proposal",
@@ -63,6 +70,8 @@ MODERATION_TARGET_TYPES: tuple[str, ...] = (
     "plan_node",
     # Live questions (app/services/live/questions.py).
     "question",
+    # Conversations' statements (app/services/conversations/statement_kind.py).
+    "statement",
 )
 ReportReason = Literal["spam", "offensive", "off_topic", "personal_data", "other"]
 REPORT_REASONS: tuple[str, ...] = ("spam", "offensive", "off_topic", "personal_data", "other")

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PField
 
 from app.models.budget_schemas import ExportBudgetParticipation
+from app.models.conversations import ExportConversationVote, ExportStatement
 from app.models.live import ExportLiveQuestion, ExportLiveQuestionLike
 from app.models.service_requests import ExportServiceRequest
 from app.models.sortition import ApplicationPublic
@@ -225,6 +226,12 @@ class PersonalDataExport(BaseModel):
         default_factory=list,
         description="Your applications to tables that draw their members by lot, with "
         "your status and selection probability.",
+    )
+    conversation_statements: list[ExportStatement] = PField(
+        default_factory=list, description="Statements you wrote in conversations."
+    )
+    conversation_votes: list[ExportConversationVote] = PField(
+        default_factory=list, description="Your votes on conversations' statements."
     )
     not_included: dict[str, Any] = PField(
         description="What is held but left out of the export, and why."

@@ -1,6 +1,6 @@
-"""The worker: webhook delivery, sortition draws and housekeeping (`consulta worker`; inside
-`consulta serve` in development). Any number of workers on any hosts share the work
-through PostgreSQL only (see app/services/integrations/delivery.py)."""
+"""The worker: webhook delivery, sortition draws, opinion maps and housekeeping
+(`consulta worker`; inside `consulta serve` in development). Any number of workers on
+any hosts share the work through PostgreSQL only (see app/services/integrations/delivery.py)."""
 
 import asyncio
 import contextlib
@@ -13,6 +13,7 @@ from app.config import get_settings
 from app.db import get_sessionmaker, run_after_commit
 from app.housekeeping import purge_periodically
 from app.metrics import WEBHOOK_ATTEMPTS, WORKER_ROUNDS
+from app.services.conversations.maps import recompute_periodically
 from app.services.integrations import delivery
 from app.worker.sortition import run_due_draw
 
@@ -118,7 +119,9 @@ class Worker:
 async def run_worker(stop: asyncio.Event | None = None, *, housekeeping: bool = True) -> None:
     """The worker's whole job until `stop` is set (or the task is cancelled)."""
     worker = Worker()
-    tasks = [asyncio.create_task(purge_periodically())] if housekeeping else []
+    tasks = [asyncio.create_task(recompute_periodically())]
+    if housekeeping:
+        tasks.append(asyncio.create_task(purge_periodically()))
     try:
         await worker.run(stop)
     finally:

@@ -9,6 +9,12 @@ Every builder only flushes; `commit_setup` keeps what they wrote before a reques
 from tests.factories.accounts import PASSWORD, PASSWORD_HASH, make_people, make_user
 from tests.factories.base import commit_setup
 from tests.factories.comments import comments_count, make_comment, make_pending_comment
+from tests.factories.conversations import (
+    add_votes,
+    make_conversation,
+    make_statement,
+    vote_tally,
+)
 from tests.factories.meetings import let_meeting_begin, make_meeting
 from tests.factories.moderation import (
     audit_actions,
@@ -68,6 +74,7 @@ __all__ = [
     "add_member",
     "applicants_by_key",
     "application_of",
+    "add_votes",
     "audit_actions",
     "comments_count",
     "commit_setup",
@@ -77,6 +84,7 @@ __all__ = [
     "let_meeting_begin",
     "make_applicants",
     "make_comment",
+    "make_conversation",
     "make_meeting",
     "make_municipality",
     "make_open_data_scene",
@@ -87,6 +95,7 @@ __all__ = [
     "make_poll",
     "make_proposal",
     "make_scene",
+    "make_statement",
     "make_table",
     "make_user",
     "make_world",
@@ -103,5 +112,6 @@ __all__ = [
     "status_of",
     "support_rows",
     "undismissed_reports",
+    "vote_tally",
     "walk",
 ]

@@ -58,7 +58,7 @@ async def hold_reason(
 async def queue_for_approval(
     session: AsyncSession,
     *,
-    target_type: Literal["proposal", "comment"],
+    target_type: Literal["proposal", "comment", "statement"],
     target_id: uuid.UUID,
     organization_id: uuid.UUID,
     table_id: uuid.UUID | None,

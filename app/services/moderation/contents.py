@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models.accounts import User
 from app.models.comments import Comment
+from app.models.conversations import ConversationStatement
 from app.models.live import LiveQuestion
 from app.models.meetings import Meeting
 from app.models.moderation import ModeratedContent, Moderation
@@ -99,6 +100,25 @@ async def _questions(session: AsyncSession, ids: list[uuid.UUID]) -> Contents:
     return found
 
 
+async def _statements(session: AsyncSession, ids: list[uuid.UUID]) -> Contents:
+    found: Contents = {}
+    for statement, name in (
+        await session.exec(
+            select(ConversationStatement, User.display_name)
+            .outerjoin(User, named_user(ConversationStatement.author_id))
+            .where(col(ConversationStatement.id).in_(ids))
+        )
+    ).all():
+        content = ModeratedContent(
+            body=statement.body,
+            author=person_ref(statement.author_id, name),
+            on_target_type="conversation",
+            on_target_id=statement.conversation_id,
+        )
+        found["statement", statement.id] = (content, statement.status)
+    return found
+
+
 async def _meetings(session: AsyncSession, ids: list[uuid.UUID]) -> Contents:
     found: Contents = {}
     for meeting, name in (
@@ -158,6 +178,7 @@ LOADERS: dict[str, Callable[[AsyncSession, list[uuid.UUID]], Awaitable[Contents]
     "proposal": _proposals,
     "comment": _comments,
     "question": _questions,
+    "statement": _statements,
     "meeting": _meetings,
     "poll": _polls,
     "plan_node": _plan_nodes,

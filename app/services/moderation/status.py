@@ -29,6 +29,7 @@ from app.errors import NotFound
 from app.services.access.kinds import KINDS, ContentKind
 from app.services.budgets.access import BUDGET_PROJECT
 from app.services.comments.counters import adjust_comments_count
+from app.services.conversations.statement_kind import STATEMENT
 from app.services.live.question_kind import QUESTION
 
 # The statuses each kind of content may take (from the registry); other targets
@@ -38,7 +39,7 @@ CONTENT_STATUSES: dict[str, tuple[str, ...]] = {
 }
 
 # Kinds other domains register: imported so that they are registered before any lookup.
-REGISTERED_ELSEWHERE = (QUESTION, BUDGET_PROJECT)
+REGISTERED_ELSEWHERE = (QUESTION, BUDGET_PROJECT, STATEMENT)
 
 
 def status_column(target_type: str) -> Any:

@@ -20,8 +20,9 @@ guardian consent, display name "Partecipante rimosso", `deleted_at` and
   anywhere (`comments_count` counts visible comments), so every count stays exact;
 * live questions: pending ones are deleted, the others stay authorless; their stream
   tickets and presence rows go (`app/services/live/privacy.py`);
-* supports, comment votes, question likes and poll participations are kept: the rows
-  now point at an anonymous account, and every public count (`supports_count`, votes,
+* statements of conversations: pending ones are deleted, the others stay authorless;
+* supports, comment votes, question likes, statement votes and poll participations are
+  kept: the rows now point at an anonymous account, and every public count (`supports_count`, votes,
   `ballots_count`) stays exactly as it was;
 * reports they filed and suspensions about them are kept (moderation records, now about
   an anonymous account);
@@ -60,6 +61,7 @@ from app.security import verify_password_off_loop
 from app.services.accounts.sign_in import revoke_all_refresh_tokens
 from app.services.audit.write import record_audit
 from app.services.budgets.privacy import forget_budget_voter
+from app.services.conversations.privacy import erase_conversations
 from app.services.live.privacy import erase_live
 from app.services.meetings.registrations import cancel_registration
 from app.services.service_requests.privacy import anonymize_service_requests
@@ -369,7 +371,7 @@ async def delete_account(session: AsyncSession, user: User, data: AccountDelete)
     await session.exec(delete(ProposalCoauthor).where(col(ProposalCoauthor.user_id) == user.id))
     budget_voters = await forget_budget_voter(session, user.id)
     proposals, comments = await _keep_authorless(session, user)
-    live = await erase_live(session, locked)
+    live = await erase_live(session, locked) | await erase_conversations(session, locked)
     await revoke_all_refresh_tokens(session, user.id)
     await session.exec(delete(OneTimeToken).where(col(OneTimeToken.user_id) == user.id))
     await _forget_stored_replays(session, user)

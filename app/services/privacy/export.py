@@ -40,6 +40,7 @@ from app.models.privacy import (
     PersonalDataExport,
 )
 from app.services.budgets.privacy import budget_participations
+from app.services.conversations.privacy import export_conversations
 from app.services.live.privacy import export_live
 from app.services.privacy.export_account import (
     activity_section,
@@ -98,6 +99,7 @@ async def export_personal_data(session: AsyncSession, user: User) -> PersonalDat
     now = _now()
     uid = user.id
     live_questions, live_likes = await export_live(session, user)
+    statements, statement_votes = await export_conversations(session, user)
     return PersonalDataExport(
         generated_at=now,
         profile=await profile_section(session, user),
@@ -119,6 +121,8 @@ async def export_personal_data(session: AsyncSession, user: User) -> PersonalDat
         activity=await activity_section(session, uid),
         live_questions=live_questions,
         live_question_likes=live_likes,
+        conversation_statements=statements,
+        conversation_votes=statement_votes,
         survey_participations=await export_survey_participations(session, uid),
         service_requests=await export_service_requests(session, user),
         sortition_applications=await export_applications(session, uid),
