@@ -8,8 +8,8 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app.config import get_settings
-from app.docs import install_offline_docs
 from app.conventions import HttpConventions
+from app.docs import install_offline_docs
 from app.errors import install_error_handlers
 from app.housekeeping import purge_periodically
 from app.idempotency import IdempotencyMiddleware
