@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     db_max_overflow: int = 10
     # How long a request waits for a pooled connection before it answers 503
     # `service_busy` (with Retry-After) instead of queueing without bound.
-    db_pool_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    db_pool_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
     # PostgreSQL's statement_timeout on the app's connections: a runaway query (or one
     # stuck behind a lock) is cancelled and answers 503 `database_timeout`, rather than
     # holding a connection and a worker. 0 turns it off.

@@ -40,7 +40,7 @@ class ServerProcess:
         return self.log.read_text(errors="replace")
 
 
-def _wait_until_up(server: ServerProcess, timeout: float = 30.0) -> None:
+def _wait_until_up(server: ServerProcess, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:

@@ -190,7 +190,11 @@ async def test_the_worker_serves_its_own_metrics(
                     break
                 await asyncio.sleep(0.1)
             assert len(receiver.requests) == 2
-            text = (await http.get(url, headers=AUTH)).text
+            for _ in range(300):  # received, then recorded by the worker
+                text = (await http.get(url, headers=AUTH)).text
+                if value(text, "consulta_webhook_queue_depth", status="pending") == 0:
+                    break
+                await asyncio.sleep(0.1)
     assert value(text, "consulta_webhook_attempts_total", outcome="succeeded") == 2
     assert (value(text, "consulta_worker_rounds_total", outcome="ok") or 0) >= 1
     assert value(text, "consulta_worker_rounds_total", outcome="failed") in (None, 0)

@@ -38,6 +38,20 @@ async def _organizations_locked(engine: Any) -> AsyncIterator[None]:
             await transaction.rollback()
 
 
+async def _waiting_for_the_lock(engine: Any) -> None:
+    """Until a server's query waits behind the test's lock (it holds the connection)."""
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'consulta' "
+        "AND wait_event_type = 'Lock' AND datname = current_database()"
+    )
+    for _ in range(300):
+        async with engine.connect() as conn:
+            if await conn.scalar(query):
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError("no request is waiting for the lock")
+
+
 async def test_a_runaway_query_is_cancelled_into_a_503(database_url, engine, tmp_path):
     settings = {"DATABASE_STATEMENT_TIMEOUT_MS": "300", "METRICS_TOKEN": TOKEN}
     with server_process(database_url, tmp_path, **settings) as server:
@@ -71,7 +85,7 @@ async def test_an_exhausted_pool_answers_503_service_busy(database_url, engine, 
             async with _organizations_locked(engine):
                 # This one takes the only connection and waits behind the lock...
                 stuck = asyncio.create_task(client.get("/v1/organizations"))
-                await asyncio.sleep(0.5)
+                await _waiting_for_the_lock(engine)
                 # ...so these find no free connection in time.
                 _assert_503(await client.get("/v1/organizations/cm-bari"), "service_busy")
                 _assert_503(

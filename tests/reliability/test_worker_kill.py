@@ -88,7 +88,7 @@ async def test_a_killed_worker_process_loses_no_event(scene, database_url, monke
             async def all_sent() -> bool:
                 return len(receiver.requests) >= 6
 
-            await _wait_for(all_sent, 30)
+            await _wait_for(all_sent, 60)  # the process starts first
             doomed.send_signal(signal.SIGKILL)
             assert doomed.wait(10) == -signal.SIGKILL
         before_kill = {r.headers["webhook-id"] for r in receiver.requests}
@@ -102,7 +102,7 @@ async def test_a_killed_worker_process_loses_no_event(scene, database_url, monke
                 done = await _deliveries()
                 return len(done) == 9 and all(d.status == "succeeded" for d in done)
 
-            await _wait_for(all_delivered, LEASE_SECONDS + 30)
+            await _wait_for(all_delivered, LEASE_SECONDS + 60)
 
     deliveries = await _deliveries()
     expected = {f"msg_{d.id.hex}" for d in deliveries}

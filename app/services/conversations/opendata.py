@@ -57,7 +57,7 @@ async def conversation_statement_rows(
             "table_id": str(statement.table_id),
             "statement_id": str(statement.id),
             "body": statement.body,
-            "created_at": statement.created_at.isoformat(),
+            "created_at": statement.created_at,
             "agree_count": statement.agree_count,
             "disagree_count": statement.disagree_count,
             "pass_count": statement.pass_count,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.models.organizations import Organization
-from app.services.open_data import comments, computed, tabular
+from app.services.open_data import comments, computed, conversations, tabular
 from app.services.open_data.cells import Cells
 from app.services.open_data.tabular import Chunks
 
@@ -127,6 +127,30 @@ _ALL = (
         ("questionari", "consultazione", "partecipazione"),
         computed.SURVEY_RESULT_COLUMNS,
         computed.survey_result_rows,
+    ),
+    Dataset(
+        "conversation-statements",
+        "Affermazioni delle conversazioni",
+        "Le affermazioni visibili delle conversazioni dei tavoli pubblici, con il numero di "
+        "voti d'accordo, contrari e astenuti. Senza autori.",
+        ("GOVE", "SOCI"),
+        "UPDATE_CONT",
+        ("partecipazione", "conversazioni", "mappe delle opinioni"),
+        conversations.STATEMENT_COLUMNS,
+        conversations.statement_rows,
+    ),
+    Dataset(
+        "conversation-votes",
+        "Voti delle conversazioni (matrice anonima)",
+        "Ogni voto (accordo, contrario, astenuto) sulle affermazioni visibili delle "
+        "conversazioni dei tavoli pubblici: il partecipante è uno pseudonimo valido solo "
+        "in quella conversazione, senza data. La matrice da cui si calcola la mappa delle "
+        "opinioni.",
+        ("GOVE", "SOCI"),
+        "UPDATE_CONT",
+        ("partecipazione", "conversazioni", "mappe delle opinioni"),
+        conversations.VOTE_COLUMNS,
+        conversations.vote_rows,
     ),
 )
 

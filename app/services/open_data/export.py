@@ -22,6 +22,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.errors import NotFound
+from app.models.conversations import Conversation, ConversationVote
 from app.models.events import Event
 from app.models.organizations import Organization
 from app.models.polls import Poll
@@ -74,6 +75,19 @@ async def _clock(session: AsyncSession, org: Organization, dataset: str | None) 
             col(Survey.organization_id) == org.id, col(Survey.closes_at) <= now
         )
         return str((await session.exec(stmt)).one())
+    if dataset in ("conversation-statements", "conversation-votes"):
+        # Votes write no events (one per vote would flood the feed): their count, sum
+        # and latest change stand for them; a statement's moderation writes events.
+        votes = (
+            select(
+                func.count(),
+                func.coalesce(func.sum(col(ConversationVote.vote)), 0),
+                func.max(col(ConversationVote.updated_at)),
+            )
+            .join(Conversation, col(Conversation.id) == ConversationVote.conversation_id)
+            .where(col(Conversation.organization_id) == org.id)
+        )
+        return "|".join(str(v) for v in (await session.exec(votes)).one())
     if dataset in ("budget-results", None):
         return today_in_rome().isoformat()
     return ""
