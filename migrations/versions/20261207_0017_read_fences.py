@@ -4,8 +4,8 @@ One row per caller who has written (`app/replicas.py`): its `version` is bumped 
 writing transaction itself, so a replica holding a version at least the primary's has
 replayed that write. Logged (replicated) on purpose: the replica's copy is the proof.
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-07 16:30:00
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0016"
-down_revision: str | None = "0015"
+revision: str = "0017"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

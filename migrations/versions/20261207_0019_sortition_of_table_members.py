@@ -5,8 +5,8 @@ A table whose membership policy is `sortition` draws its members by lot from app
 (app/services/sortition). A draw stores its inputs and their hash, so that it can be
 replayed; at most one draw per table stands (`status = 'done'`).
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-07 16:11:55
 """
 
@@ -18,8 +18,8 @@ from sqlalchemy.dialects import postgresql
 
 POLICY_CHECK = "participation_tables_membership_policy_check"
 
-revision: str = "0016"
-down_revision: str | None = "0015"
+revision: str = "0019"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
