@@ -143,7 +143,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DELETE FROM moderations WHERE target_type = 'statement'")
-    op.execute("DELETE FROM reports WHERE target_type = 'statement'")
     op.drop_constraint(op.f("moderations_target_type_check"), "moderations", type_="check")
     op.create_check_constraint(
         op.f("moderations_target_type_check"), "moderations", f"target_type IN ({OLD_TARGETS})"
