@@ -272,4 +272,25 @@ TITLES_IT: dict[ErrorCode, str] = {
     E.UNKNOWN_ROW: "Riga inesistente nella matrice",
     E.VALUE_OUT_OF_RANGE: "Valore fuori dall'intervallo della domanda",
     E.WRONG_ANSWER_SHAPE: "Risposta non adatta al tipo di domanda",
+    # sortition
+    E.SORTITION_APPLY_INSTEAD: "Il tavolo sorteggia i membri: candidati tramite il sorteggio",
+    E.SORTITION_NOT_CONFIGURED: "Sorteggio non configurato",
+    E.SORTITION_ALREADY_DRAWN: "Sorteggio già effettuato",
+    E.SORTITION_WINDOW_CLOSED: "Candidature chiuse",
+    E.SORTITION_WINDOW_OPEN: "Candidature ancora aperte",
+    E.SORTITION_SEED_REQUIRED: "Seme del sorteggio non pubblicato",
+    E.SORTITION_ALGORITHM_UNAVAILABLE: "Algoritmo di sorteggio non disponibile",
+    E.SORTITION_INFEASIBLE: "Quote impossibili da rispettare",
+    E.SORTITION_INVALID_QUOTAS: "Quote non valide",
+    E.SORTITION_NO_MATCHING_VALUE: "Valore della caratteristica non previsto",
+    E.ALREADY_APPLIED: "Candidatura già presentata",
+    E.DRAW_IN_PROGRESS: "Sorteggio in corso",
+    E.NOT_ON_PANEL: "Persona non sorteggiata",
+    E.NO_REPLACEMENT: "Nessun sostituto disponibile",
+    # database
+    E.DATABASE_TIMEOUT: "Tempo massimo dell'interrogazione superato",
+    # conversations
+    E.CONVERSATION_CLOSED: "Conversazione chiusa",
+    E.STATEMENTS_BY_FACILITATORS: "Solo i facilitatori propongono affermazioni",
+    E.STATEMENT_NOT_VISIBLE: "Affermazione non visibile",
 }

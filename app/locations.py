@@ -40,6 +40,19 @@ CREATED: dict[str, tuple[str, ...]] = {
         "/v1/indicators/{p[indicator_id]}/measurements",
     ),
     "POST /v1/tables/{table_id}/proposals": ("/v1/proposals/{b[id]}",),
+    "POST /v1/tables/{table_id}/sortition/applications": (
+        "/v1/tables/{p[table_id]}/sortition/applications/me",
+    ),
+    "POST /v1/tables/{table_id}/sortition/draws": (
+        "/v1/tables/{p[table_id]}/sortition/draws/{b[id]}",
+    ),
+    "POST /v1/tables/{table_id}/sortition/replacements": (
+        "/v1/tables/{p[table_id]}/sortition/draws/{b[draw_id]}",
+    ),
+    "POST /v1/tables/{table_id}/conversations": ("/v1/conversations/{b[id]}",),
+    "POST /v1/conversations/{conversation_id}/statements": (
+        "/v1/conversations/{p[conversation_id]}/statements",
+    ),
     "PUT /v1/proposals/{proposal_id}/support": ("/v1/proposals/{p[proposal_id]}/support",),
     "POST /v1/proposals/{proposal_id}/comments": ("/v1/proposals/{p[proposal_id]}/comments",),
     "POST /v1/meetings/{meeting_id}/comments": ("/v1/meetings/{p[meeting_id]}/comments",),

@@ -238,6 +238,18 @@ TAGS: list[dict[str, str]] = [
         "name": "integrations",
         "description": "Service clients, API keys, webhooks and the change feed.",
     },
+    {
+        "name": "open data",
+        "description": "DCAT-AP_IT catalogs and datasets (CSV, JSON Lines), CC BY 4.0.",
+    },
+    {
+        "name": "sortition",
+        "description": "Table members drawn by lot: applications, quotas, draws, replacements.",
+    },
+    {
+        "name": "conversations",
+        "description": "Statements, agree/disagree/pass votes and opinion maps of a table.",
+    },
 ]
 
 

@@ -6,11 +6,19 @@ algorithm, seed and one anonymous row per applicant keyed by the application's i
 its SHA-256 (`inputs_hash`) and the library's version, so that anyone holding the inputs
 can run it again and get the same panel (`app/services/sortition/compute.py`)."""
 
+import re
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, StrictBool, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from pydantic import Field as PField
 from sqlalchemy import (
     BigInteger,
@@ -47,7 +55,8 @@ ApplicationStatus = Literal["applied", "selected", "reserve", "not_selected"]
 # The library's seeded generator treats 0 as "no seed" (it then uses `secrets`).
 MAX_SEED = 2**31 - 1
 
-_Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$")]
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+_Name = Annotated[str, StringConstraints(pattern=_NAME.pattern)]
 _Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
@@ -242,7 +251,7 @@ class SortitionConfigPublic(SortitionConfigIn):
 class ApplicationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    features: dict[_Name, _Name] = PField(
+    features: dict[str, _Name] = PField(
         default_factory=dict,
         max_length=10,
         description="Values of the table's `declared` features; `age` and `municipality` "
@@ -255,6 +264,16 @@ class ApplicationIn(BaseModel):
         description="Your address, when the table checks households: only a keyed hash "
         "of it is stored.",
     )
+
+    @field_validator("features")
+    @classmethod
+    def _feature_names(cls, features: dict[str, str]) -> dict[str, str]:
+        # Keys checked here, not in the type: a pattern on keys becomes
+        # `patternProperties`, which generated clients cannot type.
+        for name in features:
+            if not _NAME.fullmatch(name):
+                raise ValueError(f"feature names match {_NAME.pattern}")
+        return features
 
 
 class ApplicationPublic(BaseModel):

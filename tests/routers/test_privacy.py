@@ -20,7 +20,7 @@ from app.models.organizations import OrganizationRole
 from app.models.polls import Poll
 from app.models.proposals import Proposal, ProposalCoauthor, ProposalSupport
 from app.models.tables import TableMembership
-from app.services.privacy.erasure import DELETED_DISPLAY_NAME
+from app.services.accounts.anonymize import DELETED_DISPLAY_NAME
 from tests.factories import (
     PASSWORD,
     Scene,

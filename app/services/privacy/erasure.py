@@ -58,6 +58,7 @@ from app.models.privacy import (
 from app.models.proposals import Proposal, ProposalCoauthor
 from app.models.tables import ParticipationTable, TableMembership
 from app.security import verify_password_off_loop
+from app.services.accounts.anonymize import anonymize_account
 from app.services.accounts.sign_in import revoke_all_refresh_tokens
 from app.services.audit.write import record_audit
 from app.services.budgets.privacy import forget_budget_voter
@@ -68,7 +69,6 @@ from app.services.service_requests.privacy import anonymize_service_requests
 from app.services.sortition.privacy import erase_applications
 from app.services.surveys.privacy import unlink_survey_responses
 
-DELETED_DISPLAY_NAME = "Partecipante rimosso"
 # Wrong passwords when confirming a deletion, per account: a stolen access token must not
 # become a way to guess the password.
 ERASE_MAX_FAILURES = 5
@@ -327,21 +327,6 @@ async def _forget_stored_replays(session: AsyncSession, user: User) -> None:
     )
 
 
-def _anonymize(locked: User, now: datetime) -> None:
-    locked.email = None
-    locked.email_verified_at = None
-    locked.password_hash = None
-    locked.display_name = DELETED_DISPLAY_NAME
-    locked.birth_date = None
-    locked.municipality_id = None
-    locked.is_platform_admin = False
-    locked.guardian_consent_at = None
-    locked.guardian_consent_by_id = None
-    locked.deleted_at = now
-    locked.tokens_invalid_before = now
-    locked.updated_at = now
-
-
 async def delete_account(session: AsyncSession, user: User, data: AccountDelete) -> None:
     """Anonymize the caller's account (see the module docstring)."""
     await _confirm_password(session, user, data.password)
@@ -375,7 +360,7 @@ async def delete_account(session: AsyncSession, user: User, data: AccountDelete)
     await revoke_all_refresh_tokens(session, user.id)
     await session.exec(delete(OneTimeToken).where(col(OneTimeToken.user_id) == user.id))
     await _forget_stored_replays(session, user)
-    _anonymize(locked, now)
+    anonymize_account(locked, now)
     counts: dict[str, Any] = {
         "proposals_kept_authorless": proposals,
         "drafts_deleted": drafts,
