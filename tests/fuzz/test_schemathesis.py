@@ -77,6 +77,9 @@ def _schemathesis(
         "1",
         "--request-timeout",
         "30",
+        # A loaded machine may take more than schemathesis's 10 s to build the document.
+        "--wait-for-schema",
+        "120",
         "--phases",
         "examples,fuzzing",
         "--no-shrink",
