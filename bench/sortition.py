@@ -18,7 +18,8 @@ import sys
 import time
 from typing import Any
 
-from app.services.sortition.compute import INPUTS_FORMAT, feasibility, initial_rounds
+from app.services.sortition.compute import feasibility
+from app.services.sortition.library import INPUTS_FORMAT, initial_rounds
 from app.services.sortition.members import keeps_quotas
 from app.services.sortition.runner import compute_in_child
 

@@ -302,7 +302,8 @@ async def test_export_has_my_data_and_nobody_elses(client, session, query_counte
     assert len(again.json()["proposals"]) == 8 and len(again.json()["sign_ins"]) == 2
     assert query_counter.count == queries, (queries, query_counter.count)
     # One query per section (surveys: participations and named answers; live
-    # questions and likes; conversations' statements and votes).
+    # questions and likes; conversations' statements and votes;
+    # sortition applications).
     assert queries <= 28
 
     assert_problem(await client.get("/v1/me/export"), 401)

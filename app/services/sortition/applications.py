@@ -31,6 +31,7 @@ from app.models.sortition import (
     ApplicationStatus,
     SortitionApplication,
     SortitionConfig,
+    SortitionDraw,
 )
 from app.models.tables import ParticipationTable
 from app.services.access.tables import get_visible_table
@@ -125,7 +126,10 @@ async def _own(
 
 
 async def to_public(session: AsyncSession, application: SortitionApplication) -> ApplicationPublic:
-    draw = await completed_draw(session, application.table_id)
+    return public_of(application, await completed_draw(session, application.table_id))
+
+
+def public_of(application: SortitionApplication, draw: SortitionDraw | None) -> ApplicationPublic:
     key = str(application.id)
     status: ApplicationStatus = "applied"
     rank = probability = None

@@ -17,17 +17,13 @@ The inputs: `number_to_select`, `algorithm`, `seed`, `check_same_address`,
 (`[{"key", "features": {name: value}, "household": hash | null}]`, sorted by key).
 """
 
-import hashlib
 import json
-import math
 import random
 import sys
-from importlib.metadata import version
 from typing import Any
 
 from sortition_algorithms import errors
 from sortition_algorithms.committee_generation import (
-    GUROBI_AVAILABLE,
     common,
     find_any_committee,
     find_distribution_leximin,
@@ -49,31 +45,15 @@ from sortition_algorithms.features import (
 from sortition_algorithms.people import People, check_people_per_feature_value
 from sortition_algorithms.utils import set_random_provider
 
-LIBRARY = "sortition-algorithms"
+from app.services.sortition.library import (
+    library_version,
+)
+
 SOLVER = "highspy"
 HOUSEHOLD = "household"
-INPUTS_FORMAT = 1
 # The library's warm start, as each algorithm's module calls it.
 WARM_START = "generate_initial_committees"
 LEGACY_ATTEMPTS = 100  # the library's default
-
-
-def library_version() -> str:
-    return version(LIBRARY)
-
-
-def algorithm_available(algorithm: str) -> bool:
-    """leximin needs Gurobi (commercial); the others run on the free HiGHS solver."""
-    return algorithm != "leximin" or GUROBI_AVAILABLE
-
-
-def initial_rounds(applicants: int, number_to_select: int) -> int:
-    """Rounds of the library's multiplicative-weights warm start (one ILP each). The
-    library runs one per applicant: 2 000 rounds, ~45 minutes for 2 000 applicants on a
-    loaded 2-core machine. A few committees per applicant's place are enough to seed the
-    column generation, which then runs to the optimum as before (gap 0), and the library
-    still covers every applicant with a committee of their own (bench/sortition.py)."""
-    return min(applicants, max(100, math.ceil(2 * applicants / number_to_select)))
 
 
 def _warm_start(rounds: int) -> Any:
@@ -85,11 +65,6 @@ def _warm_start(rounds: int) -> Any:
         return original(solver, agent_vars, min(rounds, multiplicative_weights_rounds), **kwargs)
 
     return capped
-
-
-def inputs_hash(inputs: dict[str, Any]) -> str:
-    canonical = json.dumps(inputs, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def feature_collection(inputs: dict[str, Any]) -> FeatureCollection:

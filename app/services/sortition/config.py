@@ -32,7 +32,7 @@ from app.models.sortition import (
 from app.models.tables import ParticipationTable
 from app.services.access.tables import get_facilitated_table, get_visible_table
 from app.services.audit.write import record_audit
-from app.services.sortition.compute import algorithm_available
+from app.services.sortition.library import algorithm_available
 
 NOT_CONFIGURED = "This table has no sortition."
 

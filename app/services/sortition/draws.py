@@ -8,7 +8,6 @@ seed, one anonymous row per application), stores them with their SHA-256 and the
 library's version, audits it and queues it; the worker runs it (`runner.py`).
 """
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -32,8 +31,9 @@ from app.models.sortition import (
 )
 from app.services.access.tables import get_facilitated_table, get_visible_table
 from app.services.audit.write import record_audit
-from app.services.sortition import compute
+from app.services.sortition import library
 from app.services.sortition.config import completed_draw, load_config, quota_bounds, window_open
+from app.services.sortition.runner import compute_in_child
 
 NO_DRAW = "No draw with this id in this table."
 
@@ -55,17 +55,31 @@ async def build_inputs(session: AsyncSession, config: SortitionConfig) -> dict[s
             values.append({"value": v["value"], "min": low, "max": high})
         features.append({"name": f["name"], "values": values})
     return {
-        "format": compute.INPUTS_FORMAT,
+        "format": library.INPUTS_FORMAT,
         "number_to_select": k,
         "algorithm": config.algorithm,
         "seed": config.seed,
         "check_same_address": config.check_same_address,
-        "initial_rounds": compute.initial_rounds(len(rows), k),
+        "initial_rounds": library.initial_rounds(len(rows), k),
         "features": features,
         "people": [
             {"key": str(a.id), "features": a.features, "household": a.household_hash} for a in rows
         ],
     }
+
+
+async def _ignore(progress: dict[str, Any]) -> None:
+    return None
+
+
+async def feasibility_issues(inputs: dict[str, Any]) -> list[dict[str, Any]]:
+    """The library's checks and one ILP, in the child process (the API never imports
+    the library)."""
+    outcome = await compute_in_child(inputs, _ignore, task="check")
+    if "result" not in outcome:
+        return [{"kind": "failed", "message": str(outcome.get("error")), "feature": None}]
+    issues: list[dict[str, Any]] = outcome["result"]["issues"]
+    return issues
 
 
 def _infeasible(issues: list[dict[str, Any]]) -> Unprocessable:
@@ -89,7 +103,7 @@ async def check(session: AsyncSession, actor: User, table_id: uuid.UUID) -> Feas
     table = await get_facilitated_table(session, actor, table_id)
     config = await load_config(session, table.id)
     inputs = await build_inputs(session, config)
-    issues = await asyncio.to_thread(compute.feasibility, inputs)
+    issues = await feasibility_issues(inputs)
     if issues:
         raise _infeasible(issues)
     return FeasibilityReport(
@@ -152,7 +166,7 @@ async def request_draw(session: AsyncSession, actor: User, table_id: uuid.UUID) 
     config = await load_config(session, table.id)
     await _refuse_unready(session, config)
     inputs = await build_inputs(session, config)
-    issues = await asyncio.to_thread(compute.feasibility, inputs)
+    issues = await feasibility_issues(inputs)
     if issues:
         raise _infeasible(issues)
     assert config.seed is not None
@@ -164,8 +178,8 @@ async def request_draw(session: AsyncSession, actor: User, table_id: uuid.UUID) 
         number_to_select=config.number_to_select,
         applicants_count=len(inputs["people"]),
         inputs=inputs,
-        inputs_hash=compute.inputs_hash(inputs),
-        library_version=compute.library_version(),
+        inputs_hash=library.inputs_hash(inputs),
+        library_version=library.library_version(),
         progress={"phase": "queued"},
         requested_by_id=actor.id,
     )

@@ -6,23 +6,31 @@ links to them any more: the published run stays reproducible and its counts exac
 
 import uuid
 
-from sqlalchemy import delete
+from sqlalchemy import and_, delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.models.sortition import ApplicationPublic, SortitionApplication
-from app.services.sortition.applications import to_public
+from app.models.sortition import ApplicationPublic, SortitionApplication, SortitionDraw
+from app.services.sortition.applications import public_of
 
 
 async def export_applications(session: AsyncSession, user_id: uuid.UUID) -> list[ApplicationPublic]:
+    """One query: each application with its table's standing draw."""
     rows = (
         await session.exec(
-            select(SortitionApplication)
+            select(SortitionApplication, SortitionDraw)
+            .outerjoin(
+                SortitionDraw,
+                and_(
+                    col(SortitionDraw.table_id) == SortitionApplication.table_id,
+                    col(SortitionDraw.status) == "done",
+                ),
+            )
             .where(col(SortitionApplication.user_id) == user_id)
             .order_by(col(SortitionApplication.created_at))
         )
     ).all()
-    return [await to_public(session, a) for a in rows]
+    return [public_of(a, draw) for a, draw in rows]
 
 
 async def erase_applications(session: AsyncSession, user_id: uuid.UUID) -> int:

@@ -75,8 +75,11 @@ async def record_progress(
         draw.heartbeat_at = draw.updated_at = _now()
 
 
-async def compute_in_child(inputs: dict[str, Any], on_progress: ProgressSink) -> dict[str, Any]:
-    """Run `compute.py` on `inputs`; its last line (`result` or `error`) is the outcome."""
+async def compute_in_child(
+    inputs: dict[str, Any], on_progress: ProgressSink, task: str = "draw"
+) -> dict[str, Any]:
+    """Run `compute.py`'s `task` (draw or check) on `inputs`; its last line (`result` or
+    `error`) is the outcome."""
     child = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -88,7 +91,7 @@ async def compute_in_child(inputs: dict[str, Any], on_progress: ProgressSink) ->
         limit=2**26,
     )
     assert child.stdin is not None and child.stdout is not None
-    child.stdin.write(json.dumps({"task": "draw", "inputs": inputs}).encode())
+    child.stdin.write(json.dumps({"task": task, "inputs": inputs}).encode())
     child.stdin.close()
     outcome: dict[str, Any] = {"error": {"kind": "failed", "message": "no result"}}
     last = 0.0
