@@ -22,12 +22,15 @@ from app.models.budgets import Budget, BudgetArea, BudgetProject
 from app.models.comments import Comment
 from app.models.integrations import ApiClient, WebhookDelivery, WebhookEndpoint
 from app.models.organizations import OrganizationRole
+from app.models.sortition import SortitionDraw
 from app.models.surveys import SurveyAnswer, SurveyResponse
 from app.security import create_access_token, create_client_token
+from app.services.open_data.datasets import DATASETS
 from tests.factories.accounts import make_user
 from tests.factories.base import commit_setup
 from tests.factories.budgets import phases_around
 from tests.factories.comments import make_comment
+from tests.factories.conversations import add_votes, make_conversation, make_statement
 from tests.factories.meetings import make_meeting
 from tests.factories.organizations import make_org
 from tests.factories.plans import add_indicator, make_plan
@@ -84,9 +87,27 @@ async def _private_side(session: AsyncSession, world: World) -> dict[str, Any]:
         table_id=table.id,
         body=f"Commento {mark}",
     )
+    conversation = await make_conversation(session, table, title=f"Conversazione {mark}")
+    statement = await make_statement(session, conversation, f"Affermazione {mark}")
+    await add_votes(session, conversation, [(member, statement.id, 1)])
+    draw = SortitionDraw(
+        table_id=table.id,
+        algorithm="maximin",
+        seed=20261207,
+        number_to_select=1,
+        applicants_count=0,
+        inputs={},
+        inputs_hash="0" * 64,
+        library_version="0",
+        progress={},
+    )
+    session.add(draw)
+    await session.flush()
     world.secret(table.id, meeting.id, proposal.id, poll.id, comment.id)
+    world.secret(conversation.id, statement.id, draw.id)
     return {"table": table, "member": member, "meeting": meeting, "proposal": proposal,
-            "poll": poll, "comment": comment}  # fmt: skip
+            "poll": poll, "comment": comment, "conversation": conversation,
+            "statement": statement, "draw": draw}  # fmt: skip
 
 
 async def _public_side_secrets(session: AsyncSession, world: World) -> dict[str, Any]:
@@ -318,6 +339,10 @@ async def make_world(session: AsyncSession, client: httpx.AsyncClient) -> World:
         "client_id": [str(admin["client"].id)],
         "webhook_id": [str(admin["webhook"].id)],
         "delivery_id": [str(admin["delivery"].id)],
+        "conversation_id": [str(private["conversation"].id)],
+        "statement_id": [str(private["statement"].id)],
+        "draw_id": [str(private["draw"].id)],
+        "dataset": list(DATASETS),  # public: none may carry a secret
         **{name: [value] for name, value in made.items()},
     }
     return world
