@@ -233,7 +233,8 @@ async def test_no_public_view_links_people_to_their_votes_or_position(committing
                     async for r in conversation_statement_rows(
                         session, conversation.organization_id
                     )
-                ]
+                ],
+                default=str,  # created_at
             )
         )
         vote_rows = [r async for r in conversation_vote_rows(session, conversation.organization_id)]
