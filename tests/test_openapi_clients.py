@@ -29,7 +29,16 @@ from tests.servers import server_process, truncate_all
 
 SDK = Path(__file__).parent / "sdk"
 BIN = Path(sys.executable).parent
-CONFIG = {"post_hooks": [], "package_name_override": "consulta_client"}
+# JSON Lines (open data) and SVG (opinion maps) are media types the generator does not
+# know: read them as bytes.
+CONFIG = {
+    "post_hooks": [],
+    "package_name_override": "consulta_client",
+    "content_type_overrides": {
+        "application/jsonl": "application/octet-stream",
+        "image/svg+xml": "application/octet-stream",
+    },
+}
 
 
 def generate_python_client(where: Path) -> Path:
