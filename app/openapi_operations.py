@@ -167,6 +167,9 @@ def _media(operation: dict[str, Any]) -> None:
         for media, entry in content.items():
             if "itemSchema" in entry:  # OpenAPI 3.2's, from FastAPI's event streams
                 entry["x-itemSchema"] = entry.pop("itemSchema")
+                # Before 3.2, stream checkers (schemathesis) read `schema` as the schema
+                # of each event, so it is the event's too.
+                entry["schema"] = dict(entry["x-itemSchema"])
             schema = entry.get("schema")
             if not schema and media in files:
                 binary = media in _BINARY_TYPES
